@@ -1,0 +1,112 @@
+/* app.c: an app's lifetime: queue, generation of interpreters, counters,
+ * draining and ending (see app.h). */
+#include "app.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "interp.h"
+#include "log.h"
+
+sw_app_t *sw_app_new(const sw_app_config_t *cfg, size_t queue_size)
+{
+    sw_app_t *app = calloc(1, sizeof *app);
+    if (!app)
+        return NULL;
+    app->cfg = cfg;
+    app->name = cfg->name;
+    if (sw_queue_init(&app->queue, queue_size) != 0) {
+        free(app);
+        return NULL;
+    }
+    pthread_mutex_init(&app->lock, NULL);
+    pthread_cond_init(&app->workers_done, NULL);
+    return app;
+}
+
+int sw_app_load(sw_app_t *app)
+{
+    size_t n = (size_t)app->cfg->interpreters;
+    app->interps = calloc(n, sizeof *app->interps);
+    if (!app->interps)
+        return -1;
+    app->generation = 1;
+    /* One at a time: concurrent creation crashed (FACTS.md section 2). */
+    for (size_t i = 0; i < n; i++) {
+        sw_interp_t *it = sw_interp_create(app, app->generation);
+        if (!it)
+            return -1;
+        app->interps[app->n_interps++] = it;
+    }
+    return 0;
+}
+
+int sw_app_drain(sw_app_t *app, const struct timespec *deadline)
+{
+    sw_queue_close(&app->queue);
+    pthread_mutex_lock(&app->lock);
+    while (app->live_workers > 0) {
+        /* workers_done uses CLOCK_REALTIME; convert the monotonic deadline. */
+        struct timespec now_mono, now_real, abs;
+        clock_gettime(CLOCK_MONOTONIC, &now_mono);
+        clock_gettime(CLOCK_REALTIME, &now_real);
+        long long left_ns = (long long)(deadline->tv_sec - now_mono.tv_sec) * 1000000000LL +
+                            (deadline->tv_nsec - now_mono.tv_nsec);
+        if (left_ns <= 0)
+            break;
+        long long abs_ns = (long long)now_real.tv_nsec + left_ns;
+        abs.tv_sec = now_real.tv_sec + (time_t)(abs_ns / 1000000000LL);
+        abs.tv_nsec = (long)(abs_ns % 1000000000LL);
+        if (pthread_cond_timedwait(&app->workers_done, &app->lock, &abs) == ETIMEDOUT)
+            continue;   /* re-check the deadline */
+    }
+    int left = app->live_workers;
+    pthread_mutex_unlock(&app->lock);
+    return left;
+}
+
+void sw_app_end(sw_app_t *app)
+{
+    for (size_t i = 0; i < app->n_interps; i++)
+        sw_interp_end(app->interps[i]);
+    app->n_interps = 0;
+}
+
+void sw_app_free(sw_app_t *app)
+{
+    if (!app)
+        return;
+    sw_queue_destroy(&app->queue);
+    pthread_cond_destroy(&app->workers_done);
+    pthread_mutex_destroy(&app->lock);
+    free(app->interps);
+    free(app);
+}
+
+void sw_app_worker_started(sw_app_t *app)
+{
+    pthread_mutex_lock(&app->lock);
+    app->live_workers++;
+    pthread_mutex_unlock(&app->lock);
+}
+
+void sw_app_worker_exited(sw_app_t *app)
+{
+    pthread_mutex_lock(&app->lock);
+    if (--app->live_workers == 0)
+        pthread_cond_broadcast(&app->workers_done);
+    pthread_mutex_unlock(&app->lock);
+}
+
+void sw_app_count_response(sw_app_t *app, int status)
+{
+    atomic_fetch_add(&app->counters.total, 1);
+    if (status >= 200 && status < 300)
+        atomic_fetch_add(&app->counters.status_2xx, 1);
+    else if (status >= 300 && status < 400)
+        atomic_fetch_add(&app->counters.status_3xx, 1);
+    else if (status >= 400 && status < 500)
+        atomic_fetch_add(&app->counters.status_4xx, 1);
+    else if (status >= 500)
+        atomic_fetch_add(&app->counters.status_5xx, 1);
+}

@@ -1,0 +1,1776 @@
+/* config.c: loads and validates the INI configuration (DESIGN section 4) and
+ * builds the quick-mode configuration (section 3). Every key is one row of
+ * keys[], walked by one generic setter, so every error names its key. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- types ------------------------------------------------------------- */
+
+typedef enum { SEC_NONE, SEC_SERVER, SEC_APP, SEC_SKIP } sect_kind_t;
+
+typedef enum {
+    T_ANY,       /* not examined: only for keys that are not supported yet */
+    T_PATH,      /* a path; relative means relative to the config's dir */
+    T_LOG,       /* "stderr", "off" (with F_OFF) or a path */
+    T_ADDR,      /* HOST:PORT, [IPV6]:PORT, unix:/path */
+    T_ADMIN,     /* "off" or an address */
+    T_MODE,      /* octal permission bits */
+    T_INT,       /* integer in [min, max] */
+    T_SECONDS,   /* non-negative decimal seconds in [min, max] */
+    T_SIZE,      /* bytes in [min, max] */
+    T_BOOL,      /* yes/no/on/off/true/false/1/0 */
+    T_ENUM,      /* one of enums[] */
+    T_USER,      /* an existing user name */
+    T_DIR,       /* a path that must be a directory */
+    T_WSGI,      /* PATH.py[:callable] or module.path[:callable] */
+    T_MOUNT,     /* [host][/prefix] */
+    T_PYPATH,    /* ':'-separated paths */
+    T_MODLIST,   /* ','-separated dotted module names */
+    T_ENVIRON    /* KEY=VALUE */
+} vtype_t;
+
+typedef enum {
+    ST_NONE,     /* validated only: no field in this release */
+    ST_UINT,     /* unsigned */
+    ST_INT,      /* int */
+    ST_DOUBLE,   /* double */
+    ST_SIZE,     /* size_t */
+    ST_U64,      /* uint64_t */
+    ST_STR,      /* char *, replaced */
+    ST_STRV,     /* sw_strv_t, appended */
+    ST_FUNC      /* the row's setter */
+} store_t;
+
+typedef enum {
+    SUP_YES,     /* implemented */
+    SUP_NO,      /* any value: "not supported yet" */
+    SUP_NOOP     /* accepted only when the value asks for nothing (0, no) */
+} support_t;
+
+enum { F_REPEAT = 1, F_POSITIVE = 2, F_OFF = 4, F_NOMAX = 8 };
+
+typedef struct {
+    const char *name;
+    int value;
+    bool supported;
+} enum_val_t;
+
+/* A parsed value. s[] and list own their strings until stored. */
+typedef struct {
+    long long i;
+    uint64_t u;
+    double d;
+    char *s[4];
+    sw_strv_t list;
+} val_t;
+
+typedef struct ctx ctx_t;
+
+typedef struct {
+    sect_kind_t sect;
+    const char *name;
+    vtype_t type;
+    unsigned flags;
+    store_t store;
+    size_t off;
+    void (*set)(ctx_t *c, void *base, val_t *v);
+    support_t sup;
+    const char *noop;         /* SUP_NOOP: the value that asks for nothing */
+    double min, max;
+    const enum_val_t *enums;
+} keydef_t;
+
+typedef struct {
+    int *v;
+    size_t n;
+} intv_t;
+
+/* ---- static prototypes -------------------------------------------------- */
+
+static void *xmalloc(size_t n);
+static void *xrealloc(void *p, size_t n);
+static char *xstrdup(const char *s);
+static char *xstrndup(const char *s, size_t n);
+static char *xasprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static void intv_push(intv_t *v, int x);
+static void strv_take(sw_strv_t *v, char *s);
+static char *trim(char *s);
+static const char *quote(const char *s, char *buf, size_t n);
+static char *path_join(const char *dir, const char *p);
+static char *config_dir(const char *file);
+static bool is_identifier(const char *s, size_t n);
+static bool is_dotted_name(const char *s);
+static bool is_name(const char *s);
+static bool addr_equal(const char *a, const char *b);
+static bool addr_is_loopback(const char *s);
+static char *mount_text(const sw_mount_t *m);
+
+static int check_addr(const char *s, char *err, size_t n);
+static int parse_value(ctx_t *c, const keydef_t *k, void *base,
+                       const char *raw, val_t *v, char *err, size_t n);
+static int parse_int(const keydef_t *k, const char *raw, val_t *v,
+                     char *err, size_t n);
+static int parse_seconds(const keydef_t *k, const char *raw, val_t *v,
+                         char *err, size_t n);
+static int parse_size(const keydef_t *k, const char *raw, val_t *v,
+                      char *err, size_t n);
+static int parse_enum(const keydef_t *k, const char *raw, val_t *v,
+                      char *err, size_t n);
+static int parse_wsgi(const char *raw, const char *dir, val_t *v,
+                      char *err, size_t n);
+static int parse_mount(const char *raw, sw_app_config_t *app, val_t *v,
+                       char *err, size_t n);
+static int parse_environ(const char *raw, sw_app_config_t *app, val_t *v,
+                         char *err, size_t n);
+static bool val_asks_nothing(const keydef_t *k, const val_t *v);
+static void val_free(val_t *v);
+static void store_value(ctx_t *c, const keydef_t *k, void *base, val_t *v);
+
+static void set_wsgi(ctx_t *c, void *base, val_t *v);
+static void set_mount(ctx_t *c, void *base, val_t *v);
+static void set_scgi(ctx_t *c, void *base, val_t *v);
+static void set_isolation(ctx_t *c, void *base, val_t *v);
+
+static sw_config_t *config_new(const char *file);
+static void app_init(sw_app_config_t *app, const char *name, int line);
+static void app_free(sw_app_config_t *app);
+static void report(ctx_t *c, int line, const char *sect, const char *key,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static const char *sect_label(ctx_t *c, char *buf, size_t n);
+static const keydef_t *key_find(sect_kind_t sect, const char *name);
+static void section_begin(ctx_t *c, const char *name);
+static char *reader(char *str, int num, void *stream);
+static int handler(void *user, const char *section, const char *name,
+                   const char *value);
+static void key_set(ctx_t *c, const char *name, const char *value);
+static void check_all(ctx_t *c);
+
+/* ---- tables ------------------------------------------------------------- */
+
+static const enum_val_t isolation_vals[] = {
+    {"auto", SW_ISOLATION_AUTO, true},
+    {"own-gil", SW_ISOLATION_OWN_GIL, false},
+    {"shared-gil", SW_ISOLATION_SHARED_GIL, true},
+    {"main", SW_ISOLATION_MAIN, false},
+    {NULL, 0, false}
+};
+
+static const enum_val_t reload_vals[] = {
+    {"auto", 0, true},
+    {"interpreter", 1, false},
+    {"process", 2, false},
+    {NULL, 0, false}
+};
+
+#define SRV(f) offsetof(sw_config_t, f)
+#define APP(f) offsetof(sw_app_config_t, f)
+#define YEAR 31536000.0
+
+/* Every key of DESIGN section 4: section, name, value type, flags, where the
+ * value goes, support level in this release, its no-op value, range, enum. */
+static const keydef_t keys[] = {
+    {SEC_SERVER, "scgi", T_ADDR, F_REPEAT, ST_FUNC, SRV(scgi), set_scgi,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_SERVER, "admin", T_ADMIN, 0, ST_STR, SRV(admin), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_SERVER, "admin-tls-cert", T_ANY, 0, ST_NONE, 0, NULL,
+     SUP_NO, NULL, 0, 0, NULL},
+    {SEC_SERVER, "admin-tls-key", T_ANY, 0, ST_NONE, 0, NULL,
+     SUP_NO, NULL, 0, 0, NULL},
+    {SEC_SERVER, "socket-mode", T_MODE, 0, ST_UINT, SRV(socket_mode), NULL,
+     SUP_YES, NULL, 0, 0777, NULL},
+    {SEC_SERVER, "queue-size", T_INT, 0, ST_INT, SRV(queue_size), NULL,
+     SUP_YES, NULL, 1, 1000000, NULL},
+    {SEC_SERVER, "request-timeout", T_SECONDS, 0, ST_DOUBLE,
+     SRV(request_timeout), NULL, SUP_NOOP, "0", 0, YEAR, NULL},
+    {SEC_SERVER, "header-timeout", T_SECONDS, F_POSITIVE, ST_DOUBLE,
+     SRV(header_timeout), NULL, SUP_YES, NULL, 0, YEAR, NULL},
+    {SEC_SERVER, "max-header-size", T_SIZE, 0, ST_SIZE, SRV(max_header_size),
+     NULL, SUP_YES, NULL, 256, 16777216, NULL},
+    {SEC_SERVER, "max-body-size", T_SIZE, F_NOMAX, ST_U64, SRV(max_body_size),
+     NULL, SUP_YES, NULL, 0, 0, NULL},
+    {SEC_SERVER, "drain-timeout", T_SECONDS, 0, ST_DOUBLE, SRV(drain_timeout),
+     NULL, SUP_YES, NULL, 0, YEAR, NULL},
+    {SEC_SERVER, "load-timeout", T_ANY, 0, ST_NONE, 0, NULL,
+     SUP_NO, NULL, 0, 0, NULL},
+    {SEC_SERVER, "access-log", T_LOG, F_OFF, ST_STR, SRV(access_log), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_SERVER, "error-log", T_LOG, 0, ST_STR, SRV(error_log), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_SERVER, "pid-file", T_PATH, 0, ST_STR, SRV(pid_file), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_SERVER, "preload", T_MODLIST, F_REPEAT, ST_STRV, SRV(preload), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_SERVER, "recycle-rss", T_ANY, 0, ST_NONE, 0, NULL,
+     SUP_NO, NULL, 0, 0, NULL},
+    {SEC_SERVER, "user", T_USER, 0, ST_STR, SRV(user), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
+
+    {SEC_APP, "owner", T_ANY, 0, ST_NONE, 0, NULL,
+     SUP_NO, NULL, 0, 0, NULL},
+    {SEC_APP, "wsgi", T_WSGI, 0, ST_FUNC, 0, set_wsgi,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_APP, "python-path", T_PYPATH, F_REPEAT, ST_STRV, APP(python_path),
+     NULL, SUP_YES, NULL, 0, 0, NULL},
+    {SEC_APP, "venv", T_DIR, 0, ST_STR, APP(venv), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_APP, "mount", T_MOUNT, F_REPEAT, ST_FUNC, 0, set_mount,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_APP, "scgi", T_ADDR, F_REPEAT, ST_FUNC, APP(scgi), set_scgi,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_APP, "isolation", T_ENUM, 0, ST_FUNC, 0, set_isolation,
+     SUP_YES, NULL, 0, 0, isolation_vals},
+    {SEC_APP, "interpreters", T_INT, 0, ST_INT, APP(interpreters), NULL,
+     SUP_YES, NULL, 1, 256, NULL},
+    {SEC_APP, "threads", T_INT, 0, ST_INT, APP(threads), NULL,
+     SUP_YES, NULL, 1, 1024, NULL},
+    {SEC_APP, "watch", T_BOOL, 0, ST_NONE, 0, NULL,
+     SUP_NOOP, "no", 0, 0, NULL},
+    {SEC_APP, "touch-reload", T_ANY, 0, ST_NONE, 0, NULL,
+     SUP_NO, NULL, 0, 0, NULL},
+    {SEC_APP, "idle-timeout", T_SECONDS, 0, ST_NONE, 0, NULL,
+     SUP_NOOP, "0", 0, YEAR, NULL},
+    {SEC_APP, "environ", T_ENVIRON, F_REPEAT, ST_STRV, APP(environ), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_APP, "env", T_ANY, F_REPEAT, ST_NONE, 0, NULL,
+     SUP_NO, NULL, 0, 0, NULL},
+    {SEC_APP, "reload", T_ENUM, 0, ST_NONE, 0, NULL,
+     SUP_YES, NULL, 0, 0, reload_vals},
+};
+
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+/* What the checks after the whole file need to know about one section:
+ * the line where each key first appeared, valid or not (so a key with a bad
+ * value is not also reported missing), and the lines of repeated entries,
+ * parallel to the app's arrays. */
+typedef struct {
+    int seen[N_KEYS];
+    intv_t mount_line;
+    intv_t scgi_line;
+} app_side_t;
+
+/* Parsing state of sw_config_load(). */
+struct ctx {
+    const char *file;         /* as given: the prefix of every message */
+    char *dir;                /* absolute dir of file: base of relative paths */
+    sw_config_t *cfg;
+    sw_errors_t *errs;
+    size_t nerr;              /* errors reported by this load */
+    FILE *fp;
+    char *buf;                /* getline() buffer */
+    size_t cap;
+    int line;                 /* line just handed to inih */
+    sect_kind_t kind;         /* current section */
+    size_t app;               /* index of the current app (SEC_APP) */
+    int server_line;          /* header of [server]; 0 when absent */
+    int admin_line;
+    bool io_error;            /* the file could not be read */
+    app_side_t *side;         /* parallel to cfg->apps */
+    int srv_seen[N_KEYS];     /* like app_side_t.seen, for [server] */
+    intv_t srv_scgi_line;     /* parallel to cfg->scgi */
+};
+
+/* ---- public functions --------------------------------------------------- */
+
+sw_config_t *sw_config_load(const char *file, sw_errors_t *errs)
+{
+    ctx_t c;
+    int rc;
+
+    memset(&c, 0, sizeof c);
+    c.file = file;
+    c.errs = errs;
+    c.cfg = config_new(file);
+    c.dir = config_dir(file);
+    c.kind = SEC_NONE;
+
+    c.fp = fopen(file, "r");
+    if (c.fp == NULL) {
+        report(&c, 0, NULL, NULL, "cannot open: %s", strerror(errno));
+        goto fail;
+    }
+    /* We feed inih line by line through reader(), which counts lines (the
+     * Debian build has no INI_HANDLER_LINENO), tracks sections itself (the
+     * handler is not called for a header) and reports syntax errors that
+     * inih would only count. */
+    rc = ini_parse_stream(reader, &c, handler, &c);
+    if (ferror(c.fp)) {
+        report(&c, 0, NULL, NULL, "cannot read: %s", strerror(errno));
+        c.io_error = true;
+    } else if (rc != 0 && c.nerr == 0)
+        report(&c, rc > 0 ? rc : 0, NULL, NULL, "cannot parse (inih error %d)",
+               rc);
+    fclose(c.fp);
+    c.fp = NULL;
+    if (!c.io_error)
+        check_all(&c);
+    if (c.nerr > 0)
+        goto fail;
+
+    for (size_t i = 0; i < c.cfg->n_apps; i++) {
+        free(c.side[i].mount_line.v);
+        free(c.side[i].scgi_line.v);
+    }
+    free(c.side);
+    free(c.srv_scgi_line.v);
+    free(c.buf);
+    free(c.dir);
+    return c.cfg;
+
+fail:
+    if (c.cfg != NULL) {
+        for (size_t i = 0; i < c.cfg->n_apps; i++) {
+            free(c.side[i].mount_line.v);
+            free(c.side[i].scgi_line.v);
+        }
+    }
+    free(c.side);
+    free(c.srv_scgi_line.v);
+    free(c.buf);
+    free(c.dir);
+    sw_config_free(c.cfg);
+    return NULL;
+}
+
+sw_config_t *sw_config_quick(const char *app_spec, const char *scgi,
+                             const char *admin, int interpreters, int threads,
+                             const char *isolation, int watch,
+                             sw_errors_t *errs)
+{
+    sw_config_t *cfg = config_new("(command line)");
+    sw_app_config_t *app;
+    size_t nerr = 0;
+    char err[512], q[160];
+    val_t v;
+    char *cwd = getcwd(NULL, 0);
+    char *name = NULL;
+
+#define QERR(...) do { sw_errors_add(errs, __VA_ARGS__); nerr++; } while (0)
+
+    if (cwd == NULL)
+        cwd = xstrdup("/");
+    cfg->apps = xmalloc(sizeof *cfg->apps);
+    cfg->n_apps = 1;
+    app = &cfg->apps[0];
+
+    memset(&v, 0, sizeof v);
+    if (app_spec == NULL || *app_spec == '\0') {
+        QERR("--app: required (PATH.py[:CALLABLE])");
+        app_init(app, "app", 0);
+    } else if (parse_wsgi(app_spec, cwd, &v, err, sizeof err) < 0) {
+        QERR("--app: %s", err);
+        app_init(app, "app", 0);
+    } else if (v.s[1] == NULL) {
+        QERR("--app: must be PATH.py[:CALLABLE], got %s",
+             quote(app_spec, q, sizeof q));
+        app_init(app, "app", 0);
+    } else {
+        /* The app is named after the file: "/srv/blog.py:app" -> "blog". */
+        const char *base = strrchr(v.s[1], '/');
+        size_t len;
+
+        base = base != NULL ? base + 1 : v.s[1];
+        len = strlen(base) - 3;
+        name = xstrndup(base, len);
+        for (char *p = name; *p != '\0'; p++)
+            if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+                *p = '_';
+        app_init(app, *name != '\0' ? name : "app", 0);
+        app->wsgi = v.s[0];
+        app->wsgi_file = v.s[1];
+        app->callable = v.s[3];
+        v.s[0] = v.s[1] = v.s[3] = NULL;
+    }
+    val_free(&v);
+    free(name);
+    if (app->callable == NULL)
+        app->callable = xstrdup("application");
+    app->mounts = xmalloc(sizeof *app->mounts);
+    app->mounts[0].host = NULL;
+    app->mounts[0].prefix = xstrdup("");
+    app->n_mounts = 1;
+
+    if (scgi == NULL || *scgi == '\0')
+        QERR("--scgi: required (HOST:PORT, [IPV6]:PORT or unix:/path)");
+    else if (check_addr(scgi, err, sizeof err) < 0)
+        QERR("--scgi: %s", err);
+    else
+        sw_strv_push(&cfg->scgi, scgi);
+
+    if (admin != NULL && *admin != '\0' && strcmp(admin, "off") != 0) {
+        if (check_addr(admin, err, sizeof err) < 0)
+            QERR("--admin: %s", err);
+        else if (!addr_is_loopback(admin))
+            QERR("--admin: must be a loopback address (127.0.0.1, [::1], "
+                 "localhost) or unix:/path in quick mode, which has no "
+                 "tokens, got %s", quote(admin, q, sizeof q));
+        else if (scgi != NULL && addr_equal(admin, scgi))
+            QERR("--admin: same address as --scgi");
+        else
+            cfg->admin = xstrdup(admin);
+    }
+
+    if (interpreters > 256)
+        QERR("--interpreters: must be an integer between 1 and 256, got %d",
+             interpreters);
+    else
+        app->interpreters = interpreters > 0 ? interpreters : 1;
+    if (threads > 1024)
+        QERR("--threads: must be an integer between 1 and 1024, got %d",
+             threads);
+    else
+        app->threads = threads > 0 ? threads : 1;
+
+    if (isolation != NULL) {
+        const keydef_t *k = key_find(SEC_APP, "isolation");
+
+        memset(&v, 0, sizeof v);
+        if (parse_enum(k, isolation, &v, err, sizeof err) < 0)
+            QERR("--isolation: %s", err);
+        else
+            app->isolation = (sw_isolation_t)v.i;
+    }
+    if (watch)
+        QERR("--watch: not supported yet");
+#undef QERR
+
+    free(cwd);
+    if (nerr > 0) {
+        sw_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+void sw_config_free(sw_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    free(cfg->file);
+    sw_strv_free(&cfg->scgi);
+    free(cfg->admin);
+    free(cfg->access_log);
+    free(cfg->error_log);
+    free(cfg->pid_file);
+    free(cfg->user);
+    sw_strv_free(&cfg->preload);
+    for (size_t i = 0; i < cfg->n_apps; i++)
+        app_free(&cfg->apps[i]);
+    free(cfg->apps);
+    free(cfg);
+}
+
+const char *sw_isolation_name(sw_isolation_t iso)
+{
+    switch (iso) {
+    case SW_ISOLATION_AUTO:       return "auto";
+    case SW_ISOLATION_OWN_GIL:    return "own-gil";
+    case SW_ISOLATION_SHARED_GIL: return "shared-gil";
+    case SW_ISOLATION_MAIN:       return "main";
+    }
+    return "unknown";
+}
+
+void sw_strv_push(sw_strv_t *v, const char *s)
+{
+    v->items = xrealloc(v->items, (v->n + 1) * sizeof *v->items);
+    v->items[v->n++] = xstrdup(s);
+}
+
+void sw_strv_free(sw_strv_t *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        free(v->items[i]);
+    free(v->items);
+    v->items = NULL;
+    v->n = 0;
+}
+
+void sw_errors_add(sw_errors_t *errs, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    if (errs == NULL)
+        return;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0) {
+        fputs("subwsgi: out of memory\n", stderr);
+        abort();
+    }
+    va_end(ap);
+    errs->lines.items = xrealloc(errs->lines.items,
+                                 (errs->lines.n + 1) * sizeof(char *));
+    errs->lines.items[errs->lines.n++] = s;
+}
+
+void sw_errors_free(sw_errors_t *errs)
+{
+    if (errs != NULL)
+        sw_strv_free(&errs->lines);
+}
+
+/* ---- reading the file ---------------------------------------------------- */
+
+/* inih's reader: hands it one physical line at a time, so c->line is the
+ * line of every handler call. Leading whitespace is removed, so inih never
+ * sees a continuation line: an indented "threads = 4" is a key, not more of
+ * the previous value. Lines inih would reject (or truncate: its buffer is
+ * num bytes, 200 in Debian's build) are reported here with their line and
+ * handed over as empty lines. Section headers are handled here too. */
+static char *reader(char *str, int num, void *stream)
+{
+    ctx_t *c = stream;
+    ssize_t len = getline(&c->buf, &c->cap, c->fp);
+    char *s, *p;
+    bool was_space = false;
+
+    if (len < 0)
+        return NULL;
+    c->line++;
+    str[0] = '\n';
+    str[1] = '\0';
+    if (memchr(c->buf, '\0', (size_t)len) != NULL) {
+        report(c, c->line, NULL, NULL, "line contains a NUL byte");
+        return str;
+    }
+    s = c->buf;
+    if (c->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+        s += 3;
+    s = trim(s);
+    if (*s == '\0' || *s == ';' || *s == '#')
+        return str;
+
+    if (*s == '[') {
+        char *end = strchr(s, ']');
+        char *rest;
+
+        if (end == NULL) {
+            report(c, c->line, NULL, NULL,
+                   "section header without a closing ']'");
+            c->kind = SEC_SKIP;
+            return str;
+        }
+        rest = end + 1;
+        while (isspace((unsigned char)*rest))
+            rest++;
+        if (*rest != '\0' && *rest != ';' && *rest != '#') {
+            report(c, c->line, NULL, NULL,
+                   "unexpected text after the section header");
+            c->kind = SEC_SKIP;
+            return str;
+        }
+        *end = '\0';
+        section_begin(c, trim(s + 1));
+        return str;
+    }
+
+    /* A key line: the same scan inih makes for '=' or ':', stopping at an
+     * inline comment (';' after whitespace). */
+    for (p = s; *p != '\0' && *p != '=' && *p != ':'; p++) {
+        if (was_space && *p == ';')
+            break;
+        was_space = isspace((unsigned char)*p);
+    }
+    if (*p != '=' && *p != ':') {
+        report(c, c->line, NULL, NULL,
+               "expected \"key = value\" or \"[section]\"");
+        return str;
+    }
+    if (p == s) {
+        report(c, c->line, NULL, NULL, "missing key name before '%c'", *p);
+        return str;
+    }
+    if ((size_t)num < 3 || strlen(s) > (size_t)num - 2) {
+        /* inih reads the rest of a line that fills its buffer as if it were
+         * a truncated one; ours always ends in '\n' within num - 1 bytes. */
+        report(c, c->line, NULL, NULL,
+               "line is longer than %d characters (a libinih limit); split "
+               "a repeatable key over several lines", num - 2);
+        return str;
+    }
+    snprintf(str, (size_t)num, "%s\n", s);
+    return str;
+}
+
+static int handler(void *user, const char *section, const char *name,
+                   const char *value)
+{
+    (void)section;   /* c->kind is ours: inih truncates long section names */
+    key_set(user, name, value != NULL ? value : "");
+    return 1;
+}
+
+static void section_begin(ctx_t *c, const char *name)
+{
+    c->kind = SEC_SKIP;
+
+    if (strcmp(name, "server") == 0) {
+        if (c->server_line != 0) {
+            report(c, c->line, "[server]", NULL,
+                   "duplicate section (first on line %d)", c->server_line);
+            return;
+        }
+        c->server_line = c->line;
+        c->kind = SEC_SERVER;
+    } else if (strncmp(name, "app:", 4) == 0) {
+        sw_config_t *cfg = c->cfg;
+        const char *an = name + 4;
+
+        if (!is_name(an)) {
+            report(c, c->line, NULL, NULL,
+                   "[%s]: invalid app name: NAME must match [A-Za-z0-9_.-]+",
+                   name);
+            return;
+        }
+        for (size_t i = 0; i < cfg->n_apps; i++) {
+            if (strcmp(cfg->apps[i].name, an) == 0) {
+                report(c, c->line, NULL, NULL,
+                       "[%s]: duplicate section (first on line %d)", name,
+                       cfg->apps[i].line);
+                return;
+            }
+        }
+        cfg->apps = xrealloc(cfg->apps, (cfg->n_apps + 1) * sizeof *cfg->apps);
+        c->side = xrealloc(c->side, (cfg->n_apps + 1) * sizeof *c->side);
+        memset(&c->side[cfg->n_apps], 0, sizeof *c->side);
+        app_init(&cfg->apps[cfg->n_apps], an, c->line);
+        c->app = cfg->n_apps++;
+        c->kind = SEC_APP;
+    } else if (strncmp(name, "user:", 5) == 0) {
+        report(c, c->line, NULL, NULL,
+               "[%s]: user sections (tokens) are not supported yet", name);
+    } else {
+        report(c, c->line, NULL, NULL,
+               "[%s]: unknown section (expected [server], [user:NAME] or "
+               "[app:NAME])", name);
+    }
+}
+
+/* The generic walker: finds the key's row, then checks repetition, support
+ * level and value, and stores it. */
+static void key_set(ctx_t *c, const char *name, const char *value)
+{
+    const keydef_t *k;
+    void *base;
+    val_t v;
+    char err[512], q[160], label[200];
+    size_t idx;
+    int *seen;
+
+    if (c->kind == SEC_SKIP)
+        return;   /* the section's header was reported already */
+    if (c->kind == SEC_NONE) {
+        report(c, c->line, NULL, name,
+               "key outside of any section (put it under [server] or "
+               "[app:NAME])");
+        return;
+    }
+    sect_label(c, label, sizeof label);
+    k = key_find(c->kind, name);
+    if (k == NULL) {
+        sect_kind_t other = c->kind == SEC_APP ? SEC_SERVER : SEC_APP;
+
+        if (key_find(other, name) != NULL)
+            report(c, c->line, label, name, "unknown key here (it belongs in "
+                   "%s)", other == SEC_SERVER ? "[server]" : "[app:NAME]");
+        else
+            report(c, c->line, label, name, "unknown key");
+        return;
+    }
+    idx = (size_t)(k - keys);
+    seen = c->kind == SEC_SERVER ? c->srv_seen : c->side[c->app].seen;
+    if (!(k->flags & F_REPEAT) && seen[idx] != 0) {
+        report(c, c->line, label, name, "given twice (first on line %d)",
+               seen[idx]);
+        return;
+    }
+    if (seen[idx] == 0)
+        seen[idx] = c->line;
+
+    if (k->sup == SUP_NO) {
+        report(c, c->line, label, name, "not supported yet");
+        return;
+    }
+    base = c->kind == SEC_SERVER ? (void *)c->cfg
+                                 : (void *)&c->cfg->apps[c->app];
+    memset(&v, 0, sizeof v);
+    if (parse_value(c, k, base, value, &v, err, sizeof err) < 0) {
+        report(c, c->line, label, name, "%s", err);
+        val_free(&v);
+        return;
+    }
+    if (k->sup == SUP_NOOP && !val_asks_nothing(k, &v)) {
+        report(c, c->line, label, name, "not supported yet (this release "
+               "accepts only %s), got %s", k->noop, quote(value, q, sizeof q));
+        val_free(&v);
+        return;
+    }
+    store_value(c, k, base, &v);
+    val_free(&v);
+}
+
+/* Checks that need the whole file: required keys, listeners, mounts. They
+ * look at what was mentioned, not at what was valid, so that a key with a
+ * bad value (reported already) is not also reported missing. */
+static void check_all(ctx_t *c)
+{
+    sw_config_t *cfg = c->cfg;
+    size_t k_wsgi = (size_t)(key_find(SEC_APP, "wsgi") - keys);
+    size_t k_mount = (size_t)(key_find(SEC_APP, "mount") - keys);
+    size_t k_ascgi = (size_t)(key_find(SEC_APP, "scgi") - keys);
+    size_t k_sscgi = (size_t)(key_find(SEC_SERVER, "scgi") - keys);
+    bool any_listener = c->srv_seen[k_sscgi] != 0;
+    char label[200];
+
+    if (cfg->n_apps == 0 && c->nerr == 0)
+        report(c, 0, NULL, NULL, "no [app:NAME] section: nothing to serve");
+
+    for (size_t i = 0; i < cfg->n_apps; i++) {
+        sw_app_config_t *a = &cfg->apps[i];
+        const int *seen = c->side[i].seen;
+
+        snprintf(label, sizeof label, "[app:%s]", a->name);
+        if (seen[k_wsgi] == 0)
+            report(c, a->line, label, "wsgi", "required key is missing");
+        if (seen[k_mount] == 0 && seen[k_ascgi] == 0)
+            report(c, a->line, label, "mount", "missing: the app needs a "
+                   "mount (e.g. \"mount = /\") or its own scgi listener");
+        if (seen[k_ascgi] != 0)
+            any_listener = true;
+    }
+    if (cfg->n_apps > 0 && !any_listener) {
+        report(c, c->server_line, c->server_line ? "[server]" : NULL, "scgi",
+               "no SCGI listener: set scgi in [server] or in an app");
+    } else if (c->srv_seen[k_sscgi] == 0) {
+        for (size_t i = 0; i < cfg->n_apps; i++) {
+            sw_app_config_t *a = &cfg->apps[i];
+
+            if (c->side[i].seen[k_ascgi] == 0 && a->n_mounts > 0) {
+                snprintf(label, sizeof label, "[app:%s]", a->name);
+                report(c, c->side[i].mount_line.v[0], label, "mount",
+                       "no [server] scgi listener to mount on: add one, or "
+                       "give the app its own scgi");
+            }
+        }
+    }
+
+    /* A listener is either shared ([server]) or private (apps): not both. */
+    for (size_t i = 0; i < cfg->n_apps; i++) {
+        sw_app_config_t *a = &cfg->apps[i];
+
+        snprintf(label, sizeof label, "[app:%s]", a->name);
+        for (size_t j = 0; j < a->scgi.n; j++)
+            for (size_t k = 0; k < cfg->scgi.n; k++)
+                if (addr_equal(a->scgi.items[j], cfg->scgi.items[k]))
+                    report(c, c->side[i].scgi_line.v[j], label, "scgi",
+                           "\"%s\" is already a [server] scgi listener (line "
+                           "%d)", a->scgi.items[j], c->srv_scgi_line.v[k]);
+    }
+    if (cfg->admin != NULL) {
+        bool clash = false;
+
+        for (size_t k = 0; k < cfg->scgi.n; k++)
+            clash = clash || addr_equal(cfg->admin, cfg->scgi.items[k]);
+        for (size_t i = 0; i < cfg->n_apps; i++)
+            for (size_t j = 0; j < cfg->apps[i].scgi.n; j++)
+                clash = clash || addr_equal(cfg->admin,
+                                            cfg->apps[i].scgi.items[j]);
+        if (clash)
+            report(c, c->admin_line, "[server]", "admin",
+                   "\"%s\" is also an scgi listener", cfg->admin);
+    }
+
+    /* Two apps reachable through a common listener must not share a mount
+     * (same host and prefix). An app without private scgi listens on the
+     * [server] ones; an app without mounts serves its listener's root. */
+    for (size_t b = 0; b < cfg->n_apps; b++) {
+        sw_app_config_t *B = &cfg->apps[b];
+        const sw_strv_t *lb = B->scgi.n > 0 ? &B->scgi : &cfg->scgi;
+        sw_mount_t root = {NULL, ""};
+        const sw_mount_t *mb = B->n_mounts > 0 ? B->mounts : &root;
+        size_t nb = B->n_mounts > 0 ? B->n_mounts : 1;
+
+        snprintf(label, sizeof label, "[app:%s]", B->name);
+        for (size_t a = 0; a < b; a++) {
+            sw_app_config_t *A = &cfg->apps[a];
+            const sw_strv_t *la = A->scgi.n > 0 ? &A->scgi : &cfg->scgi;
+            const sw_mount_t *ma = A->n_mounts > 0 ? A->mounts : &root;
+            size_t na = A->n_mounts > 0 ? A->n_mounts : 1;
+            bool shared = false;
+
+            for (size_t i = 0; i < la->n; i++)
+                for (size_t j = 0; j < lb->n; j++)
+                    shared = shared || addr_equal(la->items[i], lb->items[j]);
+            if (!shared)
+                continue;
+            for (size_t j = 0; j < nb; j++) {
+                for (size_t i = 0; i < na; i++) {
+                    bool same_host = (ma[i].host == NULL && mb[j].host == NULL)
+                        || (ma[i].host != NULL && mb[j].host != NULL
+                            && strcmp(ma[i].host, mb[j].host) == 0);
+                    char *text;
+
+                    if (!same_host || strcmp(ma[i].prefix, mb[j].prefix) != 0)
+                        continue;
+                    text = mount_text(&mb[j]);
+                    report(c, B->n_mounts > 0 ? c->side[b].mount_line.v[j]
+                                              : B->line,
+                           label, "mount", "\"%s\" on the same listener is "
+                           "already mounted by [app:%s] (line %d)", text,
+                           A->name, A->n_mounts > 0
+                               ? c->side[a].mount_line.v[i] : A->line);
+                    free(text);
+                }
+            }
+        }
+    }
+}
+
+/* ---- values --------------------------------------------------------------- */
+
+/* Parses raw by k->type into v (strings owned by v). Returns 0, or -1 with
+ * the reason in err (without the "FILE:LINE: key:" prefix). */
+static int parse_value(ctx_t *c, const keydef_t *k, void *base,
+                       const char *raw, val_t *v, char *err, size_t n)
+{
+    char q[160];
+    struct stat st;
+
+    if (*raw == '\0' && k->type != T_ANY) {
+        snprintf(err, n, "empty value");
+        return -1;
+    }
+    quote(raw, q, sizeof q);
+    switch (k->type) {
+    case T_ANY:
+        return 0;
+    case T_PATH:
+        v->s[0] = path_join(c->dir, raw);
+        return 0;
+    case T_LOG:
+        if (strcmp(raw, "off") == 0 && !(k->flags & F_OFF)) {
+            snprintf(err, n, "must be stderr or a path (it cannot be off)");
+            return -1;
+        }
+        if (strcmp(raw, "stderr") == 0 || strcmp(raw, "off") == 0)
+            v->s[0] = xstrdup(raw);
+        else
+            v->s[0] = path_join(c->dir, raw);
+        return 0;
+    case T_ADMIN:
+        if (strcmp(raw, "off") == 0)
+            return 0;   /* v->s[0] stays NULL: admin off */
+        /* fall through */
+    case T_ADDR:
+        if (check_addr(raw, err, n) < 0)
+            return -1;
+        if (k->flags & F_REPEAT) {
+            /* the listener list of this section: no address twice */
+            const sw_strv_t *have = (const sw_strv_t *)(void *)
+                ((char *)base + k->off);
+
+            for (size_t i = 0; i < have->n; i++) {
+                if (addr_equal(have->items[i], raw)) {
+                    snprintf(err, n, "%s is listed twice", q);
+                    return -1;
+                }
+            }
+        }
+        v->s[0] = xstrdup(raw);
+        return 0;
+    case T_MODE: {
+        size_t len = strlen(raw);
+        unsigned long m;
+
+        if (len > 4 || strspn(raw, "01234567") != len ||
+            (m = strtoul(raw, NULL, 8)) > (unsigned long)k->max) {
+            snprintf(err, n, "must be an octal mode from 0000 to 0777 such as "
+                     "0660, got %s", q);
+            return -1;
+        }
+        v->u = m;
+        return 0;
+    }
+    case T_INT:
+        return parse_int(k, raw, v, err, n);
+    case T_SECONDS:
+        return parse_seconds(k, raw, v, err, n);
+    case T_SIZE:
+        return parse_size(k, raw, v, err, n);
+    case T_BOOL:
+        if (!strcasecmp(raw, "yes") || !strcasecmp(raw, "on") ||
+            !strcasecmp(raw, "true") || !strcmp(raw, "1")) {
+            v->i = 1;
+        } else if (!strcasecmp(raw, "no") || !strcasecmp(raw, "off") ||
+                   !strcasecmp(raw, "false") || !strcmp(raw, "0")) {
+            v->i = 0;
+        } else {
+            snprintf(err, n, "must be yes or no (or on/off, true/false, 1/0), "
+                     "got %s", q);
+            return -1;
+        }
+        return 0;
+    case T_ENUM:
+        return parse_enum(k, raw, v, err, n);
+    case T_USER:
+        errno = 0;
+        if (getpwnam(raw) == NULL) {
+            if (errno != 0 && errno != ENOENT && errno != ESRCH)
+                snprintf(err, n, "cannot look up user %s: %s", q,
+                         strerror(errno));
+            else
+                snprintf(err, n, "no such user %s", q);
+            return -1;
+        }
+        v->s[0] = xstrdup(raw);
+        return 0;
+    case T_DIR:
+        v->s[0] = path_join(c->dir, raw);
+        if (stat(v->s[0], &st) < 0) {
+            snprintf(err, n, "cannot access \"%s\": %s", v->s[0],
+                     strerror(errno));
+            return -1;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            snprintf(err, n, "\"%s\" is not a directory", v->s[0]);
+            return -1;
+        }
+        return 0;
+    case T_WSGI:
+        return parse_wsgi(raw, c->dir, v, err, n);
+    case T_MOUNT:
+        return parse_mount(raw, base, v, err, n);
+    case T_PYPATH: {
+        const char *p = raw;
+
+        for (;;) {
+            const char *e = strchr(p, ':');
+            char *el = xstrndup(p, e != NULL ? (size_t)(e - p) : strlen(p));
+            char *t = trim(el);
+
+            if (*t == '\0') {
+                free(el);
+                snprintf(err, n, "empty element in the ':'-separated list %s",
+                         q);
+                return -1;
+            }
+            strv_take(&v->list, path_join(c->dir, t));
+            free(el);
+            if (e == NULL)
+                break;
+            p = e + 1;
+        }
+        return 0;
+    }
+    case T_MODLIST: {
+        const char *p = raw;
+
+        for (;;) {
+            const char *e = strchr(p, ',');
+            char *el = xstrndup(p, e != NULL ? (size_t)(e - p) : strlen(p));
+            char *t = trim(el);
+
+            if (!is_dotted_name(t)) {
+                char qe[160];
+
+                snprintf(err, n, "%s is not a Python module name (in %s)",
+                         quote(t, qe, sizeof qe), q);
+                free(el);
+                return -1;
+            }
+            sw_strv_push(&v->list, t);
+            free(el);
+            if (e == NULL)
+                break;
+            p = e + 1;
+        }
+        return 0;
+    }
+    case T_ENVIRON:
+        return parse_environ(raw, base, v, err, n);
+    }
+    snprintf(err, n, "internal error: unknown value type");
+    return -1;
+}
+
+static int parse_int(const keydef_t *k, const char *raw, val_t *v,
+                     char *err, size_t n)
+{
+    const char *p = raw[0] == '-' ? raw + 1 : raw;
+    char q[160];
+    long long x;
+
+    errno = 0;
+    x = strtoll(raw, NULL, 10);
+    if (*p == '\0' || strspn(p, "0123456789") != strlen(p) || errno != 0 ||
+        x < (long long)k->min || x > (long long)k->max) {
+        snprintf(err, n, "must be an integer between %.0f and %.0f, got %s",
+                 k->min, k->max, quote(raw, q, sizeof q));
+        return -1;
+    }
+    v->i = x;
+    return 0;
+}
+
+static int parse_seconds(const keydef_t *k, const char *raw, val_t *v,
+                         char *err, size_t n)
+{
+    size_t len = strlen(raw);
+    const char *dot = strchr(raw, '.');
+    char q[160];
+    double d;
+
+    /* Plain decimals only: strtod would also take "inf", "nan" and hex. */
+    if (strspn(raw, "0123456789.") != len || strspn(raw, ".") == len ||
+        (dot != NULL && strchr(dot + 1, '.') != NULL))
+        goto bad;
+    d = strtod(raw, NULL);
+    if (!isfinite(d) || d < k->min || d > k->max ||
+        ((k->flags & F_POSITIVE) && d <= 0))
+        goto bad;
+    v->d = d;
+    return 0;
+bad:
+    if (k->flags & F_POSITIVE)
+        snprintf(err, n, "must be a number of seconds greater than %.0f and "
+                 "at most %.0f, got %s", k->min, k->max,
+                 quote(raw, q, sizeof q));
+    else
+        snprintf(err, n, "must be a number of seconds from %.0f to %.0f, "
+                 "got %s", k->min, k->max, quote(raw, q, sizeof q));
+    return -1;
+}
+
+static int parse_size(const keydef_t *k, const char *raw, val_t *v,
+                      char *err, size_t n)
+{
+    char q[160];
+    unsigned long long x;
+
+    errno = 0;
+    x = strtoull(raw, NULL, 10);
+    if (strspn(raw, "0123456789") != strlen(raw) || errno != 0 ||
+        x < (unsigned long long)k->min ||
+        (!(k->flags & F_NOMAX) && x > (unsigned long long)k->max)) {
+        if (k->flags & F_NOMAX)
+            snprintf(err, n, "must be a size in bytes (a whole number from "
+                     "%.0f), got %s", k->min, quote(raw, q, sizeof q));
+        else
+            snprintf(err, n, "must be a size in bytes between %.0f and %.0f, "
+                     "got %s", k->min, k->max, quote(raw, q, sizeof q));
+        return -1;
+    }
+    v->u = x;
+    return 0;
+}
+
+/* Enum values: known but unsupported ones are "not supported yet". */
+static int parse_enum(const keydef_t *k, const char *raw, val_t *v,
+                      char *err, size_t n)
+{
+    char q[160], all[200] = "", ok[200] = "";
+    const enum_val_t *e;
+
+    for (e = k->enums; e->name != NULL; e++) {
+        size_t la = strlen(all), lo = strlen(ok);
+
+        snprintf(all + la, sizeof all - la, "%s%s", la ? ", " : "", e->name);
+        if (e->supported)
+            snprintf(ok + lo, sizeof ok - lo, "%s%s", lo ? " or " : "",
+                     e->name);
+    }
+    quote(raw, q, sizeof q);
+    for (e = k->enums; e->name != NULL; e++) {
+        if (strcmp(e->name, raw) != 0)
+            continue;
+        if (!e->supported) {
+            snprintf(err, n, "%s is not supported yet (this release accepts "
+                     "%s)", q, ok);
+            return -1;
+        }
+        v->i = e->value;
+        return 0;
+    }
+    snprintf(err, n, "must be one of %s; got %s", all, q);
+    return -1;
+}
+
+/* PATH.py[:callable] (v->s[1] = absolute file) or module.path[:callable]
+ * (v->s[2] = module); v->s[0] = raw, v->s[3] = callable. The file must be
+ * a readable regular file. The path is joined lexically, never through
+ * realpath(): a "current -> release-42" symlink must be followed anew on
+ * each reload. */
+static int parse_wsgi(const char *raw, const char *dir, val_t *v,
+                      char *err, size_t n)
+{
+    size_t len = strlen(raw);
+    const char *colon = strrchr(raw, ':');
+    size_t plen = len;
+    const char *callable = NULL;
+    char q[160];
+    struct stat st;
+
+    quote(raw, q, sizeof q);
+    if (!(len > 3 && strcmp(raw + len - 3, ".py") == 0) && colon != NULL) {
+        plen = (size_t)(colon - raw);
+        callable = colon + 1;
+    }
+    if (callable != NULL && !is_identifier(callable, strlen(callable))) {
+        snprintf(err, n, "callable must be a Python identifier, got %s", q);
+        return -1;
+    }
+    v->s[0] = xstrdup(raw);
+    v->s[3] = xstrdup(callable != NULL ? callable : "application");
+
+    if (plen > 3 && strncmp(raw + plen - 3, ".py", 3) == 0) {
+        char *rel = xstrndup(raw, plen);
+
+        v->s[1] = path_join(dir, rel);
+        free(rel);
+        if (stat(v->s[1], &st) < 0 || access(v->s[1], R_OK) < 0) {
+            snprintf(err, n, "cannot read \"%s\": %s", v->s[1],
+                     strerror(errno));
+            return -1;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            snprintf(err, n, "\"%s\" is not a regular file", v->s[1]);
+            return -1;
+        }
+        return 0;
+    }
+    v->s[2] = xstrndup(raw, plen);
+    if (!is_dotted_name(v->s[2])) {
+        snprintf(err, n, "must be PATH.py[:callable] or module.path[:callable]"
+                 ", got %s", q);
+        return -1;
+    }
+    return 0;
+}
+
+/* [host][/prefix]: v->s[0] = lowercased host or NULL, v->s[1] = prefix, ""
+ * for the root, else "/a/b" without a trailing slash. */
+static int parse_mount(const char *raw, sw_app_config_t *app, val_t *v,
+                       char *err, size_t n)
+{
+    const char *slash = strchr(raw, '/');
+    size_t hlen = slash != NULL ? (size_t)(slash - raw) : strlen(raw);
+    char q[160], *p;
+    size_t plen;
+
+    quote(raw, q, sizeof q);
+    if (hlen > 0) {
+        v->s[0] = xstrndup(raw, hlen);
+        for (p = v->s[0]; *p != '\0'; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (strchr(v->s[0], ':') != NULL) {
+            snprintf(err, n, "a port in the host is not supported (a mount "
+                     "matches the host name only), got %s", q);
+            return -1;
+        }
+        for (p = v->s[0]; *p != '\0'; p++) {
+            if (!isalnum((unsigned char)*p) && !strchr("-._", *p)) {
+                snprintf(err, n, "bad host name in %s (letters, digits, '-', "
+                         "'.' and '_' only)", q);
+                return -1;
+            }
+        }
+    }
+    v->s[1] = xstrdup(slash != NULL ? slash : "");
+    plen = strlen(v->s[1]);
+    while (plen > 0 && v->s[1][plen - 1] == '/')
+        v->s[1][--plen] = '\0';
+    /* Each segment must be a plain name: the router compares prefixes
+     * segment by segment, so "//", "." and ".." could never match. */
+    for (p = v->s[1]; *p != '\0'; ) {
+        size_t seg;
+
+        p++;   /* the '/' */
+        seg = strcspn(p, "/");
+        if (seg == 0 || (seg == 1 && p[0] == '.') ||
+            (seg == 2 && p[0] == '.' && p[1] == '.')) {
+            snprintf(err, n, "empty, '.' or '..' path segment in %s", q);
+            return -1;
+        }
+        for (size_t i = 0; i < seg; i++) {
+            unsigned char ch = (unsigned char)p[i];
+
+            if (ch <= ' ' || ch == 0x7f || ch == '?' || ch == '#') {
+                snprintf(err, n, "space, control character, '?' or '#' in the "
+                         "prefix of %s", q);
+                return -1;
+            }
+        }
+        p += seg;
+    }
+    for (size_t i = 0; i < app->n_mounts; i++) {
+        const sw_mount_t *m = &app->mounts[i];
+
+        if (((m->host == NULL && v->s[0] == NULL) ||
+             (m->host != NULL && v->s[0] != NULL &&
+              strcmp(m->host, v->s[0]) == 0)) &&
+            strcmp(m->prefix, v->s[1]) == 0) {
+            snprintf(err, n, "%s is listed twice", q);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* KEY=VALUE, whitespace around '=' removed; stored as "KEY=VALUE". */
+static int parse_environ(const char *raw, sw_app_config_t *app, val_t *v,
+                         char *err, size_t n)
+{
+    const char *eq = strchr(raw, '=');
+    char *key, *val, *k, *s;
+    char q[160];
+    int rc = -1;
+
+    quote(raw, q, sizeof q);
+    if (eq == NULL) {
+        snprintf(err, n, "must be KEY=VALUE, got %s", q);
+        return -1;
+    }
+    key = xstrndup(raw, (size_t)(eq - raw));
+    val = xstrdup(eq + 1);
+    k = trim(key);
+    if (*k == '\0') {
+        snprintf(err, n, "empty KEY in %s", q);
+        goto out;
+    }
+    for (s = k; *s != '\0'; s++) {
+        if (isspace((unsigned char)*s)) {
+            snprintf(err, n, "KEY must not contain whitespace, got %s", q);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < app->environ.n; i++) {
+        const char *have = app->environ.items[i];
+        size_t kl = strlen(k);
+
+        if (strncmp(have, k, kl) == 0 && have[kl] == '=') {
+            snprintf(err, n, "%s is set twice", k);
+            goto out;
+        }
+    }
+    v->s[0] = xasprintf("%s=%s", k, trim(val));
+    sw_strv_push(&v->list, v->s[0]);
+    rc = 0;
+out:
+    free(key);
+    free(val);
+    return rc;
+}
+
+static bool val_asks_nothing(const keydef_t *k, const val_t *v)
+{
+    switch (k->type) {
+    case T_BOOL:    return v->i == 0;
+    case T_SECONDS: return v->d == 0;
+    case T_INT:     return v->i == 0;
+    default:        return false;
+    }
+}
+
+static void val_free(val_t *v)
+{
+    for (size_t i = 0; i < 4; i++) {
+        free(v->s[i]);
+        v->s[i] = NULL;
+    }
+    sw_strv_free(&v->list);
+}
+
+/* Moves v into the field at base + k->off (or through k->set). */
+static void store_value(ctx_t *c, const keydef_t *k, void *base, val_t *v)
+{
+    char *field = (char *)base + k->off;
+
+    switch (k->store) {
+    case ST_NONE:
+        break;
+    case ST_UINT:
+        *(unsigned *)(void *)field = (unsigned)v->u;
+        break;
+    case ST_INT:
+        *(int *)(void *)field = (int)v->i;
+        break;
+    case ST_DOUBLE:
+        *(double *)(void *)field = v->d;
+        break;
+    case ST_SIZE:
+        *(size_t *)(void *)field = (size_t)v->u;
+        break;
+    case ST_U64:
+        *(uint64_t *)(void *)field = v->u;
+        break;
+    case ST_STR:
+        free(*(char **)(void *)field);
+        *(char **)(void *)field = v->s[0];
+        v->s[0] = NULL;
+        if (k->type == T_ADMIN)
+            c->admin_line = c->line;
+        break;
+    case ST_STRV: {
+        sw_strv_t *dst = (sw_strv_t *)(void *)field;
+
+        for (size_t i = 0; i < v->list.n; i++)
+            sw_strv_push(dst, v->list.items[i]);
+        break;
+    }
+    case ST_FUNC:
+        k->set(c, base, v);
+        break;
+    }
+}
+
+static void set_wsgi(ctx_t *c, void *base, val_t *v)
+{
+    sw_app_config_t *app = base;
+
+    (void)c;
+    app->wsgi = v->s[0];
+    app->wsgi_file = v->s[1];
+    app->wsgi_module = v->s[2];
+    free(app->callable);
+    app->callable = v->s[3];
+    memset(v->s, 0, sizeof v->s);
+}
+
+static void set_mount(ctx_t *c, void *base, val_t *v)
+{
+    sw_app_config_t *app = base;
+
+    app->mounts = xrealloc(app->mounts,
+                           (app->n_mounts + 1) * sizeof *app->mounts);
+    app->mounts[app->n_mounts].host = v->s[0];
+    app->mounts[app->n_mounts].prefix = v->s[1];
+    app->n_mounts++;
+    v->s[0] = v->s[1] = NULL;
+    intv_push(&c->side[c->app].mount_line, c->line);
+}
+
+static void set_scgi(ctx_t *c, void *base, val_t *v)
+{
+    (void)base;
+    strv_take(c->kind == SEC_SERVER ? &c->cfg->scgi
+                                    : &c->cfg->apps[c->app].scgi, v->s[0]);
+    v->s[0] = NULL;
+    intv_push(c->kind == SEC_SERVER ? &c->srv_scgi_line
+                                    : &c->side[c->app].scgi_line, c->line);
+}
+
+static void set_isolation(ctx_t *c, void *base, val_t *v)
+{
+    (void)c;
+    ((sw_app_config_t *)base)->isolation = (sw_isolation_t)v->i;
+}
+
+/* ---- construction and messages ------------------------------------------ */
+
+static sw_config_t *config_new(const char *file)
+{
+    sw_config_t *cfg = xmalloc(sizeof *cfg);
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->file = xstrdup(file);
+    cfg->admin = NULL;
+    cfg->socket_mode = 0660;
+    cfg->queue_size = 1024;
+    cfg->request_timeout = 0;
+    cfg->header_timeout = 10;
+    cfg->max_header_size = 65536;
+    cfg->max_body_size = 104857600;
+    cfg->drain_timeout = 30;
+    cfg->access_log = xstrdup("stderr");
+    cfg->error_log = xstrdup("stderr");
+    return cfg;
+}
+
+static void app_init(sw_app_config_t *app, const char *name, int line)
+{
+    memset(app, 0, sizeof *app);
+    app->name = xstrdup(name);
+    app->line = line;
+    app->isolation = SW_ISOLATION_AUTO;
+    app->interpreters = 1;
+    app->threads = 1;
+}
+
+static void app_free(sw_app_config_t *app)
+{
+    free(app->name);
+    free(app->wsgi);
+    free(app->wsgi_file);
+    free(app->wsgi_module);
+    free(app->callable);
+    sw_strv_free(&app->python_path);
+    free(app->venv);
+    for (size_t i = 0; i < app->n_mounts; i++) {
+        free(app->mounts[i].host);
+        free(app->mounts[i].prefix);
+    }
+    free(app->mounts);
+    sw_strv_free(&app->scgi);
+    sw_strv_free(&app->environ);
+}
+
+/* "FILE:LINE: [sect] key: message", parts left out when NULL. */
+static void report(ctx_t *c, int line, const char *sect, const char *key,
+                   const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    c->nerr++;
+    sw_errors_add(c->errs, "%s:%d: %s%s%s%s%s", c->file, line,
+                  sect != NULL ? sect : "",
+                  sect != NULL ? (key != NULL ? " " : ": ") : "",
+                  key != NULL ? key : "", key != NULL ? ": " : "", msg);
+}
+
+static const char *sect_label(ctx_t *c, char *buf, size_t n)
+{
+    if (c->kind == SEC_APP)
+        snprintf(buf, n, "[app:%s]", c->cfg->apps[c->app].name);
+    else
+        snprintf(buf, n, "[server]");
+    return buf;
+}
+
+static const keydef_t *key_find(sect_kind_t sect, const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (keys[i].sect == sect && strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* Syntax check only (binding is listen.c's job): HOST:PORT, [IPV6]:PORT with
+ * a port 1..65535, or unix:/absolute/path shorter than sun_path (108). */
+static int check_addr(const char *s, char *err, size_t n)
+{
+    char q[160], host[256];
+    const char *port;
+    size_t hlen;
+    unsigned long pn;
+
+    quote(s, q, sizeof q);
+    if (strncmp(s, "unix:", 5) == 0) {
+        if (s[5] != '/') {
+            snprintf(err, n, "a unix socket path must be absolute, got %s", q);
+            return -1;
+        }
+        if (strlen(s + 5) >= 108) {
+            snprintf(err, n, "unix socket path is %zu bytes long, the limit "
+                     "is 107, got %s", strlen(s + 5), q);
+            return -1;
+        }
+        return 0;
+    }
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        struct in6_addr a6;
+
+        if (close == NULL || close[1] != ':') {
+            snprintf(err, n, "expected [IPV6]:PORT, got %s", q);
+            return -1;
+        }
+        hlen = (size_t)(close - s - 1);
+        if (hlen >= sizeof host)
+            hlen = sizeof host - 1;
+        memcpy(host, s + 1, hlen);
+        host[hlen] = '\0';
+        if (inet_pton(AF_INET6, host, &a6) != 1) {
+            snprintf(err, n, "bad IPv6 address in %s", q);
+            return -1;
+        }
+        port = close + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        struct in_addr a4;
+
+        if (colon == NULL || colon == s) {
+            snprintf(err, n, "expected HOST:PORT, [IPV6]:PORT or unix:/path, "
+                     "got %s", q);
+            return -1;
+        }
+        hlen = (size_t)(colon - s);
+        if (memchr(s, ':', hlen) != NULL) {
+            snprintf(err, n, "an IPv6 address needs brackets: [IPV6]:PORT, "
+                     "got %s", q);
+            return -1;
+        }
+        if (hlen >= sizeof host) {
+            snprintf(err, n, "host name too long in %s", q);
+            return -1;
+        }
+        memcpy(host, s, hlen);
+        host[hlen] = '\0';
+        if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789-._") != hlen) {
+            snprintf(err, n, "bad host name in %s", q);
+            return -1;
+        }
+        if (strspn(host, "0123456789.") == hlen &&
+            inet_pton(AF_INET, host, &a4) != 1) {
+            snprintf(err, n, "bad IPv4 address in %s", q);
+            return -1;
+        }
+        port = colon + 1;
+    }
+    if (*port == '\0' || strlen(port) > 5 ||
+        strspn(port, "0123456789") != strlen(port) ||
+        (pn = strtoul(port, NULL, 10)) < 1 || pn > 65535) {
+        snprintf(err, n, "port must be a number from 1 to 65535, got %s", q);
+        return -1;
+    }
+    return 0;
+}
+
+static bool addr_is_loopback(const char *s)
+{
+    struct in_addr a4;
+    char host[64];
+    const char *colon = strrchr(s, ':');
+    size_t hlen;
+
+    if (strncmp(s, "unix:", 5) == 0)
+        return true;
+    if (strncmp(s, "[::1]:", 6) == 0)
+        return true;
+    if (colon == NULL || (hlen = (size_t)(colon - s)) >= sizeof host)
+        return false;
+    memcpy(host, s, hlen);
+    host[hlen] = '\0';
+    if (strcasecmp(host, "localhost") == 0)
+        return true;
+    return inet_pton(AF_INET, host, &a4) == 1 &&
+           (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+static bool addr_equal(const char *a, const char *b)
+{
+    if (strncmp(a, "unix:", 5) == 0 || strncmp(b, "unix:", 5) == 0)
+        return strcmp(a, b) == 0;
+    return strcasecmp(a, b) == 0;
+}
+
+static char *mount_text(const sw_mount_t *m)
+{
+    return xasprintf("%s%s", m->host != NULL ? m->host : "",
+                     *m->prefix != '\0' || m->host != NULL ? m->prefix : "/");
+}
+
+static bool is_identifier(const char *s, size_t n)
+{
+    if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+            return false;
+    return true;
+}
+
+/* "a.b_c.d": ASCII identifiers joined by single dots. */
+static bool is_dotted_name(const char *s)
+{
+    for (;;) {
+        size_t seg = strcspn(s, ".");
+
+        if (!is_identifier(s, seg))
+            return false;
+        if (s[seg] == '\0')
+            return true;
+        s += seg + 1;
+    }
+}
+
+/* A section NAME: [A-Za-z0-9_.-]+ */
+static bool is_name(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s != '\0'; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+            return false;
+    return true;
+}
+
+/* Trims in place; returns the first non-space byte. */
+static char *trim(char *s)
+{
+    size_t n;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* s in double quotes, non-printable bytes as \xNN, cut after 60 bytes. */
+static const char *quote(const char *s, char *buf, size_t n)
+{
+    size_t o = 0, i;
+
+    if (n < 16) {
+        if (n > 0)
+            buf[0] = '\0';
+        return buf;
+    }
+    buf[o++] = '"';
+    for (i = 0; s[i] != '\0' && i < 60 && o + 8 < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if (ch == '"' || ch == '\\')
+            o += (size_t)snprintf(buf + o, n - o, "\\%c", ch);
+        else if (ch < 0x20 || ch >= 0x7f)
+            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", ch);
+        else
+            buf[o++] = (char)ch;
+    }
+    if (s[i] != '\0')
+        o += (size_t)snprintf(buf + o, n - o, "...");
+    buf[o++] = '"';
+    buf[o] = '\0';
+    return buf;
+}
+
+/* dir + "/" + p (or p when absolute), with "//" and "." segments removed;
+ * ".." is kept: resolving it lexically would be wrong across symlinks. */
+static char *path_join(const char *dir, const char *p)
+{
+    char *joined = p[0] == '/' ? xstrdup(p) : xasprintf("%s/%s", dir, p);
+    char *out = xmalloc(strlen(joined) + 2);
+    const char *s = joined;
+    size_t o = 0;
+
+    while (*s != '\0') {
+        size_t seg;
+
+        while (*s == '/')
+            s++;
+        seg = strcspn(s, "/");
+        if (seg == 0 || (seg == 1 && s[0] == '.')) {
+            s += seg;
+            continue;
+        }
+        out[o++] = '/';
+        memcpy(out + o, s, seg);
+        o += seg;
+        s += seg;
+    }
+    if (o == 0)
+        out[o++] = '/';
+    out[o] = '\0';
+    free(joined);
+    return out;
+}
+
+/* Absolute directory of file; the base of relative paths in it. */
+static char *config_dir(const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    char *dir = slash != NULL ? xstrndup(file, (size_t)(slash - file))
+                              : xstrdup(".");
+    char *cwd, *abs;
+
+    if (slash == file) {
+        free(dir);
+        return xstrdup("/");
+    }
+    if (dir[0] == '/')
+        abs = path_join("/", dir);
+    else if ((cwd = getcwd(NULL, 0)) != NULL) {
+        abs = path_join(cwd, dir);
+        free(cwd);
+    } else
+        abs = path_join("/", dir);
+    free(dir);
+    return abs;
+}
+
+/* Appends s, which the list now owns. */
+static void strv_take(sw_strv_t *v, char *s)
+{
+    v->items = xrealloc(v->items, (v->n + 1) * sizeof *v->items);
+    v->items[v->n++] = s;
+}
+
+static void intv_push(intv_t *v, int x)
+{
+    v->v = xrealloc(v->v, (v->n + 1) * sizeof *v->v);
+    v->v[v->n++] = x;
+}
+
+/* Allocation failure while loading the config is not recoverable. */
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n != 0 ? n : 1);
+
+    if (p == NULL) {
+        fputs("subwsgi: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n != 0 ? n : 1);
+    if (p == NULL) {
+        fputs("subwsgi: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+static char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+static char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0) {
+        fputs("subwsgi: out of memory\n", stderr);
+        abort();
+    }
+    va_end(ap);
+    return s;
+}

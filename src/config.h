@@ -1,0 +1,96 @@
+/* config.h: the parsed configuration (DESIGN section 4) and its loader.
+ * Owns: sw_config_t and everything it points to; built once by
+ * sw_config_load() or sw_config_quick(), read-only afterwards (no lock). */
+#ifndef SW_CONFIG_H
+#define SW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A growable list of owned strings. */
+typedef struct {
+    char **items;
+    size_t n;
+} sw_strv_t;
+
+/* Error messages collected while loading, each "FILE:LINE: message". */
+typedef struct {
+    sw_strv_t lines;
+} sw_errors_t;
+
+typedef enum {
+    SW_ISOLATION_AUTO = 0,
+    SW_ISOLATION_OWN_GIL,
+    SW_ISOLATION_SHARED_GIL,
+    SW_ISOLATION_MAIN
+} sw_isolation_t;
+
+/* mount = [host][/prefix]: host NULL matches any host; prefix is "" for the
+ * root or "/a/b" (never a trailing slash). */
+typedef struct {
+    char *host;
+    char *prefix;
+} sw_mount_t;
+
+typedef struct {
+    char *name;               /* section [app:NAME] */
+    int line;                 /* line of the section header */
+    char *wsgi;               /* as written, e.g. "/srv/a/wsgi.py:app" */
+    char *wsgi_file;          /* PATH.py form: the file; else NULL */
+    char *wsgi_module;        /* module.path form: the module; else NULL */
+    char *callable;           /* default "application" */
+    sw_strv_t python_path;    /* prepended to sys.path, in order */
+    char *venv;               /* NULL when not set */
+    sw_mount_t *mounts;
+    size_t n_mounts;
+    sw_strv_t scgi;           /* private listeners of this app */
+    sw_isolation_t isolation;
+    int interpreters;         /* >= 1 */
+    int threads;              /* >= 1 */
+    sw_strv_t environ;        /* "KEY=VALUE", added to every environ */
+} sw_app_config_t;
+
+typedef struct {
+    char *file;               /* path of the config file, or "(command line)" */
+    sw_strv_t scgi;           /* shared listeners */
+    char *admin;              /* admin address; NULL when off */
+    unsigned socket_mode;     /* default 0660 */
+    int queue_size;           /* default 1024 */
+    double request_timeout;   /* seconds, 0 = none */
+    double header_timeout;    /* default 10 */
+    size_t max_header_size;   /* default 65536 */
+    uint64_t max_body_size;   /* default 104857600 */
+    double drain_timeout;     /* default 30 */
+    char *access_log;         /* "stderr", "off" or a path */
+    char *error_log;          /* "stderr" or a path */
+    char *pid_file;           /* NULL when not set */
+    char *user;               /* NULL when not set */
+    sw_strv_t preload;        /* modules imported in the main interpreter */
+    sw_app_config_t *apps;
+    size_t n_apps;
+} sw_config_t;
+
+/* Parses and validates FILE. Returns the config, or NULL with every problem
+ * appended to errs as "FILE:LINE: message". check_files also verifies that
+ * each app's wsgi file exists (always done by the server, and by --check). */
+sw_config_t *sw_config_load(const char *file, sw_errors_t *errs);
+
+/* Quick mode (--app/--scgi): one app named after the file, mounted at "/".
+ * isolation may be NULL (auto). Returns NULL with errors in errs. */
+sw_config_t *sw_config_quick(const char *app_spec, const char *scgi,
+                             const char *admin, int interpreters, int threads,
+                             const char *isolation, int watch,
+                             sw_errors_t *errs);
+
+void sw_config_free(sw_config_t *cfg);
+
+const char *sw_isolation_name(sw_isolation_t iso);
+
+void sw_strv_push(sw_strv_t *v, const char *s);
+void sw_strv_free(sw_strv_t *v);
+void sw_errors_add(sw_errors_t *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sw_errors_free(sw_errors_t *errs);
+
+#endif

@@ -1,0 +1,332 @@
+/* interp.c: CPython embedding: the main interpreter, creating and ending
+ * sub-interpreters, and the worker threads that each hold one thread state
+ * of one sub-interpreter for their whole life. Call sequences follow
+ * ../shared/FACTS.md sections 1, 2 and 6 (never PyGILState_*; thread states
+ * created and deleted on the thread that uses them; the creator's thread
+ * state kept until Py_EndInterpreter, which runs on the creator's thread). */
+#include "interp.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <string.h>
+
+#include "app.h"
+#include "log.h"
+#include "queue.h"
+#include "wsgi.h"
+
+static void *worker_main(void *arg);
+static int load_app(sw_interp_t *it);
+
+static PyThreadState *main_ts;   /* the main interpreter's thread state */
+
+/* Run in each new interpreter: sys.path set-up and loading the app. Kept
+ * in Python because it is Python's own machinery (importlib, site). */
+static const char loader_source[] =
+    "def _subwsgi_load(python_path, venv, wsgi_file, wsgi_module, callable_name, app_name):\n"
+    "    import sys, os, site, importlib, importlib.util\n"
+    "    front = list(python_path)\n"
+    "    if wsgi_file:\n"
+    "        front.append(os.path.dirname(wsgi_file))\n"
+    "    if venv:\n"
+    "        before = list(sys.path)\n"
+    "        site.addsitedir(os.path.join(venv, 'lib', 'python%d.%d' % sys.version_info[:2],\n"
+    "                                     'site-packages'))\n"
+    "        front += [p for p in sys.path if p not in before]\n"
+    "    sys.path[:] = front + [p for p in sys.path if p not in front]\n"
+    "    if wsgi_file:\n"
+    "        name = os.path.splitext(os.path.basename(wsgi_file))[0]\n"
+    "        if name in sys.modules or not name.isidentifier():\n"
+    "            name = '_subwsgi_app_' + app_name.replace('-', '_').replace('.', '_')\n"
+    "        spec = importlib.util.spec_from_file_location(name, wsgi_file)\n"
+    "        module = importlib.util.module_from_spec(spec)\n"
+    "        sys.modules[name] = module\n"
+    "        spec.loader.exec_module(module)\n"
+    "    else:\n"
+    "        module = importlib.import_module(wsgi_module)\n"
+    "    app = getattr(module, callable_name, None)\n"
+    "    if app is None:\n"
+    "        raise AttributeError('%s has no attribute %r (the WSGI callable)'\n"
+    "                             % (wsgi_file or wsgi_module, callable_name))\n"
+    "    if not callable(app):\n"
+    "        raise TypeError('%s.%s is not callable' % (wsgi_file or wsgi_module, callable_name))\n"
+    "    return app\n";
+
+/* ---- main interpreter ------------------------------------------------ */
+
+int sw_python_init(const sw_config_t *cfg, char *err, size_t errlen)
+{
+    if (sw_wsgi_register_module() < 0) {
+        snprintf(err, errlen, "cannot register module _subwsgi");
+        return -1;
+    }
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    /* Signals belong to the server's main thread (sigwait), not Python. */
+    config.install_signal_handlers = 0;
+    config.parse_argv = 0;
+    char *argv[] = {"subwsgi"};
+    PyStatus status = PyConfig_SetBytesArgv(&config, 1, argv);
+    if (!PyStatus_Exception(status))
+        status = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(status)) {
+        snprintf(err, errlen, "cannot initialise Python: %s",
+                 status.err_msg ? status.err_msg : "unknown error");
+        return -1;
+    }
+    main_ts = PyThreadState_Get();
+
+    /* Modules imported here, before any sub-interpreter exists, stay valid
+     * across interpreter ends (FACTS.md section 5). */
+    sw_strv_t preload = {0};
+#if PY_VERSION_HEX >= 0x030C0000
+    sw_strv_push(&preload, "datetime");
+#endif
+    for (size_t i = 0; i < cfg->preload.n; i++)
+        sw_strv_push(&preload, cfg->preload.items[i]);
+    int rc = 0;
+    for (size_t i = 0; i < preload.n && rc == 0; i++) {
+        PyObject *m = PyImport_ImportModule(preload.items[i]);
+        if (m) {
+            Py_DECREF(m);
+            sw_log(SW_LOG_INFO, NULL, "preloaded %s", preload.items[i]);
+        } else {
+            PyErr_Print();
+            snprintf(err, errlen, "preload: cannot import %s", preload.items[i]);
+            rc = -1;
+        }
+    }
+    sw_strv_free(&preload);
+    return rc;
+}
+
+void sw_python_release_main(void)
+{
+    PyEval_SaveThread();
+}
+
+void sw_python_acquire_main(void)
+{
+    PyEval_RestoreThread(main_ts);
+}
+
+void sw_python_fini(void)
+{
+    if (Py_FinalizeEx() < 0)
+        sw_log(SW_LOG_WARN, NULL, "Python finalisation reported an error");
+}
+
+void sw_python_describe(char *out, size_t len)
+{
+    const char *v = Py_GetVersion();
+    size_t vl = strcspn(v, " ");
+    snprintf(out, len, "Python %.*s (own-gil %s)", (int)vl, v,
+#if PY_VERSION_HEX >= 0x030C0000
+             "available"
+#else
+             "unavailable: needs CPython 3.12+"
+#endif
+    );
+}
+
+/* ---- errors ---------------------------------------------------------- */
+
+void sw_interp_log_exception(sw_interp_t *it, const char *app_name, const char *what)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (!type)
+        return;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb)
+        PyException_SetTraceback(value, tb);
+    sw_log(SW_LOG_ERROR, app_name, "%s:", what);
+    PyObject *lines = NULL, *text = NULL;
+    if (it && it->format_exception)
+        lines = PyObject_CallFunctionObjArgs(it->format_exception, type, value,
+                                             tb ? tb : Py_None, NULL);
+    if (lines) {
+        PyObject *sep = PyUnicode_FromString("");
+        text = sep ? PyUnicode_Join(sep, lines) : NULL;
+        Py_XDECREF(sep);
+    }
+    if (!text) {
+        PyErr_Clear();
+        text = PyObject_Repr(value ? value : type);
+    }
+    Py_ssize_t len;
+    const char *s = text ? PyUnicode_AsUTF8AndSize(text, &len) : NULL;
+    if (s)
+        sw_log_text(SW_LOG_ERROR, app_name, s, (size_t)len);
+    else
+        PyErr_Clear();
+    Py_XDECREF(text);
+    Py_XDECREF(lines);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+}
+
+/* ---- sub-interpreters ------------------------------------------------ */
+
+static PyObject *strv_to_list(const sw_strv_t *v)
+{
+    PyObject *l = PyList_New((Py_ssize_t)v->n);
+    for (size_t i = 0; l && i < v->n; i++) {
+        PyObject *s = PyUnicode_DecodeFSDefault(v->items[i]);
+        if (!s) {
+            Py_CLEAR(l);
+            break;
+        }
+        PyList_SET_ITEM(l, (Py_ssize_t)i, s);
+    }
+    return l;
+}
+
+static PyObject *str_or_none(const char *s)
+{
+    if (s)
+        return PyUnicode_DecodeFSDefault(s);
+    Py_RETURN_NONE;
+}
+
+/* Sets up sys.path and imports the app in the current (new) interpreter.
+ * Returns 0, or -1 with a Python exception set. */
+static int load_app(sw_interp_t *it)
+{
+    const sw_app_config_t *cfg = it->app->cfg;
+    int rc = -1;
+    PyObject *globals = PyDict_New(), *code = NULL, *fn = NULL, *args = NULL;
+    if (!globals || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0)
+        goto done;
+    code = PyRun_String(loader_source, Py_file_input, globals, globals);
+    if (!code)
+        goto done;
+    fn = PyDict_GetItemString(globals, "_subwsgi_load");   /* borrowed */
+    if (!fn) {
+        PyErr_SetString(PyExc_RuntimeError, "loader not defined");
+        goto done;
+    }
+    args = Py_BuildValue("(NNNNss)", strv_to_list(&cfg->python_path), str_or_none(cfg->venv),
+                         str_or_none(cfg->wsgi_file), str_or_none(cfg->wsgi_module),
+                         cfg->callable, cfg->name);
+    if (!args)
+        goto done;
+    it->callable = PyObject_CallObject(fn, args);
+    if (it->callable)
+        rc = 0;
+done:
+    Py_XDECREF(args);
+    Py_XDECREF(code);
+    Py_XDECREF(globals);
+    return rc;
+}
+
+sw_interp_t *sw_interp_create(sw_app_t *app, int generation)
+{
+    sw_interp_t *it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
+    it->app = app;
+    it->generation = generation;
+    it->created_at = time(NULL);
+
+    /* Legacy (shared-GIL) interpreter: the main GIL stays held and the new
+     * thread state becomes current. */
+    PyThreadState *ts = Py_NewInterpreter();
+    if (!ts) {
+        sw_log(SW_LOG_ERROR, app->name, "cannot create a sub-interpreter");
+        PyThreadState_Swap(main_ts);
+        free(it);
+        return NULL;
+    }
+    it->creator_ts = ts;
+    it->state = PyThreadState_GetInterpreter(ts);
+    it->id = PyInterpreterState_GetID(it->state);
+
+    if (sw_wsgi_prepare(it) < 0 || load_app(it) < 0) {
+        sw_interp_log_exception(it, app->name, "cannot load the app");
+        sw_wsgi_release(it);
+        Py_EndInterpreter(ts);
+        PyThreadState_Swap(main_ts);
+        free(it);
+        return NULL;
+    }
+    PyThreadState_Swap(main_ts);
+
+    int n = app->cfg->threads;
+    it->workers = calloc((size_t)n, sizeof *it->workers);
+    if (!it->workers)
+        goto fail_workers;
+    it->n_workers = n;
+    for (int i = 0; i < n; i++) {
+        sw_worker_t *w = &it->workers[i];
+        w->interp = it;
+        w->index = i;
+        sw_app_worker_started(app);
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            sw_app_worker_exited(app);
+            sw_log(SW_LOG_ERROR, app->name, "cannot start worker thread: %s", strerror(errno));
+            goto fail_workers;
+        }
+        w->started = 1;
+    }
+    sw_log(SW_LOG_INFO, app->name, "interpreter %lld (generation %d) serving %s with %d threads",
+           (long long)it->id, generation, app->cfg->wsgi, n);
+    return it;
+
+fail_workers:
+    /* Workers already started leave through the queue's close at drain;
+     * the caller fails the start-up, which ends the process. */
+    return NULL;
+}
+
+void sw_interp_end(sw_interp_t *it)
+{
+    if (it->workers) {
+        for (int i = 0; i < it->n_workers; i++)
+            if (it->workers[i].started)
+                pthread_join(it->workers[i].thread, NULL);
+    }
+    /* On the creator's thread with the creator's thread state, the last
+     * one left (FACTS.md section 6). */
+    PyThreadState_Swap(it->creator_ts);
+    sw_wsgi_release(it);
+    Py_EndInterpreter(it->creator_ts);
+    /* 3.11 legacy: the main GIL is still held, with no current thread state. */
+    PyThreadState_Swap(main_ts);
+    free(it->workers);
+    free(it);
+}
+
+/* ---- workers --------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    sw_worker_t *w = arg;
+    sw_interp_t *it = w->interp;
+    sw_app_t *app = it->app;
+
+    /* Created on this thread, so its thread id is this thread's. */
+    w->ts = PyThreadState_New(it->state);
+    sw_request_t *r;
+    while ((r = sw_queue_pop(&app->queue))) {
+        atomic_fetch_add(&app->counters.active, 1);
+        sw_wsgi_result_t res = {0};
+        PyEval_RestoreThread(w->ts);
+        sw_wsgi_serve(it, r, &res);
+        PyEval_SaveThread();
+        atomic_fetch_sub(&app->counters.active, 1);
+        sw_app_count_response(app, res.status);
+        sw_log_access(app->name, sw_request_header(r, "REQUEST_METHOD"),
+                      sw_request_header(r, "REQUEST_URI"), res.status, res.bytes,
+                      sw_elapsed_ms(&r->accepted));
+        sw_request_free(r);
+    }
+    PyEval_RestoreThread(w->ts);
+    PyThreadState_Clear(w->ts);
+    PyThreadState_DeleteCurrent();
+    sw_app_worker_exited(app);
+    return NULL;
+}

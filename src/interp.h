@@ -1,0 +1,68 @@
+/* interp.h: CPython embedding: the main interpreter, sub-interpreters, and
+ * the worker threads that each own one thread state of one sub-interpreter
+ * for their whole life (FACTS.md sections 1 and 6). */
+#ifndef SW_INTERP_H
+#define SW_INTERP_H
+
+#include <Python.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "config.h"
+
+struct sw_app;
+
+typedef struct sw_worker {
+    struct sw_interp *interp;
+    pthread_t thread;
+    int index;
+    int started;
+    PyThreadState *ts;          /* created and deleted on the worker's thread */
+} sw_worker_t;
+
+typedef struct sw_interp {
+    struct sw_app *app;
+    int generation;
+    int64_t id;                 /* PyInterpreterState_GetID */
+    PyInterpreterState *state;
+    PyThreadState *creator_ts;  /* kept until the end: see FACTS.md 1, 6 */
+    time_t created_at;
+    /* Python objects of this interpreter (GIL of this interpreter) */
+    PyObject *module;           /* our _subwsgi module instance */
+    PyObject *callable;         /* the WSGI application */
+    PyObject *environ_template; /* constant part of every environ */
+    PyObject *environ_extra;    /* the app's environ = entries */
+    PyObject *format_exception; /* traceback.format_exception */
+    sw_worker_t *workers;
+    int n_workers;
+} sw_interp_t;
+
+/* Initialises the main interpreter (no signal handlers), registers our
+ * built-in module and imports the preload modules. Leaves the main thread
+ * state current. Returns 0, or -1 with a message in err. */
+int sw_python_init(const sw_config_t *cfg, char *err, size_t errlen);
+
+/* Releases / re-takes the main thread state around the serving phase. */
+void sw_python_release_main(void);
+void sw_python_acquire_main(void);
+
+/* Finalises the main interpreter (every sub-interpreter must be ended). */
+void sw_python_fini(void);
+
+/* Version line for --version. */
+void sw_python_describe(char *out, size_t len);
+
+/* Creates a sub-interpreter for app, imports its code and starts its
+ * workers. Main thread, main thread state current (and current again on
+ * return). Returns NULL after logging the error with its traceback. */
+sw_interp_t *sw_interp_create(struct sw_app *app, int generation);
+
+/* Ends an interpreter whose workers have all exited, then frees it. */
+void sw_interp_end(sw_interp_t *it);
+
+/* Logs the current Python exception (with traceback) for app; clears it.
+ * Needs the interpreter's GIL; it may be NULL for format_exception. */
+void sw_interp_log_exception(sw_interp_t *it, const char *app_name,
+                             const char *what);
+
+#endif

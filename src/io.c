@@ -1,0 +1,549 @@
+/* io.c: the SCGI I/O thread (see io.h). Connections waiting for their
+ * header live on one list and lingering ones (answered with an error, now
+ * discarding what the client still sends) on another; every connection on
+ * a list got the same timeout when appended, so each list is sorted by
+ * deadline and expiry only looks at its head. */
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "log.h"
+#include "request.h"
+#include "scgi.h"
+
+/* Bodies up to this size are read by the I/O thread before the request is
+ * queued, so a slow client cannot hold a worker while it trickles a form. */
+#define BODY_PREFETCH (64 * 1024)
+#define LINGER_SECONDS 2.0
+#define LINGER_MAX_BYTES (1024 * 1024)
+#define READ_CHUNK 16384
+
+enum { KIND_LISTENER, KIND_CONN, KIND_WAKE };
+enum { CONN_HEADER, CONN_BODY, CONN_LINGER };
+
+typedef struct conn {
+    int kind;                 /* KIND_CONN; first, like the other epoll tags */
+    int fd;
+    int state;
+    sw_listener_t *listener;
+    char *buf;
+    size_t len, cap;
+    size_t discarded;         /* LINGER: bytes thrown away */
+    sw_scgi_parser_t parser;
+    struct timespec accepted;
+    double deadline;          /* CLOCK_MONOTONIC seconds */
+    /* set once the header is parsed */
+    sw_scgi_header_t *headers;
+    size_t n_headers;
+    uint64_t content_length;
+    char *path;
+    const sw_route_t *route;
+    struct conn *prev, *next;
+} conn_t;
+
+typedef struct {
+    conn_t *head, *tail;
+    size_t count;
+} conn_list_t;
+
+typedef struct {
+    int kind;                 /* KIND_LISTENER */
+    sw_listener_t *listener;
+} listener_tag_t;
+
+struct sw_io {
+    int epfd;
+    int wakefd;
+    int wake_kind;            /* KIND_WAKE: the eventfd's epoll tag */
+    pthread_t thread;
+    sw_listener_t *listeners;
+    size_t n_listeners;
+    listener_tag_t *tags;
+    sw_io_limits_t limits;
+    conn_list_t reading;      /* CONN_HEADER and CONN_BODY */
+    conn_list_t lingering;
+    int stopping;
+    double stop_deadline;
+};
+
+static void *io_main(void *arg);
+static void accept_all(sw_io_t *io, sw_listener_t *ls);
+static void on_readable(sw_io_t *io, conn_t *c);
+static void on_header(sw_io_t *io, conn_t *c);
+static void dispatch(sw_io_t *io, conn_t *c);
+static void answer(sw_io_t *io, conn_t *c, int status, const char *reason,
+                   const char *extra_header, const char *detail);
+static void close_conn(sw_io_t *io, conn_t *c);
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void list_append(conn_list_t *l, conn_t *c)
+{
+    c->prev = l->tail;
+    c->next = NULL;
+    if (l->tail)
+        l->tail->next = c;
+    else
+        l->head = c;
+    l->tail = c;
+    l->count++;
+}
+
+static void list_remove(conn_list_t *l, conn_t *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        l->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        l->tail = c->prev;
+    c->prev = c->next = NULL;
+    l->count--;
+}
+
+static conn_list_t *list_of(sw_io_t *io, conn_t *c)
+{
+    return c->state == CONN_LINGER ? &io->lingering : &io->reading;
+}
+
+/* ---- start / stop ---------------------------------------------------- */
+
+sw_io_t *sw_io_start(sw_listener_t *listeners, size_t n, const sw_io_limits_t *limits,
+                     char *err, size_t errlen)
+{
+    sw_io_t *io = calloc(1, sizeof *io);
+    if (!io)
+        goto nomem;
+    io->listeners = listeners;
+    io->n_listeners = n;
+    io->limits = *limits;
+    io->wake_kind = KIND_WAKE;
+    io->tags = calloc(n ? n : 1, sizeof *io->tags);
+    if (!io->tags)
+        goto nomem;
+    io->epfd = epoll_create1(EPOLL_CLOEXEC);
+    io->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (io->epfd < 0 || io->wakefd < 0) {
+        snprintf(err, errlen, "epoll/eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &io->wake_kind};
+    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->wakefd, &ev) < 0)
+        goto fail_errno;
+    for (size_t i = 0; i < n; i++) {
+        io->tags[i] = (listener_tag_t){KIND_LISTENER, &listeners[i]};
+        ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &io->tags[i]};
+        if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, listeners[i].fd, &ev) < 0)
+            goto fail_errno;
+    }
+    int rc = pthread_create(&io->thread, NULL, io_main, io);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the I/O thread: %s", strerror(rc));
+        goto fail;
+    }
+    return io;
+nomem:
+    snprintf(err, errlen, "out of memory");
+    goto fail;
+fail_errno:
+    snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+fail:
+    if (io) {
+        if (io->epfd >= 0)
+            close(io->epfd);
+        if (io->wakefd >= 0)
+            close(io->wakefd);
+        free(io->tags);
+        free(io);
+    }
+    return NULL;
+}
+
+void sw_io_stop(sw_io_t *io, double drain_seconds)
+{
+    /* The thread reads these after the eventfd wakes it; the eventfd's
+     * write/read pair orders the accesses. */
+    io->stop_deadline = now_s() + drain_seconds;
+    io->stopping = 1;
+    uint64_t one = 1;
+    if (write(io->wakefd, &one, sizeof one) < 0)
+        sw_log(SW_LOG_WARN, NULL, "cannot wake the I/O thread: %s", strerror(errno));
+    pthread_join(io->thread, NULL);
+    while (io->reading.head)
+        close_conn(io, io->reading.head);
+    while (io->lingering.head)
+        close_conn(io, io->lingering.head);
+    close(io->epfd);
+    close(io->wakefd);
+    free(io->tags);
+    free(io);
+}
+
+/* ---- the loop -------------------------------------------------------- */
+
+static void stop_listening(sw_io_t *io)
+{
+    for (size_t i = 0; i < io->n_listeners; i++) {
+        sw_listener_t *ls = &io->listeners[i];
+        if (ls->fd < 0)
+            continue;
+        /* Take what the kernel already accepted before closing. */
+        accept_all(io, ls);
+        epoll_ctl(io->epfd, EPOLL_CTL_DEL, ls->fd, NULL);
+        close(ls->fd);
+        ls->fd = -1;
+    }
+}
+
+static void expire(sw_io_t *io, double now)
+{
+    while (io->reading.head && io->reading.head->deadline <= now) {
+        conn_t *c = io->reading.head;
+        sw_log(SW_LOG_WARN, NULL,
+               "%s timeout on %s after %.1fs (%zu bytes received): connection closed",
+               c->state == CONN_HEADER ? "header" : "body", c->listener->addr.text,
+               io->limits.header_timeout, c->len);
+        close_conn(io, c);
+    }
+    while (io->lingering.head && io->lingering.head->deadline <= now)
+        close_conn(io, io->lingering.head);
+}
+
+static int next_timeout_ms(sw_io_t *io, double now)
+{
+    double next = -1;
+    if (io->reading.head)
+        next = io->reading.head->deadline;
+    if (io->lingering.head && (next < 0 || io->lingering.head->deadline < next))
+        next = io->lingering.head->deadline;
+    if (io->stopping && (next < 0 || io->stop_deadline < next))
+        next = io->stop_deadline;
+    if (next < 0)
+        return -1;
+    double ms = (next - now) * 1000.0 + 1.0;
+    return ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
+}
+
+static void *io_main(void *arg)
+{
+    sw_io_t *io = arg;
+    struct epoll_event events[64];
+    int stopped_listening = 0;
+    for (;;) {
+        double now = now_s();
+        if (io->stopping) {
+            if (!stopped_listening) {
+                stop_listening(io);
+                stopped_listening = 1;
+            }
+            if (!io->reading.head || now >= io->stop_deadline)
+                break;
+        }
+        int n = epoll_wait(io->epfd, events, 64, next_timeout_ms(io, now));
+        if (n < 0 && errno != EINTR) {
+            sw_log(SW_LOG_ERROR, NULL, "epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            int kind = *(int *)events[i].data.ptr;
+            if (kind == KIND_WAKE) {
+                uint64_t v;
+                if (read(io->wakefd, &v, sizeof v) < 0 && errno != EAGAIN)
+                    sw_log(SW_LOG_WARN, NULL, "eventfd read: %s", strerror(errno));
+            } else if (kind == KIND_LISTENER) {
+                sw_listener_t *ls = ((listener_tag_t *)events[i].data.ptr)->listener;
+                if (!io->stopping)
+                    accept_all(io, ls);
+            } else {
+                on_readable(io, events[i].data.ptr);
+            }
+        }
+        expire(io, now_s());
+    }
+    return NULL;
+}
+
+static void accept_all(sw_io_t *io, sw_listener_t *ls)
+{
+    for (;;) {
+        int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                sw_log(SW_LOG_WARN, NULL, "accept on %s: %s", ls->addr.text, strerror(errno));
+            return;
+        }
+        conn_t *c = calloc(1, sizeof *c);
+        if (!c) {
+            close(fd);
+            sw_log(SW_LOG_ERROR, NULL, "out of memory accepting a connection");
+            return;
+        }
+        c->kind = KIND_CONN;
+        c->fd = fd;
+        c->state = CONN_HEADER;
+        c->listener = ls;
+        clock_gettime(CLOCK_MONOTONIC, &c->accepted);
+        c->deadline = now_s() + io->limits.header_timeout;
+        sw_scgi_init(&c->parser, io->limits.max_header_size);
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+        if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            sw_log(SW_LOG_WARN, NULL, "epoll_ctl: %s", strerror(errno));
+            close(fd);
+            free(c);
+            continue;
+        }
+        list_append(&io->reading, c);
+    }
+}
+
+static void close_conn(sw_io_t *io, conn_t *c)
+{
+    list_remove(list_of(io, c), c);
+    if (c->fd >= 0) {
+        epoll_ctl(io->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+    }
+    free(c->buf);
+    free(c->headers);
+    free(c->path);
+    free(c);
+}
+
+/* ---- reading --------------------------------------------------------- */
+
+static int grow(conn_t *c, size_t want)
+{
+    if (c->cap >= want)
+        return 0;
+    size_t cap = c->cap ? c->cap : 4096;
+    while (cap < want)
+        cap *= 2;
+    char *b = realloc(c->buf, cap);
+    if (!b)
+        return -1;
+    c->buf = b;
+    c->cap = cap;
+    return 0;
+}
+
+static void on_readable(sw_io_t *io, conn_t *c)
+{
+    if (c->state == CONN_LINGER) {
+        char sink[READ_CHUNK];
+        ssize_t n = recv(c->fd, sink, sizeof sink, 0);
+        if (n > 0)
+            c->discarded += (size_t)n;
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) ||
+            c->discarded > LINGER_MAX_BYTES)
+            close_conn(io, c);
+        return;
+    }
+    if (grow(c, c->len + READ_CHUNK) < 0) {
+        sw_log(SW_LOG_ERROR, NULL, "out of memory reading a request");
+        close_conn(io, c);
+        return;
+    }
+    ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            close_conn(io, c);
+        return;
+    }
+    if (n == 0) {
+        /* The client gave up (or half-closed) before we could answer. */
+        if (c->state == CONN_HEADER && c->len > 0) {
+            answer(io, c, 400, "Bad Request", NULL, "incomplete SCGI header");
+            return;
+        }
+        if (c->state == CONN_BODY) {
+            answer(io, c, 400, "Bad Request", NULL, "body shorter than CONTENT_LENGTH");
+            return;
+        }
+        close_conn(io, c);
+        return;
+    }
+    c->len += (size_t)n;
+    if (c->state == CONN_BODY) {
+        if (c->len - c->parser.body_off >= c->content_length)
+            dispatch(io, c);
+        return;
+    }
+    switch (sw_scgi_feed(&c->parser, c->buf, c->len)) {
+    case SW_SCGI_MORE:
+        return;
+    case SW_SCGI_TOO_BIG:
+        answer(io, c, 431, "Request Header Fields Too Large", NULL,
+               "SCGI header larger than max-header-size");
+        return;
+    case SW_SCGI_BAD:
+        answer(io, c, 400, "Bad Request", NULL, "malformed SCGI netstring");
+        return;
+    case SW_SCGI_DONE:
+        on_header(io, c);
+        return;
+    }
+}
+
+static size_t count_nuls(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = memchr(p, '\0', len - (size_t)(p - s))); p++)
+        n++;
+    return n;
+}
+
+static void on_header(sw_io_t *io, conn_t *c)
+{
+    const char *header = c->buf + c->parser.header_off;
+    size_t max = count_nuls(header, c->parser.header_len) / 2 + 1;
+    c->headers = malloc(max * sizeof *c->headers);
+    if (!c->headers) {
+        answer(io, c, 503, "Service Unavailable", NULL, "out of memory");
+        return;
+    }
+    const char *why = NULL;
+    int n = sw_scgi_split(header, c->parser.header_len, c->headers, max,
+                          &c->content_length, &why);
+    if (n < 0) {
+        answer(io, c, 400, "Bad Request", NULL, why);
+        return;
+    }
+    c->n_headers = (size_t)n;
+    if (c->content_length > io->limits.max_body_size) {
+        answer(io, c, 413, "Content Too Large", NULL, "body larger than max-body-size");
+        return;
+    }
+    c->path = sw_request_full_path(c->headers, c->n_headers);
+    if (!c->path) {
+        answer(io, c, 400, "Bad Request", NULL, "unusable request path");
+        return;
+    }
+    const sw_scgi_header_t *host = sw_scgi_find(c->headers, c->n_headers, "HTTP_HOST");
+    if (!host)
+        host = sw_scgi_find(c->headers, c->n_headers, "SERVER_NAME");
+    c->route = sw_route_match(&c->listener->routes, host ? host->value : NULL, c->path);
+    if (!c->route) {
+        answer(io, c, 404, "Not Found", NULL, "no app is mounted here");
+        return;
+    }
+    size_t have = c->len - c->parser.body_off;
+    if (c->content_length <= BODY_PREFETCH && have < c->content_length) {
+        if (grow(c, c->parser.body_off + c->content_length) < 0) {
+            answer(io, c, 503, "Service Unavailable", NULL, "out of memory");
+            return;
+        }
+        c->state = CONN_BODY;
+        return;
+    }
+    dispatch(io, c);
+}
+
+/* ---- handing over ---------------------------------------------------- */
+
+static int make_blocking(int fd, double timeout)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+        return -1;
+    struct timeval tv = {(time_t)timeout, (suseconds_t)((timeout - (double)(time_t)timeout) * 1e6)};
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
+        return -1;
+    return 0;
+}
+
+static void dispatch(sw_io_t *io, conn_t *c)
+{
+    sw_app_t *app = c->route->app;
+    sw_request_t *r = calloc(1, sizeof *r);
+    if (!r || make_blocking(c->fd, io->limits.socket_timeout) < 0) {
+        free(r);
+        answer(io, c, 503, "Service Unavailable", NULL, "cannot prepare the request");
+        return;
+    }
+    epoll_ctl(io->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    *r = (sw_request_t){
+        .fd = c->fd,
+        .buf = c->buf,
+        .len = c->len,
+        .body_off = c->parser.body_off,
+        .headers = c->headers,
+        .n_headers = c->n_headers,
+        .content_length = c->content_length,
+        .app = app,
+        .path = c->path,
+        .script_name_len = c->route->prefix_len,
+        .accepted = c->accepted,
+    };
+    if (sw_queue_push(&app->queue, r) == 0) {
+        /* The request owns fd, buf, headers and path now. */
+        list_remove(&io->reading, c);
+        free(c);
+        return;
+    }
+    /* Queue full (or closed while stopping): the connection stays ours. */
+    r->fd = -1;
+    r->buf = NULL;
+    r->headers = NULL;
+    r->path = NULL;
+    sw_request_free(r);
+    int flags = fcntl(c->fd, F_GETFL);
+    fcntl(c->fd, F_SETFL, flags | O_NONBLOCK);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+    epoll_ctl(io->epfd, EPOLL_CTL_ADD, c->fd, &ev);
+    atomic_fetch_add(&app->counters.rejected, 1);
+    answer(io, c, 503, "Service Unavailable", "Retry-After: 1\r\n", "the app's queue is full");
+}
+
+/* Answers bad input without Python, logs it, and lingers: the client may
+ * still be sending, and closing with unread data would reset the
+ * connection before it reads the answer. */
+static void answer(sw_io_t *io, conn_t *c, int status, const char *reason,
+                   const char *extra_header, const char *detail)
+{
+    char body[512], resp[1024];
+    int blen = snprintf(body, sizeof body, "%d %s: %s\n", status, reason, detail);
+    int n = snprintf(resp, sizeof resp,
+                     "Status: %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %d\r\n%s\r\n%s",
+                     status, reason, blen, extra_header ? extra_header : "", body);
+    if (send(c->fd, resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        sw_log(SW_LOG_INFO, NULL, "could not send %d: %s", status, strerror(errno));
+    const char *uri = NULL, *method = NULL;
+    if (c->headers && c->n_headers) {
+        const sw_scgi_header_t *h = sw_scgi_find(c->headers, c->n_headers, "REQUEST_URI");
+        const sw_scgi_header_t *m = sw_scgi_find(c->headers, c->n_headers, "REQUEST_METHOD");
+        uri = h ? h->value : NULL;
+        method = m ? m->value : NULL;
+    }
+    const char *app = c->route ? c->route->app->name : NULL;
+    sw_log(status >= 500 ? SW_LOG_WARN : SW_LOG_INFO, app, "%d on %s: %s", status,
+           c->listener->addr.text, detail);
+    sw_log_access(app, method, uri, status, (uint64_t)(blen > 0 ? blen : 0),
+                  sw_elapsed_ms(&c->accepted));
+    shutdown(c->fd, SHUT_WR);
+    list_remove(&io->reading, c);
+    c->state = CONN_LINGER;
+    c->deadline = now_s() + LINGER_SECONDS;
+    list_append(&io->lingering, c);
+}

@@ -1,0 +1,41 @@
+/* io.h: the I/O thread: one epoll loop that accepts SCGI connections, reads
+ * each request's header (and a small body) without blocking, answers bad
+ * input itself (400/404/413/431/503; none of it reaches Python), routes good
+ * requests and pushes them onto their app's queue. It never touches Python. */
+#ifndef SW_IO_H
+#define SW_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "listen.h"
+#include "route.h"
+
+struct sw_app;
+
+typedef struct sw_listener {
+    sw_addr_t addr;
+    int fd;
+    sw_route_table_t routes;
+} sw_listener_t;
+
+typedef struct {
+    size_t max_header_size;
+    uint64_t max_body_size;
+    double header_timeout;     /* seconds to receive the header (and a small body) */
+    double socket_timeout;     /* send/receive timeout for workers, seconds */
+} sw_io_limits_t;
+
+typedef struct sw_io sw_io_t;
+
+/* Starts the I/O thread over the listeners (borrowed; they must outlive it).
+ * Returns NULL with a message in err. */
+sw_io_t *sw_io_start(sw_listener_t *listeners, size_t n, const sw_io_limits_t *limits,
+                     char *err, size_t errlen);
+
+/* Stops accepting, lets connections still sending their header finish
+ * (they are bounded by the header timeout, and by drain_seconds), then ends
+ * the thread and frees io. */
+void sw_io_stop(sw_io_t *io, double drain_seconds);
+
+#endif

@@ -1,0 +1,151 @@
+/* log.c: the error log and the access log (see log.h). */
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES 8192
+
+static int error_fd = STDERR_FILENO;
+static int access_fd = STDERR_FILENO;   /* -1 when off */
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+static int open_log(const char *spec, int *fd, char *err, size_t errlen)
+{
+    if (!spec || strcmp(spec, "stderr") == 0) {
+        *fd = STDERR_FILENO;
+        return 0;
+    }
+    if (strcmp(spec, "off") == 0) {
+        *fd = -1;
+        return 0;
+    }
+    int f = open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (f < 0) {
+        snprintf(err, errlen, "cannot open log %s: %s", spec, strerror(errno));
+        return -1;
+    }
+    *fd = f;
+    return 0;
+}
+
+int sw_log_open(const char *error_log, const char *access_log,
+                char *err, size_t errlen)
+{
+    int efd, afd;
+    if (error_log && strcmp(error_log, "off") == 0) {
+        snprintf(err, errlen, "error-log cannot be off");
+        return -1;
+    }
+    if (open_log(error_log, &efd, err, errlen) < 0)
+        return -1;
+    if (open_log(access_log, &afd, err, errlen) < 0) {
+        if (efd > STDERR_FILENO)
+            close(efd);
+        return -1;
+    }
+    error_fd = efd;
+    access_fd = afd;
+    return 0;
+}
+
+void sw_log_close(void)
+{
+    if (error_fd > STDERR_FILENO)
+        close(error_fd);
+    if (access_fd > STDERR_FILENO && access_fd != error_fd)
+        close(access_fd);
+    error_fd = STDERR_FILENO;
+    access_fd = STDERR_FILENO;
+}
+
+void sw_log_timestamp(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+}
+
+static void write_line(int fd, char *line, size_t len)
+{
+    if (fd < 0)
+        return;
+    if (len >= LINE_MAX_BYTES)
+        len = LINE_MAX_BYTES - 1;
+    line[len++] = '\n';
+    while (len > 0) {
+        ssize_t w = write(fd, line, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        line += w;
+        len -= (size_t)w;
+    }
+}
+
+/* Formats "TIME LEVEL [APP] " into line; returns its length. */
+static size_t prefix(char *line, sw_log_level_t level, const char *app)
+{
+    char ts[32];
+    sw_log_timestamp(ts);
+    int n = snprintf(line, LINE_MAX_BYTES, "%s %s [%s] ", ts,
+                     level_names[level], app ? app : "subwsgi");
+    return n < 0 ? 0 : (size_t)n;
+}
+
+void sw_log(sw_log_level_t level, const char *app, const char *fmt, ...)
+{
+    char line[LINE_MAX_BYTES];
+    size_t n = prefix(line, level, app);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, LINE_MAX_BYTES - n, fmt, ap);
+    va_end(ap);
+    if (m > 0)
+        n += (size_t)m < LINE_MAX_BYTES - n ? (size_t)m : LINE_MAX_BYTES - n - 1;
+    write_line(error_fd, line, n);
+}
+
+void sw_log_text(sw_log_level_t level, const char *app, const char *text,
+                 size_t len)
+{
+    while (len > 0) {
+        const char *nl = memchr(text, '\n', len);
+        size_t piece = nl ? (size_t)(nl - text) : len;
+        char line[LINE_MAX_BYTES];
+        size_t n = prefix(line, level, app);
+        size_t room = LINE_MAX_BYTES - 1 - n;
+        size_t copy = piece < room ? piece : room;
+        memcpy(line + n, text, copy);
+        write_line(error_fd, line, n + copy);
+        if (!nl)
+            break;
+        text = nl + 1;
+        len -= piece + 1;
+    }
+}
+
+void sw_log_access(const char *app, const char *method, const char *uri,
+                   int status, uint64_t bytes, double duration_ms)
+{
+    if (access_fd < 0)
+        return;
+    char ts[32], line[LINE_MAX_BYTES];
+    sw_log_timestamp(ts);
+    int n = snprintf(line, LINE_MAX_BYTES, "%s %s %s %s %d %llu %.3fms", ts,
+                     app ? app : "-", method ? method : "-", uri ? uri : "-",
+                     status, (unsigned long long)bytes, duration_ms);
+    if (n < 0)
+        return;
+    write_line(access_fd, line, (size_t)n < LINE_MAX_BYTES ? (size_t)n : LINE_MAX_BYTES - 1);
+}

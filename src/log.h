@@ -1,0 +1,34 @@
+/* log.h: the error log and the access log. Each line is written with one
+ * write(2) so lines from concurrent threads never interleave. Callable from
+ * any thread, with or without a GIL. */
+#ifndef SW_LOG_H
+#define SW_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { SW_LOG_DEBUG, SW_LOG_INFO, SW_LOG_WARN, SW_LOG_ERROR } sw_log_level_t;
+
+/* Opens the logs: "stderr", "off" (access log only) or a path (appended).
+ * Returns 0, or -1 with a message in err. Before it is called, both go to
+ * stderr. */
+int sw_log_open(const char *error_log, const char *access_log,
+                char *err, size_t errlen);
+void sw_log_close(void);
+
+/* "2026-11-26T15:40:51.123Z LEVEL [APP] message"; app NULL means the server. */
+void sw_log(sw_log_level_t level, const char *app, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Logs possibly multi-line text, one prefixed log line per text line. */
+void sw_log_text(sw_log_level_t level, const char *app, const char *text,
+                 size_t len);
+
+/* One access log line: time, app, method, uri, status, bytes, duration. */
+void sw_log_access(const char *app, const char *method, const char *uri,
+                   int status, uint64_t bytes, double duration_ms);
+
+/* Writes an RFC 3339 UTC timestamp with milliseconds (24 bytes + NUL). */
+void sw_log_timestamp(char out[32]);
+
+#endif

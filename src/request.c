@@ -1,0 +1,103 @@
+/* request.c: request helpers: header lookup, path derivation, freeing. */
+#include "request.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *sw_request_header(const sw_request_t *r, const char *name)
+{
+    const sw_scgi_header_t *h = sw_scgi_find(r->headers, r->n_headers, name);
+    return h ? h->value : NULL;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int sw_percent_decode(char *s)
+{
+    char *out = s;
+    for (char *in = s; *in; in++) {
+        int hi, lo;
+        if (in[0] == '%' && (hi = hexval((unsigned char)in[1])) >= 0 &&
+            (lo = hexval((unsigned char)in[2])) >= 0) {
+            int c = hi * 16 + lo;
+            if (c == 0)
+                return -1;
+            *out++ = (char)c;
+            in += 2;
+        } else {
+            *out++ = *in;   /* a stray '%' stays as it is, like nginx */
+        }
+    }
+    *out = '\0';
+    return 0;
+}
+
+char *sw_request_full_path(const sw_scgi_header_t *h, size_t n)
+{
+    const sw_scgi_header_t *pi = sw_scgi_find(h, n, "PATH_INFO");
+    const sw_scgi_header_t *sn = sw_scgi_find(h, n, "SCRIPT_NAME");
+    char *path;
+    if (pi) {
+        /* Apache already split and decoded the path: honour it. */
+        size_t snl = sn ? sn->value_len : 0;
+        path = malloc(snl + pi->value_len + 1);
+        if (!path)
+            return NULL;
+        if (snl)
+            memcpy(path, sn->value, snl);
+        memcpy(path + snl, pi->value, pi->value_len + 1);
+    } else {
+        const sw_scgi_header_t *du = sw_scgi_find(h, n, "DOCUMENT_URI");
+        const sw_scgi_header_t *ru = sw_scgi_find(h, n, "REQUEST_URI");
+        if (du && du->value_len) {
+            /* nginx's $document_uri is already decoded and normalised. */
+            path = strdup(du->value);
+        } else if (ru && ru->value_len) {
+            size_t len = strcspn(ru->value, "?#");
+            path = strndup(ru->value, len);
+            if (path && sw_percent_decode(path) < 0) {
+                free(path);
+                return NULL;
+            }
+        } else if (sn) {
+            path = strdup(sn->value);
+        } else {
+            path = strdup("/");
+        }
+    }
+    if (path && path[0] == '\0') {
+        free(path);
+        path = strdup("/");
+    }
+    return path;
+}
+
+double sw_elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - since->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+void sw_request_free(sw_request_t *r)
+{
+    if (!r)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r->buf);
+    free(r->headers);
+    free(r->path);
+    free(r);
+}

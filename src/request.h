@@ -1,0 +1,51 @@
+/* request.h: one SCGI request on its way from the I/O thread to a worker.
+ * Ownership: the I/O thread builds it, the app queue holds it, one worker
+ * serves it; sw_request_free() (called exactly once, by whoever owns it
+ * last) closes the socket and frees everything. */
+#ifndef SW_REQUEST_H
+#define SW_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "scgi.h"
+
+struct sw_app;
+struct sw_listener;
+
+typedef struct sw_request {
+    int fd;                       /* client socket; blocking once queued */
+    char *buf;                    /* every byte the I/O thread read */
+    size_t len;
+    size_t body_off;              /* first body byte in buf */
+    sw_scgi_header_t *headers;    /* point into buf */
+    size_t n_headers;
+    uint64_t content_length;
+
+    struct sw_app *app;           /* where routing sent it */
+    char *path;                   /* full decoded path used for routing */
+    size_t script_name_len;       /* SCRIPT_NAME = path[0, len) */
+    struct timespec accepted;     /* CLOCK_MONOTONIC */
+
+    struct sw_request *next;      /* queue link */
+} sw_request_t;
+
+/* Header value by name as a NUL-terminated string (pointing into buf);
+ * NULL when absent. */
+const char *sw_request_header(const sw_request_t *r, const char *name);
+
+/* Derives the full request path (see DESIGN section 5): SCRIPT_NAME +
+ * PATH_INFO when PATH_INFO was sent (Apache), else DOCUMENT_URI (nginx),
+ * else the percent-decoded path of REQUEST_URI. Returns a new string or
+ * NULL when the path is unusable (e.g. an encoded NUL). */
+char *sw_request_full_path(const sw_scgi_header_t *h, size_t n);
+
+/* Decodes %XX escapes in place; returns -1 on an encoded NUL. */
+int sw_percent_decode(char *s);
+
+double sw_elapsed_ms(const struct timespec *since);
+
+void sw_request_free(sw_request_t *r);
+
+#endif

@@ -1,0 +1,507 @@
+/* wsgi.c: one WSGI request end to end in a worker (environ, calling the
+ * app, iterating and sending the result, close(), errors), the built-in
+ * module _subwsgi that holds our types per interpreter (multi-phase init,
+ * so isolated interpreters accept it: FACTS.md section 9), and wsgi.errors. */
+#include "wsgi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "wsgi_types.h"
+
+static int module_exec(PyObject *module);
+static int build_environ_template(sw_interp_t *it, sw_module_state_t *st);
+static PyObject *build_environ(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *input);
+static int send_result(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *result);
+static int try_sendfile(sw_reqctx_t *ctx, sw_file_wrapper_object_t *fw);
+
+/* ---- module _subwsgi ------------------------------------------------- */
+
+static sw_module_state_t *module_state(PyObject *module)
+{
+    return (sw_module_state_t *)PyModule_GetState(module);
+}
+
+static int module_traverse(PyObject *m, visitproc visit, void *arg)
+{
+    sw_module_state_t *st = module_state(m);
+    Py_VISIT(st->input_type);
+    Py_VISIT(st->start_response_type);
+    Py_VISIT(st->errors_type);
+    Py_VISIT(st->file_wrapper_type);
+    return 0;
+}
+
+static int module_clear(PyObject *m)
+{
+    sw_module_state_t *st = module_state(m);
+    Py_CLEAR(st->input_type);
+    Py_CLEAR(st->start_response_type);
+    Py_CLEAR(st->errors_type);
+    Py_CLEAR(st->file_wrapper_type);
+    return 0;
+}
+
+static void module_free(void *m)
+{
+    module_clear((PyObject *)m);
+}
+
+static PyTypeObject *add_type(PyObject *module, PyType_Spec *spec)
+{
+    PyObject *t = PyType_FromModuleAndSpec(module, spec, NULL);
+    if (!t)
+        return NULL;
+    if (PyModule_AddType(module, (PyTypeObject *)t) < 0) {
+        Py_DECREF(t);
+        return NULL;
+    }
+    return (PyTypeObject *)t;
+}
+
+static int module_exec(PyObject *module)
+{
+    sw_module_state_t *st = module_state(module);
+    if (!(st->input_type = add_type(module, &sw_input_spec)) ||
+        !(st->start_response_type = add_type(module, &sw_start_response_spec)) ||
+        !(st->errors_type = add_type(module, &sw_errors_spec)) ||
+        !(st->file_wrapper_type = add_type(module, &sw_file_wrapper_spec)))
+        return -1;
+    return 0;
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+#ifdef Py_mod_multiple_interpreters
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_subwsgi",
+    .m_doc = "subwsgi's per-interpreter WSGI types",
+    .m_size = sizeof(sw_module_state_t),
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+static PyObject *init_module(void)
+{
+    return PyModuleDef_Init(&module_def);
+}
+
+int sw_wsgi_register_module(void)
+{
+    return PyImport_AppendInittab("_subwsgi", init_module);
+}
+
+/* ---- wsgi.errors / sys.stdout / sys.stderr --------------------------- */
+
+static PyObject *errors_write(PyObject *op, PyObject *arg)
+{
+    sw_errors_object_t *self = (sw_errors_object_t *)op;
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "write() argument must be str, not %.100s",
+                     Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    Py_ssize_t len;
+    const char *s = PyUnicode_AsUTF8AndSize(arg, &len);
+    if (!s)
+        return NULL;
+    /* print() writes the text and the newline separately: drop the lone
+     * newline instead of logging an empty line. */
+    Py_ssize_t n = len;
+    if (n > 0 && s[n - 1] == '\n')
+        n--;
+    if (n > 0)
+        sw_log_text(self->level, self->app_name, s, (size_t)n);
+    return PyLong_FromSsize_t(PyUnicode_GET_LENGTH(arg));
+}
+
+static PyObject *errors_writelines(PyObject *op, PyObject *seq)
+{
+    PyObject *it = PyObject_GetIter(seq), *item;
+    if (!it)
+        return NULL;
+    while ((item = PyIter_Next(it))) {
+        PyObject *r = errors_write(op, item);
+        Py_DECREF(item);
+        if (!r) {
+            Py_DECREF(it);
+            return NULL;
+        }
+        Py_DECREF(r);
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *errors_flush(PyObject *op, PyObject *unused)
+{
+    (void)op;
+    (void)unused;
+    Py_RETURN_NONE;
+}
+
+static PyObject *errors_false(PyObject *op, PyObject *unused)
+{
+    (void)op;
+    (void)unused;
+    Py_RETURN_FALSE;
+}
+
+static void errors_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef errors_methods[] = {
+    {"write", errors_write, METH_O, "write(str): to the error log"},
+    {"writelines", errors_writelines, METH_O, "writelines(seq)"},
+    {"flush", errors_flush, METH_NOARGS, "flush()"},
+    {"isatty", errors_false, METH_NOARGS, "isatty() -> False"},
+    {"seekable", errors_false, METH_NOARGS, "seekable() -> False"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot errors_slots[] = {
+    {Py_tp_dealloc, errors_dealloc},
+    {Py_tp_methods, errors_methods},
+    {Py_tp_doc, "wsgi.errors: lines go to subwsgi's error log, prefixed with the app"},
+    {0, NULL},
+};
+
+PyType_Spec sw_errors_spec = {
+    .name = "_subwsgi.ErrorStream",
+    .basicsize = sizeof(sw_errors_object_t),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = errors_slots,
+};
+
+PyObject *sw_errors_new(sw_module_state_t *st, const char *app_name, sw_log_level_t level)
+{
+    sw_errors_object_t *o = PyObject_New(sw_errors_object_t, st->errors_type);
+    if (!o)
+        return NULL;
+    o->app_name = app_name;
+    o->level = level;
+    return (PyObject *)o;
+}
+
+/* ---- per-interpreter set-up ------------------------------------------ */
+
+static int set_item(PyObject *d, const char *key, PyObject *value /* stolen */)
+{
+    if (!value)
+        return -1;
+    int rc = PyDict_SetItemString(d, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+static int build_environ_template(sw_interp_t *it, sw_module_state_t *st)
+{
+    const sw_app_config_t *cfg = it->app->cfg;
+    PyObject *t = PyDict_New();
+    if (!t)
+        return -1;
+    it->environ_template = t;
+    if (set_item(t, "wsgi.version", Py_BuildValue("(ii)", 1, 0)) < 0 ||
+        set_item(t, "wsgi.errors", sw_errors_new(st, it->app->name, SW_LOG_WARN)) < 0 ||
+        set_item(t, "wsgi.multithread", PyBool_FromLong(cfg->threads > 1)) < 0 ||
+        set_item(t, "wsgi.multiprocess", PyBool_FromLong(0)) < 0 ||
+        set_item(t, "wsgi.run_once", PyBool_FromLong(0)) < 0 ||
+        set_item(t, "wsgi.input_terminated", PyBool_FromLong(1)) < 0 ||
+        PyDict_SetItemString(t, "wsgi.file_wrapper", (PyObject *)st->file_wrapper_type) < 0 ||
+        set_item(t, "subwsgi.app", PyUnicode_FromString(it->app->name)) < 0 ||
+        set_item(t, "subwsgi.generation", PyLong_FromLong(it->generation)) < 0)
+        return -1;
+
+    PyObject *extra = PyDict_New();
+    if (!extra)
+        return -1;
+    it->environ_extra = extra;
+    for (size_t i = 0; i < cfg->environ.n; i++) {
+        const char *kv = cfg->environ.items[i];
+        const char *eq = strchr(kv, '=');
+        if (!eq)
+            continue;
+        PyObject *k = PyUnicode_DecodeUTF8(kv, eq - kv, "surrogateescape");
+        PyObject *v = PyUnicode_DecodeUTF8(eq + 1, (Py_ssize_t)strlen(eq + 1), "surrogateescape");
+        int rc = (k && v) ? PyDict_SetItem(extra, k, v) : -1;
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int sw_wsgi_prepare(sw_interp_t *it)
+{
+    PyObject *mod = PyImport_ImportModule("_subwsgi");
+    if (!mod)
+        return -1;
+    it->module = mod;
+    sw_module_state_t *st = module_state(mod);
+    PyObject *out = sw_errors_new(st, it->app->name, SW_LOG_INFO);
+    PyObject *err = sw_errors_new(st, it->app->name, SW_LOG_WARN);
+    int rc = (out && err && PySys_SetObject("stdout", out) == 0 &&
+              PySys_SetObject("stderr", err) == 0) ? 0 : -1;
+    Py_XDECREF(out);
+    Py_XDECREF(err);
+    if (rc < 0)
+        return -1;
+    PyObject *tb = PyImport_ImportModule("traceback");
+    if (!tb)
+        return -1;
+    it->format_exception = PyObject_GetAttrString(tb, "format_exception");
+    Py_DECREF(tb);
+    if (!it->format_exception)
+        return -1;
+    return build_environ_template(it, st);
+}
+
+void sw_wsgi_release(sw_interp_t *it)
+{
+    Py_CLEAR(it->callable);
+    Py_CLEAR(it->environ_template);
+    Py_CLEAR(it->environ_extra);
+    Py_CLEAR(it->format_exception);
+    Py_CLEAR(it->module);
+}
+
+/* ---- one request ----------------------------------------------------- */
+
+static PyObject *latin1_str(const char *s, size_t len)
+{
+    /* PEP 3333: environ strings are "bytes-as-latin-1" native strings. */
+    return PyUnicode_DecodeLatin1(s, (Py_ssize_t)len, NULL);
+}
+
+static int is_https(sw_request_t *r)
+{
+    const char *https = sw_request_header(r, "HTTPS");
+    const char *scheme = sw_request_header(r, "REQUEST_SCHEME");
+    return (https && (strcasecmp(https, "on") == 0 || strcmp(https, "1") == 0)) ||
+           (scheme && strcasecmp(scheme, "https") == 0);
+}
+
+/* Returns a new environ dict, or NULL with an exception set. */
+static PyObject *build_environ(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *input)
+{
+    sw_request_t *r = ctx->req;
+    PyObject *env = PyDict_Copy(it->environ_template);
+    if (!env)
+        return NULL;
+    for (size_t i = 0; i < r->n_headers; i++) {
+        const sw_scgi_header_t *h = &r->headers[i];
+        PyObject *k = latin1_str(h->name, h->name_len);
+        PyObject *v = latin1_str(h->value, h->value_len);
+        int rc = (k && v) ? PyDict_SetItem(env, k, v) : -1;
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (rc < 0)
+            goto fail;
+    }
+    size_t sn = r->script_name_len;
+    if (set_item(env, "SCRIPT_NAME", latin1_str(r->path, sn)) < 0 ||
+        set_item(env, "PATH_INFO", latin1_str(r->path + sn, strlen(r->path + sn))) < 0 ||
+        set_item(env, "wsgi.url_scheme", PyUnicode_FromString(is_https(r) ? "https" : "http")) < 0 ||
+        PyDict_SetItemString(env, "wsgi.input", input) < 0 ||
+        PyDict_Update(env, it->environ_extra) < 0)
+        goto fail;
+    return env;
+fail:
+    Py_DECREF(env);
+    return NULL;
+}
+
+static PyObject *new_ctx_object(PyTypeObject *type, sw_reqctx_t *ctx)
+{
+    sw_ctxobject_t *o = PyObject_New(sw_ctxobject_t, type);
+    if (o)
+        o->ctx = ctx;
+    return (PyObject *)o;
+}
+
+/* Sends the app's result. Returns 0, or -1 with a Python exception set. */
+static int send_result(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *result)
+{
+    sw_module_state_t *st = module_state(it->module);
+    if (Py_IS_TYPE(result, st->file_wrapper_type)) {
+        int rc = try_sendfile(ctx, (sw_file_wrapper_object_t *)result);
+        if (rc <= 0)
+            return rc;   /* sent (or failed); 1 means iterate instead */
+    }
+    PyObject *iter = PyObject_GetIter(result), *item;
+    if (!iter)
+        return -1;
+    while (!ctx->client_gone && (item = PyIter_Next(iter))) {
+        if (!PyBytes_Check(item)) {
+            PyErr_Format(PyExc_TypeError, "the app yielded %.100s, not bytes",
+                         Py_TYPE(item)->tp_name);
+            Py_DECREF(item);
+            Py_DECREF(iter);
+            return -1;
+        }
+        Py_ssize_t n = PyBytes_GET_SIZE(item);
+        /* "start_response must not actually transmit the response headers
+         * [until] the application's return value yields its first
+         * non-empty bytestring". */
+        if (n > 0) {
+            if (!ctx->status_code) {
+                PyErr_SetString(PyExc_AssertionError,
+                                "the app produced body data before calling start_response");
+                Py_DECREF(item);
+                Py_DECREF(iter);
+                return -1;
+            }
+            sw_response_send(ctx, PyBytes_AS_STRING(item), (size_t)n);
+        }
+        Py_DECREF(item);
+    }
+    Py_DECREF(iter);
+    if (PyErr_Occurred())
+        return -1;
+    if (!ctx->headers_sent && !ctx->client_gone) {
+        if (!ctx->status_code) {
+            PyErr_SetString(PyExc_AssertionError, "the app returned without calling start_response");
+            return -1;
+        }
+        sw_response_send(ctx, NULL, 0);
+    }
+    return 0;
+}
+
+/* wsgi.file_wrapper over a regular file: sendfile(2) from the file's
+ * current position. Returns 0 when sent, 1 when the object must be iterated
+ * instead (no usable fileno), -1 with an exception set. */
+static int try_sendfile(sw_reqctx_t *ctx, sw_file_wrapper_object_t *fw)
+{
+    PyObject *fileno = PyObject_CallMethod(fw->filelike, "fileno", NULL);
+    if (!fileno) {
+        PyErr_Clear();
+        return 1;
+    }
+    int fd = PyLong_AsLong(fileno);
+    Py_DECREF(fileno);
+    struct stat sb;
+    if (fd < 0 || PyErr_Occurred() || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        PyErr_Clear();
+        return 1;
+    }
+    /* Python's buffered file may have read ahead: its tell() is the truth. */
+    off_t offset;
+    PyObject *pos = PyObject_CallMethod(fw->filelike, "tell", NULL);
+    if (pos) {
+        offset = (off_t)PyLong_AsLongLong(pos);
+        Py_DECREF(pos);
+        if (PyErr_Occurred())
+            return -1;
+    } else {
+        PyErr_Clear();
+        offset = lseek(fd, 0, SEEK_CUR);
+        if (offset < 0)
+            return 1;
+    }
+    if (!ctx->status_code) {
+        PyErr_SetString(PyExc_AssertionError, "file_wrapper returned before start_response");
+        return -1;
+    }
+    uint64_t count = sb.st_size > offset ? (uint64_t)(sb.st_size - offset) : 0;
+    if (ctx->content_length >= 0 && (uint64_t)ctx->content_length < count)
+        count = (uint64_t)ctx->content_length;
+    sw_response_sendfile(ctx, fd, offset, count);
+    return 0;
+}
+
+static void call_close(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *result)
+{
+    /* "If the iterable returned by the application has a close() method,
+     * the server or gateway must call that method upon completion of the
+     * current request, whether the request was completed normally, or
+     * terminated early due to an application error". */
+    PyObject *close = PyObject_GetAttrString(result, "close");
+    if (!close) {
+        PyErr_Clear();
+        return;
+    }
+    PyObject *r = PyObject_CallNoArgs(close);
+    Py_DECREF(close);
+    if (r)
+        Py_DECREF(r);
+    else
+        sw_interp_log_exception(it, ctx->app_name, "close() of the response raised");
+}
+
+void sw_wsgi_serve(sw_interp_t *it, sw_request_t *r, sw_wsgi_result_t *out)
+{
+    sw_module_state_t *st = module_state(it->module);
+    sw_reqctx_t ctx = {
+        .req = r,
+        .interp = it,
+        .app_name = it->app->name,
+        .content_length = -1,
+    };
+    PyObject *input = NULL, *start_response = NULL, *environ = NULL, *result = NULL;
+
+    sw_input_begin(&ctx);
+    input = new_ctx_object(st->input_type, &ctx);
+    start_response = new_ctx_object(st->start_response_type, &ctx);
+    if (!input || !start_response)
+        goto error;
+    environ = build_environ(it, &ctx, input);
+    if (!environ)
+        goto error;
+    result = PyObject_CallFunctionObjArgs(it->callable, environ, start_response, NULL);
+    if (!result)
+        goto error;
+    if (send_result(it, &ctx, result) < 0)
+        goto error;
+    goto done;
+
+error:
+    if (ctx.headers_sent) {
+        sw_interp_log_exception(it, ctx.app_name,
+                                "error after the response started; connection closed");
+        ctx.client_gone = 1;
+    } else {
+        sw_interp_log_exception(it, ctx.app_name, "error in the app");
+        sw_response_error(&ctx, 500, "Internal Server Error");
+    }
+done:
+    if (result) {
+        call_close(it, &ctx, result);
+        Py_DECREF(result);
+    }
+    /* The objects may outlive the request (an app can keep references):
+     * cut them loose so a late use raises instead of touching freed memory. */
+    if (input)
+        ((sw_ctxobject_t *)input)->ctx = NULL;
+    if (start_response)
+        ((sw_ctxobject_t *)start_response)->ctx = NULL;
+    Py_XDECREF(environ);
+    Py_XDECREF(start_response);
+    Py_XDECREF(input);
+    sw_input_end(&ctx);
+    PyMem_RawFree(ctx.head);
+    if (PyErr_Occurred())
+        sw_interp_log_exception(it, ctx.app_name, "unexpected error");
+    out->status = ctx.headers_sent ? ctx.status_code : 0;
+    out->bytes = ctx.bytes_sent;
+}

@@ -1,0 +1,32 @@
+/* wsgi.h: serving one request with PEP 3333 inside a worker's interpreter,
+ * and the per-interpreter set-up that it needs. */
+#ifndef SW_WSGI_H
+#define SW_WSGI_H
+
+#include <Python.h>
+#include <stdint.h>
+
+#include "interp.h"
+#include "request.h"
+
+typedef struct {
+    int status;          /* HTTP status sent (0: nothing could be sent) */
+    uint64_t bytes;      /* body bytes sent */
+} sw_wsgi_result_t;
+
+/* Registers the built-in module "_subwsgi" (before Py_Initialize). */
+int sw_wsgi_register_module(void);
+
+/* In a new interpreter (its GIL held): imports _subwsgi, points sys.stdout
+ * and sys.stderr at the error log, builds the environ template. Returns 0,
+ * or -1 with a Python exception set. */
+int sw_wsgi_prepare(sw_interp_t *it);
+
+/* Releases what sw_wsgi_prepare and the loader stored in it (GIL held). */
+void sw_wsgi_release(sw_interp_t *it);
+
+/* Serves r with the app of it; the worker's thread state is current. The
+ * GIL is released around every socket operation. Never raises. */
+void sw_wsgi_serve(sw_interp_t *it, sw_request_t *r, sw_wsgi_result_t *out);
+
+#endif

@@ -1,0 +1,258 @@
+/* wsgi_input.c: wsgi.input, the streaming request body (PEP 3333).
+ * Bytes the I/O thread already read are served first; the rest is received
+ * from the socket on demand, with the GIL released, never past
+ * CONTENT_LENGTH ("the server must not read past the end of the input"
+ * is what makes wsgi.input_terminated True). */
+#include "wsgi_types.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+
+#define INPUT_CHUNK 65536
+
+static PyObject *input_read(sw_ctxobject_t *self, PyObject *args);
+static PyObject *input_readline(sw_ctxobject_t *self, PyObject *args);
+static PyObject *input_readlines(sw_ctxobject_t *self, PyObject *args);
+static PyObject *input_iternext(sw_ctxobject_t *self);
+
+void sw_input_begin(sw_reqctx_t *ctx)
+{
+    sw_request_t *r = ctx->req;
+    size_t have = r->len - r->body_off;
+    if (have > r->content_length)
+        have = (size_t)r->content_length;
+    ctx->in_ptr = r->buf + r->body_off;
+    ctx->in_avail = have;
+    ctx->in_socket_left = r->content_length - have;
+    ctx->in_buf = NULL;
+}
+
+void sw_input_end(sw_reqctx_t *ctx)
+{
+    PyMem_RawFree(ctx->in_buf);
+    ctx->in_buf = NULL;
+    ctx->in_avail = 0;
+}
+
+static sw_reqctx_t *live_ctx(sw_ctxobject_t *self)
+{
+    if (!self->ctx)
+        PyErr_SetString(PyExc_ValueError, "wsgi.input used after its request ended");
+    return self->ctx;
+}
+
+/* Receives up to len bytes into dst with the GIL released. Returns the
+ * count (> 0), or -1 with OSError set (timeout, reset, early EOF). */
+static Py_ssize_t recv_some(sw_reqctx_t *ctx, char *dst, size_t len)
+{
+    ssize_t n;
+    int err;
+    do {
+        Py_BEGIN_ALLOW_THREADS
+        n = recv(ctx->req->fd, dst, len, 0);
+        err = errno;
+        Py_END_ALLOW_THREADS
+    } while (n < 0 && err == EINTR);
+    if (n > 0) {
+        ctx->in_socket_left -= (uint64_t)n;
+        return n;
+    }
+    if (n == 0)
+        PyErr_SetString(PyExc_OSError,
+                        "client closed the connection before sending the whole body");
+    else if (err == EAGAIN || err == EWOULDBLOCK)
+        PyErr_SetString(PyExc_TimeoutError, "timed out reading the request body");
+    else
+        PyErr_SetFromErrno(PyExc_OSError);
+    return -1;
+}
+
+/* Makes buffered bytes available. Returns in_avail (0 at the end of the
+ * body) or -1 with an exception set. */
+static Py_ssize_t fill(sw_reqctx_t *ctx)
+{
+    if (ctx->in_avail > 0 || ctx->in_socket_left == 0)
+        return (Py_ssize_t)ctx->in_avail;
+    if (!ctx->in_buf) {
+        ctx->in_buf = PyMem_RawMalloc(INPUT_CHUNK);
+        if (!ctx->in_buf) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    size_t want = ctx->in_socket_left < INPUT_CHUNK ? (size_t)ctx->in_socket_left : INPUT_CHUNK;
+    Py_ssize_t n = recv_some(ctx, ctx->in_buf, want);
+    if (n < 0)
+        return -1;
+    ctx->in_ptr = ctx->in_buf;
+    ctx->in_avail = (size_t)n;
+    return n;
+}
+
+static int parse_size(PyObject *args, Py_ssize_t *size)
+{
+    PyObject *arg = Py_None;
+    *size = -1;
+    if (!PyArg_ParseTuple(args, "|O", &arg))
+        return -1;
+    if (arg == Py_None)
+        return 0;
+    *size = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
+    if (*size == -1 && PyErr_Occurred())
+        return -1;
+    return 0;
+}
+
+static PyObject *input_read(sw_ctxobject_t *self, PyObject *args)
+{
+    Py_ssize_t size;
+    sw_reqctx_t *ctx = live_ctx(self);
+    if (!ctx || parse_size(args, &size) < 0)
+        return NULL;
+    uint64_t left = ctx->in_avail + ctx->in_socket_left;
+    if (size < 0 || (uint64_t)size > left)
+        size = (Py_ssize_t)left;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, size);
+    if (!out)
+        return NULL;
+    char *dst = PyBytes_AS_STRING(out);
+    size_t done = ctx->in_avail < (size_t)size ? ctx->in_avail : (size_t)size;
+    memcpy(dst, ctx->in_ptr, done);
+    ctx->in_ptr += done;
+    ctx->in_avail -= done;
+    /* The rest goes straight from the socket into the new bytes object,
+     * which nobody else can see yet, so the GIL can be released. */
+    while (done < (size_t)size) {
+        Py_ssize_t n = recv_some(ctx, dst + done, (size_t)size - done);
+        if (n < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        done += (size_t)n;
+    }
+    return out;
+}
+
+/* Reads one line (up to and including '\n'), at most limit bytes if
+ * limit >= 0. */
+static PyObject *read_line(sw_reqctx_t *ctx, Py_ssize_t limit)
+{
+    char *acc = NULL;
+    size_t acc_len = 0;
+    PyObject *out = NULL;
+    for (;;) {
+        Py_ssize_t avail = fill(ctx);
+        if (avail < 0)
+            goto done;
+        if (avail == 0)
+            break;
+        size_t take = (size_t)avail;
+        if (limit >= 0 && take > (size_t)limit - acc_len)
+            take = (size_t)limit - acc_len;
+        const char *nl = memchr(ctx->in_ptr, '\n', take);
+        if (nl)
+            take = (size_t)(nl - ctx->in_ptr) + 1;
+        char *grown = PyMem_RawRealloc(acc, acc_len + take + 1);
+        if (!grown) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        acc = grown;
+        memcpy(acc + acc_len, ctx->in_ptr, take);
+        acc_len += take;
+        ctx->in_ptr += take;
+        ctx->in_avail -= take;
+        if (nl || (limit >= 0 && acc_len >= (size_t)limit))
+            break;
+    }
+    out = PyBytes_FromStringAndSize(acc ? acc : "", (Py_ssize_t)acc_len);
+done:
+    PyMem_RawFree(acc);
+    return out;
+}
+
+static PyObject *input_readline(sw_ctxobject_t *self, PyObject *args)
+{
+    Py_ssize_t size;
+    sw_reqctx_t *ctx = live_ctx(self);
+    if (!ctx || parse_size(args, &size) < 0)
+        return NULL;
+    return read_line(ctx, size);
+}
+
+static PyObject *input_readlines(sw_ctxobject_t *self, PyObject *args)
+{
+    Py_ssize_t hint;
+    sw_reqctx_t *ctx = live_ctx(self);
+    if (!ctx || parse_size(args, &hint) < 0)
+        return NULL;
+    PyObject *lines = PyList_New(0);
+    if (!lines)
+        return NULL;
+    Py_ssize_t total = 0;
+    for (;;) {
+        PyObject *line = read_line(ctx, -1);
+        if (!line) {
+            Py_DECREF(lines);
+            return NULL;
+        }
+        Py_ssize_t n = PyBytes_GET_SIZE(line);
+        if (n == 0) {
+            Py_DECREF(line);
+            break;
+        }
+        int rc = PyList_Append(lines, line);
+        Py_DECREF(line);
+        if (rc < 0) {
+            Py_DECREF(lines);
+            return NULL;
+        }
+        total += n;
+        if (hint > 0 && total >= hint)
+            break;
+    }
+    return lines;
+}
+
+static PyObject *input_iternext(sw_ctxobject_t *self)
+{
+    sw_reqctx_t *ctx = live_ctx(self);
+    if (!ctx)
+        return NULL;
+    PyObject *line = read_line(ctx, -1);
+    if (line && PyBytes_GET_SIZE(line) == 0) {
+        Py_DECREF(line);
+        return NULL;   /* StopIteration */
+    }
+    return line;
+}
+
+static void input_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef input_methods[] = {
+    {"read", (PyCFunction)input_read, METH_VARARGS, "read([size]) -> bytes"},
+    {"readline", (PyCFunction)input_readline, METH_VARARGS, "readline([size]) -> bytes"},
+    {"readlines", (PyCFunction)input_readlines, METH_VARARGS, "readlines([hint]) -> list"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot input_slots[] = {
+    {Py_tp_dealloc, input_dealloc},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, input_iternext},
+    {Py_tp_methods, input_methods},
+    {Py_tp_doc, "wsgi.input: the request body, streamed from the socket"},
+    {0, NULL},
+};
+
+PyType_Spec sw_input_spec = {
+    .name = "_subwsgi.InputStream",
+    .basicsize = sizeof(sw_ctxobject_t),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = input_slots,
+};

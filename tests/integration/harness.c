@@ -1,0 +1,926 @@
+/* harness.c: process, file, request and log helpers shared by the integration
+ * tests (see harness.h). Failures inside helpers are Criterion assertions, so
+ * they abort the calling test, whose .fini (h_cleanup) then stops servers. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* The registry: what h_cleanup releases. Main thread only. */
+typedef struct {
+    void **items;
+    size_t n, cap;
+} ptrv_t;
+
+static ptrv_t reg_procs;     /* h_proc_t * */
+static ptrv_t reg_dirs;      /* char * (also in reg_strings) */
+static ptrv_t reg_strings;   /* char * */
+static ptrv_t reg_asyncs;    /* h_async_t * */
+
+static void ptrv_push(ptrv_t *v, void *p);
+static char *keep(char *s);
+static char *log_tail(const char *path, size_t max);
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw);
+static void *async_main(void *arg);
+static int json_string(const char **pp, char **out);
+static void put_utf8(char **w, unsigned cp);
+
+__attribute__((constructor)) static void harness_init(void)
+{
+    /* A server closing a socket mid-write must not kill the test process. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- environment, strings, files ------------------------------------------ */
+
+const char *h_builddir(void)
+{
+    const char *v = getenv("SW_BUILDDIR");
+    return v && *v ? v : ".";
+}
+
+const char *h_srcdir(void)
+{
+    const char *v = getenv("SW_SRCDIR");
+    return v && *v ? v : ".";
+}
+
+const char *h_nginx(void)
+{
+    const char *v = getenv("SW_NGINX");
+    return v ? v : "";
+}
+
+char *h_fmt(const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    cr_assert(n >= 0, "out of memory");
+    return keep(s);
+}
+
+char *h_app(const char *name)
+{
+    char *p = h_fmt("%s/tests/apps/%s", h_srcdir(), name);
+    cr_assert(access(p, R_OK) == 0, "test app %s missing (SW_SRCDIR=%s)", p,
+              h_srcdir());
+    return p;
+}
+
+char *h_tmpdir(void)
+{
+    char *d = h_fmt("/tmp/subwsgi-it-XXXXXX");
+    cr_assert(mkdtemp(d) != NULL, "mkdtemp: %s", strerror(errno));
+    ptrv_push(&reg_dirs, d);
+    return d;
+}
+
+int h_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = 0;
+    socklen_t len = sizeof sa;
+    cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0, "bind: %s",
+              strerror(errno));
+    cr_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+void h_write_file(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    cr_assert(fd >= 0, "open %s: %s", path, strerror(errno));
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        cr_assert(n > 0, "write %s: %s", path, strerror(errno));
+        p += n;
+        len -= (size_t)n;
+    }
+    close(fd);
+}
+
+char *h_read_file(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap + 1);
+    for (;;) {
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+int h_wait_file(const char *path, double timeout)
+{
+    double end = h_now() + timeout;
+    while (access(path, F_OK) != 0) {
+        if (h_now() >= end)
+            return 0;
+        h_nap(0.01);
+    }
+    return 1;
+}
+
+size_t h_count(const char *hay, const char *needle)
+{
+    size_t n = 0, nl = strlen(needle);
+    if (!hay || nl == 0)
+        return 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + nl, needle))
+        n++;
+    return n;
+}
+
+double h_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void h_nap(double seconds)
+{
+    struct timespec ts = {(time_t)seconds,
+                          (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* ---- processes -------------------------------------------------------------- */
+
+h_proc_t *h_spawn(const char *name, char *const argv[], const char *log,
+                  char *const extra_env[])
+{
+    /* The environment is built before fork: only async-signal-safe calls
+     * happen in the child, since request threads may be running. */
+    size_t ne = 0, nx = 0;
+    while (environ[ne])
+        ne++;
+    while (extra_env && extra_env[nx])
+        nx++;
+    char **envp = calloc(ne + nx + 1, sizeof *envp);
+    memcpy(envp, environ, ne * sizeof *envp);
+    memcpy(envp + ne, extra_env, nx * sizeof *envp);
+
+    h_proc_t *p = calloc(1, sizeof *p);
+    p->name = h_fmt("%s", name);
+    p->log = h_fmt("%s", log);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        int in = open("/dev/null", O_RDONLY);
+        int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (in < 0 || out < 0)
+            _exit(127);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(out, 2);
+        closefrom(3);
+        execve(argv[0], argv, envp);
+        static const char msg[] = "harness: execve failed\n";
+        ssize_t ignored = write(2, msg, sizeof msg - 1);
+        (void)ignored;
+        _exit(127);
+    }
+    free(envp);
+    p->pid = pid;
+    ptrv_push(&reg_procs, p);
+    return p;
+}
+
+int h_proc_exited(h_proc_t *p)
+{
+    if (p->reaped)
+        return 1;
+    int st;
+    pid_t r = waitpid(p->pid, &st, WNOHANG);
+    if (r == p->pid) {
+        p->reaped = 1;
+        p->status = st;
+        return 1;
+    }
+    return 0;
+}
+
+int h_proc_wait(h_proc_t *p, double timeout)
+{
+    double end = h_now() + timeout;
+    while (!h_proc_exited(p)) {
+        if (h_now() >= end)
+            return 0;
+        h_nap(0.01);
+    }
+    return 1;
+}
+
+int h_proc_stop(h_proc_t *p, double timeout)
+{
+    if (!h_proc_exited(p)) {
+        kill(p->pid, SIGTERM);
+        if (!h_proc_wait(p, timeout)) {
+            kill(p->pid, SIGKILL);
+            h_proc_wait(p, 10.0);
+        }
+    }
+    return p->status;
+}
+
+int h_run(char *const argv[], double timeout, char **out)
+{
+    char *dir = h_tmpdir();
+    char *log = h_fmt("%s/output", dir);
+    h_proc_t *p = h_spawn(argv[0], argv, log, NULL);
+    if (!h_proc_wait(p, timeout)) {
+        kill(p->pid, SIGKILL);
+        h_proc_wait(p, 10.0);
+        cr_log_error("%s did not finish within %.0f s; killed", argv[0],
+                     timeout);
+    }
+    char *text = h_read_file(log, NULL);
+    *out = text ? text : strdup("");
+    return p->status;
+}
+
+char *h_status_text(int status)
+{
+    if (WIFEXITED(status))
+        return h_fmt("exited %d", WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return h_fmt("killed by signal %d (%s)", WTERMSIG(status),
+                     strsignal(WTERMSIG(status)));
+    return h_fmt("wait status 0x%x", status);
+}
+
+/* ---- subwsgi ---------------------------------------------------------------- */
+
+char *h_binary(void)
+{
+    return h_fmt("%s/src/subwsgi", h_builddir());
+}
+
+/* 1 when some line of text contains "ready" as a word. */
+static int has_ready_line(const char *text)
+{
+    for (const char *p = strstr(text, "ready"); p; p = strstr(p + 1, "ready")) {
+        int before = p == text || !isalpha((unsigned char)p[-1]);
+        int after = !isalpha((unsigned char)p[5]);
+        if (before && after)
+            return 1;
+    }
+    return 0;
+}
+
+h_server_t *h_server_start(const char *dir, const char *scgi,
+                           const char *const args[], char *const extra_env[])
+{
+    char *bin = h_binary();
+    cr_assert(access(bin, X_OK) == 0,
+              "%s is missing: build the server first (SW_BUILDDIR=%s)", bin,
+              h_builddir());
+    size_t n = 0;
+    while (args && args[n])
+        n++;
+    char **argv = calloc(n + 2, sizeof *argv);
+    argv[0] = bin;
+    for (size_t i = 0; i < n; i++)
+        argv[i + 1] = (char *)args[i];
+
+    h_server_t *s = calloc(1, sizeof *s);
+    s->dir = h_fmt("%s", dir);
+    s->log = h_fmt("%s/server.log", dir);
+    s->scgi = scgi ? h_fmt("%s", scgi) : NULL;
+    s->proc = h_spawn("subwsgi", argv, s->log, extra_env);
+    free(argv);
+
+    double end = h_now() + H_READY_TIMEOUT;
+    for (;;) {
+        char *text = h_read_file(s->log, NULL);
+        int ready = text && has_ready_line(text);
+        free(text);
+        if (ready)
+            break;
+        if (h_proc_exited(s->proc))
+            cr_assert_fail("subwsgi %s before logging \"ready\"; log:\n%s",
+                           h_status_text(s->proc->status),
+                           log_tail(s->log, 4000));
+        if (h_now() >= end)
+            cr_assert_fail("subwsgi logged no \"ready\" line within %.0f s; "
+                           "log:\n%s", H_READY_TIMEOUT,
+                           log_tail(s->log, 4000));
+        h_nap(0.02);
+    }
+    return s;
+}
+
+h_server_t *h_server_config(const char *dir, const char *scgi,
+                            const char *ini_text, char *const extra_env[])
+{
+    char *ini = h_fmt("%s/subwsgi.ini", dir);
+    h_write_file(ini, ini_text, strlen(ini_text));
+    const char *args[] = {"-c", ini, NULL};
+    return h_server_start(dir, scgi, args, extra_env);
+}
+
+h_server_t *h_server_quick(const char *dir, const char *app_spec,
+                           const char *scgi, const char *const extra[])
+{
+    const char *args[32] = {"--app", app_spec, "--scgi", scgi};
+    size_t n = 4;
+    for (size_t i = 0; extra && extra[i] && n < 31; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    return h_server_start(dir, scgi, args, NULL);
+}
+
+void h_assert_no_crash(h_server_t *s)
+{
+    static const char *const marks[] = {
+        "ERROR: AddressSanitizer", "runtime error:", "Fatal Python error",
+        "Segmentation fault", "core dumped", "double free", "Aborted",
+        "stack smashing", NULL};
+    char *text = h_log(s);
+    for (size_t i = 0; marks[i]; i++)
+        cr_expect(strstr(text, marks[i]) == NULL,
+                  "server log shows a crash (\"%s\"); log:\n%s", marks[i],
+                  log_tail(s->log, 6000));
+    free(text);
+}
+
+void h_server_stop_clean(h_server_t *s)
+{
+    int st = h_proc_stop(s->proc, H_STOP_TIMEOUT);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "subwsgi should exit 0 on SIGTERM, but %s; log:\n%s",
+              h_status_text(st), log_tail(s->log, 4000));
+    h_assert_no_crash(s);
+}
+
+char *h_log_tail(h_server_t *s)
+{
+    return log_tail(s->log, 4000);
+}
+
+char *h_log(h_server_t *s)
+{
+    char *t = h_read_file(s->log, NULL);
+    return t ? t : strdup("");
+}
+
+int h_log_wait(h_server_t *s, const char *needle, double timeout)
+{
+    double end = h_now() + timeout;
+    for (;;) {
+        char *t = h_log(s);
+        int found = strstr(t, needle) != NULL;
+        free(t);
+        if (found)
+            return 1;
+        if (h_now() >= end)
+            return 0;
+        h_nap(0.02);
+    }
+}
+
+char *h_log_wait_line(h_server_t *s, const char *const needles[],
+                      double timeout)
+{
+    double end = h_now() + timeout;
+    for (;;) {
+        char *t = h_log(s);
+        char *save = NULL;
+        for (char *line = strtok_r(t, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+            int all = 1;
+            for (size_t i = 0; needles[i] && all; i++)
+                all = strstr(line, needles[i]) != NULL;
+            if (all) {
+                char *r = h_fmt("%s", line);
+                free(t);
+                return r;
+            }
+        }
+        free(t);
+        if (h_now() >= end)
+            return NULL;
+        h_nap(0.02);
+    }
+}
+
+/* ---- SCGI requests ---------------------------------------------------------- */
+
+int h_request_try(const char *addr, const char *method, const char *uri,
+                  const char *const *headers, size_t n_headers,
+                  const void *body, size_t body_len, double timeout,
+                  sw_scgi_response_t *resp, char *err, size_t errlen)
+{
+    sw_addr_t a;
+    memset(resp, 0, sizeof *resp);
+    if (sw_addr_parse(addr, &a, err, errlen) != 0)
+        return -1;
+    return sw_scgi_client_request(&a, method, uri, headers, n_headers, body,
+                                  body_len, timeout, resp, err, errlen);
+}
+
+void h_request(const char *addr, const char *method, const char *uri,
+               const char *const *headers, size_t n_headers,
+               const void *body, size_t body_len, sw_scgi_response_t *resp)
+{
+    char err[256] = "";
+    int rc = h_request_try(addr, method, uri, headers, n_headers, body,
+                           body_len, H_IO_TIMEOUT, resp, err, sizeof err);
+    cr_assert(rc == 0, "SCGI %s %s to %s failed: %s", method, uri, addr, err);
+}
+
+void h_get(const char *addr, const char *uri, sw_scgi_response_t *resp)
+{
+    h_request(addr, "GET", uri, NULL, 0, NULL, 0, resp);
+}
+
+int h_raw(const char *addr, const void *bytes, size_t len, int shut_write,
+          double timeout, sw_scgi_response_t *resp, char *err, size_t errlen)
+{
+    sw_addr_t a;
+    memset(resp, 0, sizeof *resp);
+    if (sw_addr_parse(addr, &a, err, errlen) != 0)
+        return -1;
+    return sw_scgi_client_raw(&a, bytes, len, shut_write, timeout, resp, err,
+                              errlen);
+}
+
+char *h_scgi_build(const char *const *kv, size_t n, const void *body,
+                   size_t body_len, size_t *out_len)
+{
+    char cl[32];
+    int cln = snprintf(cl, sizeof cl, "%zu", body_len);
+    size_t hlen = sizeof "CONTENT_LENGTH" + (size_t)cln + 1 + sizeof "SCGI" + 2;
+    for (size_t i = 0; i < 2 * n; i++)
+        hlen += strlen(kv[i]) + 1;
+    char prefix[32];
+    int pn = snprintf(prefix, sizeof prefix, "%zu:", hlen);
+    size_t total = (size_t)pn + hlen + 1 + body_len;
+    char *buf = malloc(total + 1), *w = buf;
+    memcpy(w, prefix, (size_t)pn);
+    w += pn;
+    memcpy(w, "CONTENT_LENGTH", sizeof "CONTENT_LENGTH");
+    w += sizeof "CONTENT_LENGTH";
+    memcpy(w, cl, (size_t)cln + 1);
+    w += cln + 1;
+    memcpy(w, "SCGI\0" "1", 7);
+    w += 7;
+    for (size_t i = 0; i < 2 * n; i++) {
+        size_t l = strlen(kv[i]) + 1;
+        memcpy(w, kv[i], l);
+        w += l;
+    }
+    *w++ = ',';
+    if (body_len)
+        memcpy(w, body, body_len);
+    w += body_len;
+    cr_assert((size_t)(w - buf) == total, "netstring size mismatch");
+    *out_len = total;
+    return buf;
+}
+
+void h_scgi_send(const char *addr, const char *const *kv, size_t n,
+                 const void *body, size_t body_len, sw_scgi_response_t *resp)
+{
+    size_t len;
+    char *req = h_scgi_build(kv, n, body, body_len, &len);
+    char err[256] = "";
+    int rc = h_raw(addr, req, len, 0, H_IO_TIMEOUT, resp, err, sizeof err);
+    free(req);
+    cr_assert(rc == 0, "SCGI request to %s failed: %s", addr, err);
+}
+
+char *h_header(const sw_scgi_response_t *resp, const char *name)
+{
+    char *v = sw_scgi_response_header(resp, name);
+    return v ? keep(v) : NULL;
+}
+
+static void *async_main(void *arg)
+{
+    h_async_t *a = arg;
+    a->rc = h_request_try(a->addr, a->method, a->uri, NULL, 0, NULL, 0,
+                          a->timeout, &a->resp, a->err, sizeof a->err);
+    atomic_store(&a->done, 1);
+    return NULL;
+}
+
+h_async_t *h_async_get(const char *addr, const char *uri, double timeout)
+{
+    h_async_t *a = calloc(1, sizeof *a);
+    a->addr = h_fmt("%s", addr);
+    a->method = h_fmt("GET");
+    a->uri = h_fmt("%s", uri);
+    a->timeout = timeout;
+    atomic_init(&a->done, 0);
+    int rc = pthread_create(&a->thread, NULL, async_main, a);
+    cr_assert(rc == 0, "pthread_create: %s", strerror(rc));
+    ptrv_push(&reg_asyncs, a);
+    return a;
+}
+
+int h_async_wait(h_async_t *a, double timeout)
+{
+    double end = h_now() + timeout;
+    while (!atomic_load(&a->done)) {
+        if (h_now() >= end)
+            return 0;
+        h_nap(0.005);
+    }
+    pthread_join(a->thread, NULL);
+    atomic_store(&a->done, 2);   /* joined */
+    return 1;
+}
+
+/* ---- HTTP/1.0 client -------------------------------------------------------- */
+
+int h_http(int port, const char *method, const char *path,
+           const char *const *headers, size_t n_headers, const void *body,
+           size_t body_len, double timeout, h_http_resp_t *resp, char *err,
+           size_t errlen)
+{
+    memset(resp, 0, sizeof *resp);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    struct timeval tv = {(time_t)timeout, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        snprintf(err, errlen, "connect 127.0.0.1:%d: %s", port,
+                 strerror(errno));
+        close(fd);
+        return -1;
+    }
+    char *head = NULL;
+    size_t hl = 0;
+    FILE *m = open_memstream(&head, &hl);
+    fprintf(m, "%s %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n", method, path, port);
+    for (size_t i = 0; i < n_headers; i++)
+        fprintf(m, "%s\r\n", headers[i]);
+    if (body || strcmp(method, "POST") == 0)
+        fprintf(m, "Content-Length: %zu\r\n", body_len);
+    fprintf(m, "\r\n");
+    fclose(m);
+    int rc = -1;
+    const char *parts[2] = {head, body};
+    size_t lens[2] = {hl, body ? body_len : 0};
+    for (int k = 0; k < 2; k++) {
+        size_t off = 0;
+        while (off < lens[k]) {
+            ssize_t n = send(fd, parts[k] + off, lens[k] - off, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                snprintf(err, errlen, "send: %s", strerror(errno));
+                goto fail;
+            }
+            off += (size_t)n;
+        }
+    }
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap + 1);
+    for (;;) {
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+        }
+        ssize_t n = recv(fd, buf + len, cap - len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(err, errlen, "recv: %s", strerror(errno));
+            free(buf);
+            goto fail;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    char *sep = strstr(buf, "\r\n\r\n");
+    size_t skip = 4;
+    if (!sep) {
+        sep = strstr(buf, "\n\n");
+        skip = 2;
+    }
+    if (!sep || sscanf(buf, "HTTP/%*d.%*d %d", &resp->status) != 1) {
+        snprintf(err, errlen, "unparsable HTTP response (%zu bytes): %.200s",
+                 len, buf);
+        free(buf);
+        goto fail;
+    }
+    resp->head = strndup(buf, (size_t)(sep - buf));
+    resp->body_len = len - (size_t)(sep - buf) - skip;
+    resp->body = malloc(resp->body_len + 1);
+    memcpy(resp->body, sep + skip, resp->body_len);
+    resp->body[resp->body_len] = '\0';
+    free(buf);
+    rc = 0;
+fail:
+    free(head);
+    close(fd);
+    return rc;
+}
+
+void h_http_free(h_http_resp_t *resp)
+{
+    free(resp->head);
+    free(resp->body);
+    memset(resp, 0, sizeof *resp);
+}
+
+int h_wait_tcp(int port, h_proc_t *p, double timeout)
+{
+    double end = h_now() + timeout;
+    for (;;) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int ok = fd >= 0 &&
+                 connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (ok)
+            return 1;
+        if ((p && h_proc_exited(p)) || h_now() >= end)
+            return 0;
+        h_nap(0.02);
+    }
+}
+
+/* ---- flat JSON ---------------------------------------------------------------- */
+
+static void skip_ws(const char **pp)
+{
+    while (**pp == ' ' || **pp == '\n' || **pp == '\r' || **pp == '\t')
+        (*pp)++;
+}
+
+static void put_utf8(char **w, unsigned cp)
+{
+    char *o = *w;
+    if (cp < 0x80) {
+        *o++ = (char)cp;
+    } else if (cp < 0x800) {
+        *o++ = (char)(0xC0 | (cp >> 6));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *o++ = (char)(0xE0 | (cp >> 12));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    } else {
+        *o++ = (char)(0xF0 | (cp >> 18));
+        *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    *w = o;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parses a JSON string at *pp (which points at '"'); on success advances
+ * past it and stores a malloc'd UTF-8 copy in *out. */
+static int json_string(const char **pp, char **out)
+{
+    const char *p = *pp;
+    if (*p != '"')
+        return -1;
+    p++;
+    const char *q = p;
+    while (*q && *q != '"')
+        q += (*q == '\\' && q[1]) ? 2 : 1;
+    if (*q != '"')
+        return -1;
+    char *s = malloc((size_t)(q - p) * 2 + 1), *w = s;
+    while (p < q) {
+        if (*p != '\\') {
+            *w++ = *p++;
+            continue;
+        }
+        p++;
+        switch (*p) {
+        case 'n': *w++ = '\n'; p++; break;
+        case 't': *w++ = '\t'; p++; break;
+        case 'r': *w++ = '\r'; p++; break;
+        case 'b': *w++ = '\b'; p++; break;
+        case 'f': *w++ = '\f'; p++; break;
+        case 'u': {
+            unsigned cp, lo;
+            if (hex4(p + 1, &cp) != 0)
+                goto bad;
+            p += 5;
+            if (cp >= 0xD800 && cp < 0xDC00 && p[0] == '\\' && p[1] == 'u' &&
+                hex4(p + 2, &lo) == 0 && lo >= 0xDC00 && lo < 0xE000) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                p += 6;
+            }
+            put_utf8(&w, cp);
+            break;
+        }
+        default: *w++ = *p++; break;   /* \" \\ \/ */
+        }
+    }
+    *w = '\0';
+    *out = s;
+    *pp = q + 1;
+    return 0;
+bad:
+    free(s);
+    return -1;
+}
+
+char *h_json_get(const char *json, const char *key)
+{
+    if (!json)
+        return NULL;
+    const char *p = json;
+    skip_ws(&p);
+    if (*p++ != '{')
+        return NULL;
+    for (;;) {
+        skip_ws(&p);
+        if (*p == '}')
+            return NULL;
+        char *k = NULL, *v = NULL;
+        if (json_string(&p, &k) != 0)
+            return NULL;
+        skip_ws(&p);
+        if (*p++ != ':') {
+            free(k);
+            return NULL;
+        }
+        skip_ws(&p);
+        if (*p == '"') {
+            if (json_string(&p, &v) != 0) {
+                free(k);
+                return NULL;
+            }
+        } else {
+            /* A non-string value: skip a scalar (the apps emit none). */
+            while (*p && *p != ',' && *p != '}')
+                p++;
+        }
+        int match = strcmp(k, key) == 0;
+        free(k);
+        if (match)
+            return v ? keep(v) : NULL;
+        free(v);
+        skip_ws(&p);
+        if (*p == ',')
+            p++;
+        else
+            return NULL;
+    }
+}
+
+/* ---- cleanup ------------------------------------------------------------------ */
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void h_cleanup(void)
+{
+    for (size_t i = reg_procs.n; i-- > 0;) {
+        h_proc_t *p = reg_procs.items[i];
+        h_proc_stop(p, H_STOP_TIMEOUT);
+        free(p);
+    }
+    reg_procs.n = 0;
+    /* Threads still blocked in a request end once their server is gone
+     * (each socket operation is bounded anyway). */
+    for (size_t i = 0; i < reg_asyncs.n; i++) {
+        h_async_t *a = reg_asyncs.items[i];
+        if (atomic_load(&a->done) == 2)
+            continue;
+        if (h_async_wait(a, H_IO_TIMEOUT + 5)) {
+            sw_scgi_response_free(&a->resp);
+            free(a);
+        }   /* else leaked on purpose: the thread still uses it */
+    }
+    reg_asyncs.n = 0;
+    for (size_t i = 0; i < reg_dirs.n; i++)
+        nftw(reg_dirs.items[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    reg_dirs.n = 0;
+    for (size_t i = 0; i < reg_strings.n; i++)
+        free(reg_strings.items[i]);
+    reg_strings.n = 0;
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static void ptrv_push(ptrv_t *v, void *p)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 32;
+        v->items = realloc(v->items, v->cap * sizeof *v->items);
+        cr_assert(v->items != NULL, "out of memory");
+    }
+    v->items[v->n++] = p;
+}
+
+static char *keep(char *s)
+{
+    ptrv_push(&reg_strings, s);
+    return s;
+}
+
+/* The last max bytes of a file, for failure messages (registry-owned). */
+static char *log_tail(const char *path, size_t max)
+{
+    size_t len = 0;
+    char *t = h_read_file(path, &len);
+    if (!t)
+        return h_fmt("(no log at %s)", path);
+    char *r = h_fmt("%s%s", len > max ? "[...]\n" : "",
+                    len > max ? t + len - max : t);
+    free(t);
+    return r;
+}
