@@ -262,6 +262,7 @@ typedef struct {
     int seen[N_KEYS];
     intv_t mount_line;
     intv_t scgi_line;
+    bool bad_listener;        /* reported: skip its mount conflicts */
 } app_side_t;
 
 /* Parsing state of sw_config_load(). */
@@ -775,12 +776,16 @@ static void check_all(ctx_t *c)
         sw_app_config_t *a = &cfg->apps[i];
 
         snprintf(label, sizeof label, "[app:%s]", a->name);
-        for (size_t j = 0; j < a->scgi.n; j++)
-            for (size_t k = 0; k < cfg->scgi.n; k++)
-                if (addr_equal(a->scgi.items[j], cfg->scgi.items[k]))
-                    report(c, c->side[i].scgi_line.v[j], label, "scgi",
-                           "\"%s\" is already a [server] scgi listener (line "
-                           "%d)", a->scgi.items[j], c->srv_scgi_line.v[k]);
+        for (size_t j = 0; j < a->scgi.n; j++) {
+            for (size_t k = 0; k < cfg->scgi.n; k++) {
+                if (!addr_equal(a->scgi.items[j], cfg->scgi.items[k]))
+                    continue;
+                report(c, c->side[i].scgi_line.v[j], label, "scgi",
+                       "\"%s\" is already a [server] scgi listener (line %d)",
+                       a->scgi.items[j], c->srv_scgi_line.v[k]);
+                c->side[i].bad_listener = true;
+            }
+        }
     }
     if (cfg->admin != NULL) {
         bool clash = false;
@@ -814,6 +819,8 @@ static void check_all(ctx_t *c)
             size_t na = A->n_mounts > 0 ? A->n_mounts : 1;
             bool shared = false;
 
+            if (c->side[a].bad_listener || c->side[b].bad_listener)
+                continue;
             for (size_t i = 0; i < la->n; i++)
                 for (size_t j = 0; j < lb->n; j++)
                     shared = shared || addr_equal(la->items[i], lb->items[j]);

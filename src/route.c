@@ -21,12 +21,30 @@ int sw_route_add(sw_route_table_t *t, const char *host, const char *prefix,
     return 0;
 }
 
+/* Compares hosts without case, port or IPv6 brackets ("[::1]:443" is "::1"). */
+static void host_part(const char *h, const char **start, size_t *len)
+{
+    if (h[0] == '[') {
+        *start = h + 1;
+        *len = strcspn(h + 1, "]");
+    } else {
+        *start = h;
+        *len = strcspn(h, ":");
+    }
+}
+
 static int host_matches(const char *route_host, const char *host)
 {
-    size_t len = strcspn(host, ":");
-    if (host[0] == '[')   /* [v6]:port */
-        len = strcspn(host, "]") + 1;
-    return strlen(route_host) == len && strncasecmp(route_host, host, len) == 0;
+    const char *a, *b;
+    size_t alen, blen;
+    if (route_host[0] == '[') {
+        host_part(route_host, &a, &alen);
+    } else {
+        a = route_host;
+        alen = strlen(route_host);
+    }
+    host_part(host, &b, &blen);
+    return alen == blen && strncasecmp(a, b, alen) == 0;
 }
 
 /* "/blog" matches "/blog" and "/blog/x", never "/blogger". */

@@ -245,8 +245,10 @@ collect_headers(const char *const *headers, size_t n, pair_t **out,
             continue;
 
         name = malloc(nlen + 6);
-        if (name == NULL)
-            goto oom;
+        if (name == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
         if (nlen == 12 && strncasecmp(h, "Content-Type", 12) == 0) {
             strcpy(name, "CONTENT_TYPE");
         } else {
@@ -269,8 +271,10 @@ collect_headers(const char *const *headers, size_t n, pair_t **out,
             const char *sep = strcmp(name, "HTTP_COOKIE") == 0 ? "; " : ", ";
             size_t old = strlen(p[j].value);
             value = realloc(p[j].value, old + 2 + (size_t) (ve - v) + 1);
-            if (value == NULL)
-                goto oom;
+            if (value == NULL) {
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
             memcpy(value + old, sep, 2);
             memcpy(value + old + 2, v, (size_t) (ve - v));
             value[old + 2 + (size_t) (ve - v)] = '\0';
@@ -281,8 +285,10 @@ collect_headers(const char *const *headers, size_t n, pair_t **out,
             continue;
         }
         value = strndup(v, (size_t) (ve - v));
-        if (value == NULL)
-            goto oom;
+        if (value == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
         p[np].name = name;
         p[np].value = value;
         np++;
@@ -292,8 +298,6 @@ collect_headers(const char *const *headers, size_t n, pair_t **out,
     *n_out = np;
     return 0;
 
-oom:
-    snprintf(err, errlen, "out of memory");
 fail:
     free(name);
     free_pairs(p, np);
@@ -338,9 +342,10 @@ hexval(int c)
 static char *
 document_uri(const char *uri)
 {
-    size_t n = strcspn(uri, "?#"), o = 0, i;
+    size_t n = strcspn(uri, "?#"), o = 0, i, olen = 0, seglen;
+    const char *s;
     char *dec, *out;
-    int hi, lo;
+    int hi, lo, trailing = 0;
 
     dec = malloc(n + 1);
     if (dec == NULL)
@@ -363,12 +368,10 @@ document_uri(const char *uri)
         free(dec);
         return NULL;
     }
-    /* out always starts with '/', and segments are appended as "/seg" */
-    size_t olen = 0;
-    const char *s = dec;
-    int trailing = 0;
+    /* segments are appended as "/seg"; "." and ".." only set trailing, so
+     * "/a/." and "/a/b/.." both end in "/" as nginx has them */
+    s = dec;
     while (*s != '\0') {
-        size_t seglen;
         while (*s == '/')
             s++;
         seglen = strcspn(s, "/");
