@@ -262,7 +262,7 @@ typedef struct {
     int seen[N_KEYS];
     intv_t mount_line;
     intv_t scgi_line;
-    bool bad_listener;        /* reported: skip its mount conflicts */
+    bool no_conflicts;        /* listeners or mounts unknown: reported */
 } app_side_t;
 
 /* Parsing state of sw_config_load(). */
@@ -280,8 +280,8 @@ struct ctx {
     size_t app;               /* index of the current app (SEC_APP) */
     int server_line;          /* header of [server]; 0 when absent */
     int admin_line;
-    bool io_error;            /* the file could not be read */
     app_side_t *side;         /* parallel to cfg->apps */
+    size_t n_side;
     int srv_seen[N_KEYS];     /* like app_side_t.seen, for [server] */
     intv_t srv_scgi_line;     /* parallel to cfg->scgi */
 };
@@ -290,6 +290,7 @@ struct ctx {
 
 sw_config_t *sw_config_load(const char *file, sw_errors_t *errs)
 {
+    sw_config_t *ret = NULL;
     ctx_t c;
     int rc;
 
@@ -303,27 +304,30 @@ sw_config_t *sw_config_load(const char *file, sw_errors_t *errs)
     c.fp = fopen(file, "r");
     if (c.fp == NULL) {
         report(&c, 0, NULL, NULL, "cannot open: %s", strerror(errno));
-        goto fail;
+        goto out;
     }
-    /* We feed inih line by line through reader(), which counts lines (the
-     * Debian build has no INI_HANDLER_LINENO), tracks sections itself (the
-     * handler is not called for a header) and reports syntax errors that
-     * inih would only count. */
+    /* inih gets the file line by line from reader(), which counts lines
+     * (Debian's libinih is built without INI_HANDLER_LINENO), tracks the
+     * sections (the handler is not called for a header) and reports the
+     * syntax errors inih would only count. */
     rc = ini_parse_stream(reader, &c, handler, &c);
     if (ferror(c.fp)) {
         report(&c, 0, NULL, NULL, "cannot read: %s", strerror(errno));
-        c.io_error = true;
-    } else if (rc != 0 && c.nerr == 0)
+        fclose(c.fp);
+        goto out;
+    }
+    fclose(c.fp);
+    if (rc != 0 && c.nerr == 0)
         report(&c, rc > 0 ? rc : 0, NULL, NULL, "cannot parse (inih error %d)",
                rc);
-    fclose(c.fp);
-    c.fp = NULL;
-    if (!c.io_error)
-        check_all(&c);
-    if (c.nerr > 0)
-        goto fail;
+    check_all(&c);
+    if (c.nerr == 0) {
+        ret = c.cfg;
+        c.cfg = NULL;
+    }
 
-    for (size_t i = 0; i < c.cfg->n_apps; i++) {
+out:
+    for (size_t i = 0; c.side != NULL && i < c.n_side; i++) {
         free(c.side[i].mount_line.v);
         free(c.side[i].scgi_line.v);
     }
@@ -331,21 +335,8 @@ sw_config_t *sw_config_load(const char *file, sw_errors_t *errs)
     free(c.srv_scgi_line.v);
     free(c.buf);
     free(c.dir);
-    return c.cfg;
-
-fail:
-    if (c.cfg != NULL) {
-        for (size_t i = 0; i < c.cfg->n_apps; i++) {
-            free(c.side[i].mount_line.v);
-            free(c.side[i].scgi_line.v);
-        }
-    }
-    free(c.side);
-    free(c.srv_scgi_line.v);
-    free(c.buf);
-    free(c.dir);
     sw_config_free(c.cfg);
-    return NULL;
+    return ret;
 }
 
 sw_config_t *sw_config_quick(const char *app_spec, const char *scgi,
@@ -650,6 +641,7 @@ static void section_begin(ctx_t *c, const char *name)
         cfg->apps = xrealloc(cfg->apps, (cfg->n_apps + 1) * sizeof *cfg->apps);
         c->side = xrealloc(c->side, (cfg->n_apps + 1) * sizeof *c->side);
         memset(&c->side[cfg->n_apps], 0, sizeof *c->side);
+        c->n_side = cfg->n_apps + 1;
         app_init(&cfg->apps[cfg->n_apps], an, c->line);
         c->app = cfg->n_apps++;
         c->kind = SEC_APP;
@@ -754,6 +746,11 @@ static void check_all(ctx_t *c)
                    "mount (e.g. \"mount = /\") or its own scgi listener");
         if (seen[k_ascgi] != 0)
             any_listener = true;
+        /* every mount or scgi entry was rejected: where it listens or what
+         * it serves is unknown, so comparing it would only add noise */
+        if ((seen[k_mount] != 0 && a->n_mounts == 0) ||
+            (seen[k_ascgi] != 0 && a->scgi.n == 0))
+            c->side[i].no_conflicts = true;
     }
     if (cfg->n_apps > 0 && !any_listener) {
         report(c, c->server_line, c->server_line ? "[server]" : NULL, "scgi",
@@ -783,7 +780,7 @@ static void check_all(ctx_t *c)
                 report(c, c->side[i].scgi_line.v[j], label, "scgi",
                        "\"%s\" is already a [server] scgi listener (line %d)",
                        a->scgi.items[j], c->srv_scgi_line.v[k]);
-                c->side[i].bad_listener = true;
+                c->side[i].no_conflicts = true;
             }
         }
     }
@@ -819,7 +816,7 @@ static void check_all(ctx_t *c)
             size_t na = A->n_mounts > 0 ? A->n_mounts : 1;
             bool shared = false;
 
-            if (c->side[a].bad_listener || c->side[b].bad_listener)
+            if (c->side[a].no_conflicts || c->side[b].no_conflicts)
                 continue;
             for (size_t i = 0; i < la->n; i++)
                 for (size_t j = 0; j < lb->n; j++)

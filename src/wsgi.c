@@ -478,8 +478,9 @@ void sw_wsgi_serve(sw_interp_t *it, sw_request_t *r, sw_wsgi_result_t *out)
 error:
     if (ctx.headers_sent) {
         sw_interp_log_exception(it, ctx.app_name,
-                                "error after the response started; connection closed");
+                                "error after the response started; connection reset");
         ctx.client_gone = 1;
+        out->truncated = 1;
     } else {
         sw_interp_log_exception(it, ctx.app_name, "error in the app");
         sw_response_error(&ctx, 500, "Internal Server Error");

@@ -12,6 +12,7 @@
 typedef struct {
     int status;          /* HTTP status sent (0: nothing could be sent) */
     uint64_t bytes;      /* body bytes sent */
+    int truncated;       /* failed after the head was sent: reset, don't close */
 } sw_wsgi_result_t;
 
 /* Registers the built-in module "_subwsgi" (before Py_Initialize). */

@@ -525,6 +525,13 @@ Test(config, missing_required)
         /* a bad value is reported once, not also as missing */
         {"[server]\nscgi = 127.0.0.1:9000\n[app:x]\nwsgi = nope.py\n"
          "mount = /x\n", 4, "[app:x] wsgi: cannot read"},
+        {"[server]\nscgi = 127.0.0.1:9000\n[app:x]\nwsgi = app.py\n"
+         "mount = a:1/x\n", 5, "[app:x] mount: a port in the host"},
+        /* ... nor as a conflict: a rejected mount is not a root mount */
+        {APP("[app:b]\nwsgi = app.py\nmount = a:1/x"), 8, "[app:b] mount: a "
+         "port in the host"},
+        {APP("[app:b]\nwsgi = app.py\nscgi = nope"), 8, "[app:b] scgi: "
+         "expected HOST:PORT"},
     };
 
     run_cases(cases, N(cases));
