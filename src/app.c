@@ -24,20 +24,83 @@ sw_app_t *sw_app_new(const sw_app_config_t *cfg, size_t queue_size)
     return app;
 }
 
+/* The main interpreter can host one app (DESIGN section 1). Start-up
+ * runs on the main thread only, so no lock. */
+static sw_app_t *main_interpreter_app;
+
+/* The modes to try, best first: explicit modes are tried alone; auto goes
+ * own-gil (where safe) -> shared-gil -> main. */
+static size_t candidate_modes(const sw_app_t *app, sw_isolation_t out[3])
+{
+    size_t n = 0;
+    switch (app->cfg->isolation) {
+    case SW_ISOLATION_AUTO:
+        if (sw_python_auto_own_gil())
+            out[n++] = SW_ISOLATION_OWN_GIL;
+        out[n++] = SW_ISOLATION_SHARED_GIL;
+        if (!main_interpreter_app)
+            out[n++] = SW_ISOLATION_MAIN;
+        break;
+    default:
+        out[n++] = app->cfg->isolation;
+    }
+    return n;
+}
+
 int sw_app_load(sw_app_t *app)
 {
-    size_t n = (size_t)app->cfg->interpreters;
-    app->interps = calloc(n, sizeof *app->interps);
+    size_t want = (size_t)app->cfg->interpreters;
+    app->interps = calloc(want, sizeof *app->interps);
     if (!app->interps)
         return -1;
     app->generation = 1;
-    /* One at a time: concurrent creation crashed (FACTS.md section 2). */
-    for (size_t i = 0; i < n; i++) {
-        sw_interp_t *it = sw_interp_create(app, app->generation);
-        if (!it)
+    app->isolation_reason[0] = '\0';
+
+    sw_isolation_t modes[3];
+    size_t n_modes = candidate_modes(app, modes);
+    char refusal[400];
+    for (size_t m = 0; m < n_modes && app->n_interps == 0; m++) {
+        sw_isolation_t mode = modes[m];
+        if (mode == SW_ISOLATION_MAIN && main_interpreter_app) {
+            sw_log(SW_LOG_ERROR, app->name, "isolation = main: app %s already uses the main "
+                   "interpreter", main_interpreter_app->name);
             return -1;
-        app->interps[app->n_interps++] = it;
+        }
+        /* The main interpreter is one interpreter, whatever was asked. */
+        size_t n = mode == SW_ISOLATION_MAIN ? 1 : want;
+        /* One at a time: concurrent creation crashed (FACTS.md section 2). */
+        for (size_t i = 0; i < n; i++) {
+            sw_interp_t *it = sw_interp_create(app, app->generation, mode, refusal, sizeof refusal);
+            if (it) {
+                app->interps[app->n_interps++] = it;
+                continue;
+            }
+            if (!refusal[0] || app->cfg->isolation != SW_ISOLATION_AUTO)
+                return -1;
+            if (i > 0) {
+                /* e.g. Cython's "Interpreter change detected": one
+                 * interpreter per process can import it. Serve with those
+                 * that loaded rather than not at all. */
+                snprintf(app->isolation_reason, sizeof app->isolation_reason,
+                         "%zu of %zu interpreters: %s", i, want, refusal);
+                break;
+            }
+            snprintf(app->isolation_reason, sizeof app->isolation_reason,
+                     "%s refused: %s", sw_isolation_name(mode), refusal);
+            sw_log(SW_LOG_WARN, app->name, "isolation %s refused (%s); trying the next mode",
+                   sw_isolation_name(mode), refusal);
+            break;
+        }
+        if (app->n_interps > 0) {
+            app->isolation = mode;
+            if (mode == SW_ISOLATION_MAIN)
+                main_interpreter_app = app;
+        }
     }
+    if (app->n_interps == 0)
+        return -1;
+    sw_log(SW_LOG_INFO, app->name, "isolation %s%s%s", sw_isolation_name(app->isolation),
+           app->isolation_reason[0] ? ": " : "", app->isolation_reason);
     return 0;
 }
 

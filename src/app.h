@@ -30,6 +30,8 @@ typedef struct sw_app {
     int generation;
     struct sw_interp **interps;
     size_t n_interps;
+    sw_isolation_t isolation;       /* the mode the interpreters got */
+    char isolation_reason[512];     /* why auto fell back; "" when it did not */
     sw_app_counters_t counters;
 
     pthread_mutex_t lock;

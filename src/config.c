@@ -134,7 +134,7 @@ static int parse_wsgi(const char *raw, const char *dir, val_t *v,
                       char *err, size_t n);
 static int parse_mount(const char *raw, sw_app_config_t *app, val_t *v,
                        char *err, size_t n);
-static int parse_environ(const char *raw, sw_app_config_t *app, val_t *v,
+static int parse_environ(const char *raw, const sw_strv_t *have_list, val_t *v,
                          char *err, size_t n);
 static bool val_asks_nothing(const keydef_t *k, const val_t *v);
 static void val_free(val_t *v);
@@ -163,9 +163,9 @@ static void check_all(ctx_t *c);
 
 static const enum_val_t isolation_vals[] = {
     {"auto", SW_ISOLATION_AUTO, true},
-    {"own-gil", SW_ISOLATION_OWN_GIL, false},
+    {"own-gil", SW_ISOLATION_OWN_GIL, true},
     {"shared-gil", SW_ISOLATION_SHARED_GIL, true},
-    {"main", SW_ISOLATION_MAIN, false},
+    {"main", SW_ISOLATION_MAIN, true},
     {NULL, 0, false}
 };
 
@@ -196,7 +196,7 @@ static const keydef_t keys[] = {
     {SEC_SERVER, "queue-size", T_INT, 0, ST_INT, SRV(queue_size), NULL,
      SUP_YES, NULL, 1, 1000000, NULL},
     {SEC_SERVER, "request-timeout", T_SECONDS, 0, ST_DOUBLE,
-     SRV(request_timeout), NULL, SUP_NOOP, "0", 0, YEAR, NULL},
+     SRV(request_timeout), NULL, SUP_YES, NULL, 0, YEAR, NULL},
     {SEC_SERVER, "header-timeout", T_SECONDS, F_POSITIVE, ST_DOUBLE,
      SRV(header_timeout), NULL, SUP_YES, NULL, 0, YEAR, NULL},
     {SEC_SERVER, "max-header-size", T_SIZE, 0, ST_SIZE, SRV(max_header_size),
@@ -246,8 +246,8 @@ static const keydef_t keys[] = {
      SUP_NOOP, "0", 0, YEAR, NULL},
     {SEC_APP, "environ", T_ENVIRON, F_REPEAT, ST_STRV, APP(environ), NULL,
      SUP_YES, NULL, 0, 0, NULL},
-    {SEC_APP, "env", T_ANY, F_REPEAT, ST_NONE, 0, NULL,
-     SUP_NO, NULL, 0, 0, NULL},
+    {SEC_APP, "env", T_ENVIRON, F_REPEAT, ST_STRV, APP(env), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
     {SEC_APP, "reload", T_ENUM, 0, ST_NONE, 0, NULL,
      SUP_YES, NULL, 0, 0, reload_vals},
 };
@@ -752,6 +752,20 @@ static void check_all(ctx_t *c)
             (seen[k_ascgi] != 0 && a->scgi.n == 0))
             c->side[i].no_conflicts = true;
     }
+    /* The main interpreter can host one app only (DESIGN section 1). */
+    for (size_t i = 0, first = (size_t)-1; i < cfg->n_apps; i++) {
+        if (cfg->apps[i].isolation != SW_ISOLATION_MAIN)
+            continue;
+        if (first == (size_t)-1) {
+            first = i;
+            continue;
+        }
+        snprintf(label, sizeof label, "[app:%s]", cfg->apps[i].name);
+        int iso_line = c->side[i].seen[(size_t)(key_find(SEC_APP, "isolation") - keys)];
+        report(c, iso_line ? iso_line : cfg->apps[i].line, label, "isolation",
+               "only one app per process can use isolation = main "
+               "([app:%s] already does)", cfg->apps[first].name);
+    }
     if (cfg->n_apps > 0 && !any_listener) {
         report(c, c->server_line, c->server_line ? "[server]" : NULL, "scgi",
                "no SCGI listener: set scgi in [server] or in an app");
@@ -1007,7 +1021,7 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
         return 0;
     }
     case T_ENVIRON:
-        return parse_environ(raw, base, v, err, n);
+        return parse_environ(raw, (const sw_strv_t *)((const char *)base + k->off), v, err, n);
     }
     snprintf(err, n, "internal error: unknown value type");
     return -1;
@@ -1237,7 +1251,7 @@ static int parse_mount(const char *raw, sw_app_config_t *app, val_t *v,
 }
 
 /* KEY=VALUE, whitespace around '=' removed; stored as "KEY=VALUE". */
-static int parse_environ(const char *raw, sw_app_config_t *app, val_t *v,
+static int parse_environ(const char *raw, const sw_strv_t *have_list, val_t *v,
                          char *err, size_t n)
 {
     const char *eq = strchr(raw, '=');
@@ -1263,8 +1277,8 @@ static int parse_environ(const char *raw, sw_app_config_t *app, val_t *v,
             goto out;
         }
     }
-    for (size_t i = 0; i < app->environ.n; i++) {
-        const char *have = app->environ.items[i];
+    for (size_t i = 0; i < have_list->n; i++) {
+        const char *have = have_list->items[i];
         size_t kl = strlen(k);
 
         if (strncmp(have, k, kl) == 0 && have[kl] == '=') {
@@ -1396,7 +1410,7 @@ static sw_config_t *config_new(const char *file)
     cfg->admin = NULL;
     cfg->socket_mode = 0660;
     cfg->queue_size = 1024;
-    cfg->request_timeout = 0;
+    cfg->request_timeout = 60;
     cfg->header_timeout = 10;
     cfg->max_header_size = 65536;
     cfg->max_body_size = 104857600;
@@ -1432,6 +1446,7 @@ static void app_free(sw_app_config_t *app)
     free(app->mounts);
     sw_strv_free(&app->scgi);
     sw_strv_free(&app->environ);
+    sw_strv_free(&app->env);
 }
 
 /* "FILE:LINE: [sect] key: message", parts left out when NULL. */

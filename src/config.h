@@ -49,6 +49,7 @@ typedef struct {
     int interpreters;         /* >= 1 */
     int threads;              /* >= 1 */
     sw_strv_t environ;        /* "KEY=VALUE", added to every environ */
+    sw_strv_t env;            /* "KEY=VALUE", this app's os.environ */
 } sw_app_config_t;
 
 typedef struct {
@@ -57,7 +58,7 @@ typedef struct {
     char *admin;              /* admin address; NULL when off */
     unsigned socket_mode;     /* default 0660 */
     int queue_size;           /* default 1024 */
-    double request_timeout;   /* seconds, 0 = none */
+    double request_timeout;   /* seconds, 0 = none; default 60 */
     double header_timeout;    /* default 10 */
     size_t max_header_size;   /* default 65536 */
     uint64_t max_body_size;   /* default 104857600 */

@@ -20,12 +20,36 @@ static void *worker_main(void *arg);
 static int load_app(sw_interp_t *it);
 
 static PyThreadState *main_ts;   /* the main interpreter's thread state */
+static sw_strv_t startup_env;    /* the process environment at start-up */
+
+/* Messages of imports that fail because of the kind of interpreter, not
+ * because of the app (FACTS.md section 4). */
+static const char *const refusal_markers[] = {
+    "does not support loading in subinterpreters",
+    "Interpreter change detected",
+    "PyO3 modules",
+    "subinterpreter",
+};
 
 /* Run in each new interpreter: sys.path set-up and loading the app. Kept
  * in Python because it is Python's own machinery (importlib, site). */
 static const char loader_source[] =
-    "def _subwsgi_load(python_path, venv, wsgi_file, wsgi_module, callable_name, app_name):\n"
+    "def _subwsgi_private_environ(base_env, app_env):\n"
+    "    # os.environ writes reach the whole process through putenv (FACTS.md\n"
+    "    # section 9): keep them in this interpreter, starting from the server's\n"
+    "    # start-up environment plus the app's env = entries.\n"
+    "    import os\n"
+    "    os.putenv = lambda key, value: None\n"
+    "    os.unsetenv = lambda key: None\n"
+    "    os.environ.clear()\n"
+    "    for entry in list(base_env) + list(app_env):\n"
+    "        key, _, value = entry.partition('=')\n"
+    "        os.environ[key] = value\n"
+    "\n"
+    "def _subwsgi_load(python_path, venv, wsgi_file, wsgi_module, callable_name, app_name,\n"
+    "                  base_env, app_env):\n"
     "    import sys, os, site, importlib, importlib.util\n"
+    "    _subwsgi_private_environ(base_env, app_env)\n"
     "    front = list(python_path)\n"
     "    if wsgi_file:\n"
     "        front.append(os.path.dirname(wsgi_file))\n"
@@ -55,8 +79,22 @@ static const char loader_source[] =
 
 /* ---- main interpreter ------------------------------------------------ */
 
+int sw_python_has_own_gil(void)
+{
+    return PY_VERSION_HEX >= 0x030C0000;
+}
+
+int sw_python_auto_own_gil(void)
+{
+    /* 3.12.1 aborts at teardown after common imports (FACTS.md section 4). */
+    return PY_VERSION_HEX >= 0x030D0000;
+}
+
 int sw_python_init(const sw_config_t *cfg, char *err, size_t errlen)
 {
+    extern char **environ;
+    for (char **e = environ; *e; e++)
+        sw_strv_push(&startup_env, *e);
     if (sw_wsgi_register_module() < 0) {
         snprintf(err, errlen, "cannot register module _subwsgi");
         return -1;
@@ -116,6 +154,7 @@ void sw_python_fini(void)
 {
     if (Py_FinalizeEx() < 0)
         sw_log(SW_LOG_WARN, NULL, "Python finalisation reported an error");
+    sw_strv_free(&startup_env);
 }
 
 void sw_python_describe(char *out, size_t len)
@@ -132,6 +171,32 @@ void sw_python_describe(char *out, size_t len)
 }
 
 /* ---- errors ---------------------------------------------------------- */
+
+/* Logs the current exception like sw_interp_log_exception; when it looks
+ * like an interpreter refusal, copies its last line into refusal. */
+static void log_load_error(sw_interp_t *it, const char *app_name, char *refusal,
+                           size_t refusal_len)
+{
+    refusal[0] = '\0';
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (!type)
+        return;
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *line = value ? PyObject_Str(value) : NULL;
+    const char *msg = line ? PyUnicode_AsUTF8(line) : NULL;
+    if (!msg)
+        PyErr_Clear();
+    for (size_t i = 0; msg && i < sizeof refusal_markers / sizeof refusal_markers[0]; i++) {
+        if (strstr(msg, refusal_markers[i])) {
+            snprintf(refusal, refusal_len, "%s: %s", ((PyTypeObject *)type)->tp_name, msg);
+            break;
+        }
+    }
+    Py_XDECREF(line);
+    PyErr_Restore(type, value, tb);
+    sw_interp_log_exception(it, app_name, "cannot load the app");
+}
 
 void sw_interp_log_exception(sw_interp_t *it, const char *app_name, const char *what)
 {
@@ -209,9 +274,10 @@ static int load_app(sw_interp_t *it)
         PyErr_SetString(PyExc_RuntimeError, "loader not defined");
         goto done;
     }
-    args = Py_BuildValue("(NNNNss)", strv_to_list(&cfg->python_path), str_or_none(cfg->venv),
+    args = Py_BuildValue("(NNNNssNN)", strv_to_list(&cfg->python_path), str_or_none(cfg->venv),
                          str_or_none(cfg->wsgi_file), str_or_none(cfg->wsgi_module),
-                         cfg->callable, cfg->name);
+                         cfg->callable, cfg->name, strv_to_list(&startup_env),
+                         strv_to_list(&cfg->env));
     if (!args)
         goto done;
     it->callable = PyObject_CallObject(fn, args);
@@ -224,79 +290,157 @@ done:
     return rc;
 }
 
-sw_interp_t *sw_interp_create(sw_app_t *app, int generation)
+/* Makes a new interpreter of mode current (main thread; on entry main_ts
+ * is current with the main GIL). Returns its thread state, or NULL. */
+static PyThreadState *new_interpreter(sw_isolation_t mode, char *err, size_t errlen)
 {
-    sw_interp_t *it = calloc(1, sizeof *it);
-    if (!it)
-        return NULL;
-    it->app = app;
-    it->generation = generation;
-    it->created_at = time(NULL);
-
-    /* Legacy (shared-GIL) interpreter: the main GIL stays held and the new
-     * thread state becomes current. */
-    PyThreadState *ts = Py_NewInterpreter();
-    if (!ts) {
-        sw_log(SW_LOG_ERROR, app->name, "cannot create a sub-interpreter");
-        PyThreadState_Swap(main_ts);
-        free(it);
-        return NULL;
+    if (mode == SW_ISOLATION_MAIN)
+        return main_ts;
+    if (mode == SW_ISOLATION_SHARED_GIL) {
+        /* Legacy settings: the main GIL stays held, the new thread state
+         * becomes current. */
+        PyThreadState *ts = Py_NewInterpreter();
+        if (!ts) {
+            snprintf(err, errlen, "Py_NewInterpreter failed");
+            PyThreadState_Swap(main_ts);
+        }
+        return ts;
     }
-    it->creator_ts = ts;
-    it->state = PyThreadState_GetInterpreter(ts);
-    it->id = PyInterpreterState_GetID(it->state);
+#if PY_VERSION_HEX >= 0x030C0000
+    /* Own GIL and isolated settings; on return the new thread state is
+     * current with its own GIL held and the main GIL released (FACTS.md
+     * section 2). */
+    PyInterpreterConfig config = {
+        .use_main_obmalloc = 0,
+        .allow_fork = 0,
+        .allow_exec = 0,
+        .allow_threads = 1,
+        .allow_daemon_threads = 0,
+        .check_multi_interp_extensions = 1,
+        .gil = PyInterpreterConfig_OWN_GIL,
+    };
+    PyThreadState *ts = NULL;
+    PyStatus status = Py_NewInterpreterFromConfig(&ts, &config);
+    if (PyStatus_Exception(status) || !ts) {
+        snprintf(err, errlen, "Py_NewInterpreterFromConfig failed: %s",
+                 status.err_msg ? status.err_msg : "unknown error");
+        return NULL;   /* CPython swapped main_ts back in */
+    }
+    return ts;
+#else
+    snprintf(err, errlen, "isolation = own-gil needs CPython 3.12 or newer (this is %s)",
+             Py_GetVersion());
+    return NULL;
+#endif
+}
 
-    if (sw_wsgi_prepare(it) < 0 || load_app(it) < 0) {
-        sw_interp_log_exception(it, app->name, "cannot load the app");
+/* Makes main_ts current again after working in the interpreter of it. */
+static void back_to_main(sw_interp_t *it)
+{
+    if (it->mode == SW_ISOLATION_OWN_GIL) {
+        PyEval_SaveThread();
+        PyEval_RestoreThread(main_ts);
+    } else {
+        PyThreadState_Swap(main_ts);
+    }
+}
+
+/* Ends the interpreter of it (its workers are gone); main_ts current before and
+ * after. Runs on the creator's thread with the creator's thread state, the
+ * last one left (FACTS.md section 6). */
+static void end_interpreter(sw_interp_t *it)
+{
+    if (it->mode == SW_ISOLATION_MAIN) {
         sw_wsgi_release(it);
-        Py_EndInterpreter(ts);
-        PyThreadState_Swap(main_ts);
-        free(it);
-        return NULL;
+        return;
     }
-    PyThreadState_Swap(main_ts);
+    if (it->mode == SW_ISOLATION_OWN_GIL) {
+        PyEval_SaveThread();
+        PyEval_RestoreThread(it->creator_ts);
+    } else {
+        PyThreadState_Swap(it->creator_ts);
+    }
+    sw_wsgi_release(it);
+    Py_EndInterpreter(it->creator_ts);
+    if (it->mode == SW_ISOLATION_OWN_GIL)
+        PyEval_RestoreThread(main_ts);   /* 3.12+: End leaves no GIL held */
+    else
+        PyThreadState_Swap(main_ts);     /* legacy: the main GIL is still held */
+}
 
+static int start_workers(sw_interp_t *it)
+{
+    sw_app_t *app = it->app;
     int n = app->cfg->threads;
     it->workers = calloc((size_t)n, sizeof *it->workers);
     if (!it->workers)
-        goto fail_workers;
+        return -1;
     it->n_workers = n;
     for (int i = 0; i < n; i++) {
         sw_worker_t *w = &it->workers[i];
         w->interp = it;
         w->index = i;
         sw_app_worker_started(app);
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        int rc = pthread_create(&w->thread, NULL, worker_main, w);
+        if (rc != 0) {
             sw_app_worker_exited(app);
-            sw_log(SW_LOG_ERROR, app->name, "cannot start worker thread: %s", strerror(errno));
-            goto fail_workers;
+            sw_log(SW_LOG_ERROR, app->name, "cannot start worker thread: %s", strerror(rc));
+            return -1;
         }
         w->started = 1;
     }
-    sw_log(SW_LOG_INFO, app->name, "interpreter %lld (generation %d) serving %s with %d threads",
-           (long long)it->id, generation, app->cfg->wsgi, n);
-    return it;
+    return 0;
+}
 
-fail_workers:
-    /* Workers already started leave through the queue's close at drain;
-     * the caller fails the start-up, which ends the process. */
-    return NULL;
+sw_interp_t *sw_interp_create(sw_app_t *app, int generation, sw_isolation_t mode,
+                              char *refusal, size_t refusal_len)
+{
+    refusal[0] = '\0';
+    sw_interp_t *it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
+    it->app = app;
+    it->generation = generation;
+    it->mode = mode;
+    it->created_at = time(NULL);
+
+    char err[256];
+    PyThreadState *ts = new_interpreter(mode, err, sizeof err);
+    if (!ts) {
+        sw_log(SW_LOG_ERROR, app->name, "cannot create a %s interpreter: %s",
+               sw_isolation_name(mode), err);
+        free(it);
+        return NULL;
+    }
+    it->creator_ts = mode == SW_ISOLATION_MAIN ? NULL : ts;
+    it->state = PyThreadState_GetInterpreter(ts);
+    it->id = PyInterpreterState_GetID(it->state);
+
+    if (sw_wsgi_prepare(it) < 0 || load_app(it) < 0) {
+        log_load_error(it, app->name, refusal, refusal_len);
+        back_to_main(it);
+        end_interpreter(it);
+        free(it);
+        return NULL;
+    }
+    back_to_main(it);
+    if (start_workers(it) < 0) {
+        /* Workers already started leave through the queue's close at drain;
+         * the caller fails the start-up, which ends the process. */
+        return NULL;
+    }
+    sw_log(SW_LOG_INFO, app->name, "interpreter %lld (%s, generation %d) serving %s with %d threads",
+           (long long)it->id, sw_isolation_name(mode), generation, app->cfg->wsgi,
+           it->n_workers);
+    return it;
 }
 
 void sw_interp_end(sw_interp_t *it)
 {
-    if (it->workers) {
-        for (int i = 0; i < it->n_workers; i++)
-            if (it->workers[i].started)
-                pthread_join(it->workers[i].thread, NULL);
-    }
-    /* On the creator's thread with the creator's thread state, the last
-     * one left (FACTS.md section 6). */
-    PyThreadState_Swap(it->creator_ts);
-    sw_wsgi_release(it);
-    Py_EndInterpreter(it->creator_ts);
-    /* 3.11 legacy: the main GIL is still held, with no current thread state. */
-    PyThreadState_Swap(main_ts);
+    for (int i = 0; i < it->n_workers; i++)
+        if (it->workers[i].started)
+            pthread_join(it->workers[i].thread, NULL);
+    end_interpreter(it);
     free(it->workers);
     free(it);
 }

@@ -23,6 +23,7 @@ typedef struct sw_worker {
 typedef struct sw_interp {
     struct sw_app *app;
     int generation;
+    sw_isolation_t mode;        /* OWN_GIL, SHARED_GIL or MAIN */
     int64_t id;                 /* PyInterpreterState_GetID */
     PyInterpreterState *state;
     PyThreadState *creator_ts;  /* kept until the end: see FACTS.md 1, 6 */
@@ -52,10 +53,19 @@ void sw_python_fini(void);
 /* Version line for --version. */
 void sw_python_describe(char *out, size_t len);
 
-/* Creates a sub-interpreter for app, imports its code and starts its
+/* Creates an interpreter of the given mode (OWN_GIL, SHARED_GIL, or MAIN:
+ * the main interpreter itself) for app, imports its code and starts its
  * workers. Main thread, main thread state current (and current again on
- * return). Returns NULL after logging the error with its traceback. */
-sw_interp_t *sw_interp_create(struct sw_app *app, int generation);
+ * return). Returns NULL after logging the error with its traceback; when
+ * the import failed because a module refuses this kind of interpreter,
+ * refusal gets the exception line (else it is set to ""). */
+sw_interp_t *sw_interp_create(struct sw_app *app, int generation, sw_isolation_t mode,
+                              char *refusal, size_t refusal_len);
+
+/* Whether this build can create own-GIL interpreters (CPython 3.12+), and
+ * whether `auto` may choose them (3.13+: FACTS.md sections 4 and 5). */
+int sw_python_has_own_gil(void);
+int sw_python_auto_own_gil(void);
 
 /* Ends an interpreter whose workers have all exited, then frees it. */
 void sw_interp_end(sw_interp_t *it);

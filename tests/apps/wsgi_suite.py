@@ -11,7 +11,8 @@ Not validated:
   /stream?size=N   N bytes, byte i == i % 251, in many chunks of mixed sizes
   /raise           ZeroDivisionError before start_response
   /badheader?kind= crlf|lf|nul|name|colon|latin1|bytes: an invalid header
-  /after           Content-Length 100000, 1000 bytes, then RuntimeError
+  /after?gate=P    Content-Length 100000, 1000 bytes, (wait for P,) then
+                   RuntimeError
   /close?marker=P&mode=ok|raise|early   iterable whose close() writes P
   /write           start_response's write() then a returned body
   /excinfo         start_response, then again with exc_info before any body
@@ -23,6 +24,7 @@ Not validated:
 import io
 import os
 import sys
+import time
 from urllib.parse import parse_qs
 from wsgiref.validate import validator
 
@@ -147,11 +149,17 @@ def badheader(environ, start_response):
 
 
 def after(environ, start_response):
+    gate = _query(environ).get('gate')
     start_response('200 OK', [('Content-Type', 'application/octet-stream'),
                               ('Content-Length', '100000')])
 
     def gen():
         yield b'a' * 1000
+        # With ?gate=PATH, wait (at most 10 s) until the client has seen the
+        # first block: an aborted connection may discard unread data.
+        deadline = time.monotonic() + 10
+        while gate and not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.01)
         raise RuntimeError('boom-after-headers')
     return gen()
 

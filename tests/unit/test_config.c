@@ -283,7 +283,7 @@ Test(config, defaults)
     cr_expect_null(cfg->admin);
     cr_expect_eq(cfg->socket_mode, 0660);
     cr_expect_eq(cfg->queue_size, 1024);
-    cr_expect(cfg->request_timeout == 0);
+    cr_expect(cfg->request_timeout == 60);
     cr_expect(cfg->header_timeout == 10);
     cr_expect_eq(cfg->max_header_size, 65536);
     cr_expect_eq(cfg->max_body_size, 104857600);
@@ -591,17 +591,8 @@ Test(config, not_supported_yet)
          "yet"},
         {SRV("recycle-rss = 512"), 6, "[server] recycle-rss: not supported "
          "yet"},
-        {SRV("request-timeout = 60"), 6, "[server] request-timeout: not "
-         "supported yet (this release accepts only 0), got \"60\""},
-        {SRV("request-timeout = 0.5"), 6, "[server] request-timeout: not "
-         "supported yet"},
         {APP("owner = alice"), 6, "[app:a] owner: not supported yet"},
         {APP("touch-reload = /tmp/r.txt"), 6, "[app:a] touch-reload: not "
-         "supported yet"},
-        {APP("env = A=1"), 6, "[app:a] env: not supported yet"},
-        {APP("isolation = own-gil"), 6, "[app:a] isolation: \"own-gil\" is "
-         "not supported yet (this release accepts auto or shared-gil)"},
-        {APP("isolation = main"), 6, "[app:a] isolation: \"main\" is not "
          "supported yet"},
         {APP("watch = yes"), 6, "[app:a] watch: not supported yet (this "
          "release accepts only no), got \"yes\""},
@@ -682,7 +673,8 @@ Test(config, bad_file_reports_every_error)
         {11, "[app:blog] mount: a port in the host is not supported"},
         {12, "[app:blog] interpreters: must be an integer between 1 and 256, "
              "got \"x\""},
-        {13, "[app:blog] isolation: \"own-gil\" is not supported yet"},
+        {13, "[app:blog] isolation: must be one of auto, own-gil, shared-gil, "
+             "main; got \"turbo\""},
         {14, "[app:blog] watch: not supported yet"},
         {15, "expected \"key = value\""},
         {17, "[app:blog]: duplicate section (first on line 9)"},
@@ -1081,10 +1073,6 @@ Test(config, quick_mode_errors)
          "must be an integer between 1 and 256, got 257"},
         {"app.py", "127.0.0.1:9000", NULL, 0, 1025, NULL, 0, "--threads: "
          "must be an integer between 1 and 1024"},
-        {"app.py", "127.0.0.1:9000", NULL, 0, 0, "own-gil", 0, "--isolation: "
-         "\"own-gil\" is not supported yet"},
-        {"app.py", "127.0.0.1:9000", NULL, 0, 0, "main", 0, "--isolation: "
-         "\"main\" is not supported yet"},
         {"app.py", "127.0.0.1:9000", NULL, 0, 0, "fast", 0, "--isolation: "
          "must be one of auto, own-gil, shared-gil, main"},
         {"app.py", "127.0.0.1:9000", NULL, 0, 0, NULL, 1, "--watch: not "
@@ -1118,7 +1106,7 @@ Test(config, quick_mode_collects_all_errors)
     sw_config_t *cfg;
 
     cr_assert_eq(chdir(tmp), 0);
-    cfg = sw_config_quick("nope.py", "bad", "10.1.1.1:1", 999, 9999, "main",
+    cfg = sw_config_quick("nope.py", "bad", "10.1.1.1:1", 999, 9999, "fast",
                           1, &errs);
     cr_expect_null(cfg);
     cr_expect_eq(errs.lines.n, 7, "%s", joined(&errs));
@@ -1160,4 +1148,47 @@ Test(config, strv_and_errors)
     sw_errors_free(&e);
     sw_errors_free(NULL);
     sw_config_free(NULL);
+}
+
+Test(config, issue3_keys_accepted)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/iso.ini", tmp);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "[server]\nscgi = 127.0.0.1:9000\nrequest-timeout = 2.5\n"
+               "[app:a]\nwsgi = app.py\nmount = /a\nisolation = own-gil\n"
+               "env = A=1\nenv = B = two\n"
+               "[app:b]\nwsgi = app.py\nmount = /b\nisolation = main\n");
+    fclose(f);
+    sw_errors_t errs = {0};
+    sw_config_t *cfg = sw_config_load(path, &errs);
+    cr_assert_not_null(cfg, "%s", joined(&errs));
+    cr_expect(cfg->request_timeout == 2.5);
+    cr_expect_eq(cfg->apps[0].isolation, SW_ISOLATION_OWN_GIL);
+    cr_expect_eq(cfg->apps[1].isolation, SW_ISOLATION_MAIN);
+    cr_assert_eq(cfg->apps[0].env.n, 2);
+    cr_expect_str_eq(cfg->apps[0].env.items[0], "A=1");
+    cr_expect_str_eq(cfg->apps[0].env.items[1], "B=two");
+    sw_config_free(cfg);
+    sw_errors_free(&errs);
+}
+
+Test(config, second_main_app_rejected)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/main2.ini", tmp);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "[server]\nscgi = 127.0.0.1:9000\n"
+               "[app:a]\nwsgi = app.py\nmount = /a\nisolation = main\n"
+               "[app:b]\nwsgi = app.py\nmount = /b\nisolation = main\n");
+    fclose(f);
+    sw_errors_t errs = {0};
+    sw_config_t *cfg = sw_config_load(path, &errs);
+    cr_expect_null(cfg);
+    cr_expect(errs.lines.n == 1 && strstr(errs.lines.items[0], ":10: [app:b] isolation: only one app") != NULL,
+              "got:%s", joined(&errs));
+    sw_config_free(cfg);
+    sw_errors_free(&errs);
 }
