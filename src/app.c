@@ -7,14 +7,16 @@
 
 #include "interp.h"
 #include "log.h"
+#include "watchdog.h"
 
-sw_app_t *sw_app_new(const sw_app_config_t *cfg, size_t queue_size)
+sw_app_t *sw_app_new(const sw_app_config_t *cfg, size_t queue_size, double request_timeout)
 {
     sw_app_t *app = calloc(1, sizeof *app);
     if (!app)
         return NULL;
     app->cfg = cfg;
     app->name = cfg->name;
+    app->request_timeout = request_timeout;
     if (sw_queue_init(&app->queue, queue_size) != 0) {
         free(app);
         return NULL;
@@ -125,6 +127,9 @@ int sw_app_drain(sw_app_t *app, const struct timespec *deadline)
     }
     int left = app->live_workers;
     pthread_mutex_unlock(&app->lock);
+    if (left == 0)
+        for (size_t i = 0; i < app->n_interps; i++)
+            sw_watchdog_stop(app->interps[i]);
     return left;
 }
 

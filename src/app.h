@@ -33,13 +33,14 @@ typedef struct sw_app {
     sw_isolation_t isolation;       /* the mode the interpreters got */
     char isolation_reason[512];     /* why auto fell back; "" when it did not */
     sw_app_counters_t counters;
+    double request_timeout;         /* seconds; 0 = none ([server] request-timeout) */
 
     pthread_mutex_t lock;
     pthread_cond_t workers_done;
     int live_workers;
 } sw_app_t;
 
-sw_app_t *sw_app_new(const sw_app_config_t *cfg, size_t queue_size);
+sw_app_t *sw_app_new(const sw_app_config_t *cfg, size_t queue_size, double request_timeout);
 
 /* Builds generation 1: creates every interpreter (one at a time; FACTS.md
  * section 2) and starts its workers. Main thread, main thread state

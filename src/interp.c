@@ -14,6 +14,7 @@
 #include "app.h"
 #include "log.h"
 #include "queue.h"
+#include "watchdog.h"
 #include "wsgi.h"
 
 static void *worker_main(void *arg);
@@ -424,7 +425,8 @@ sw_interp_t *sw_interp_create(sw_app_t *app, int generation, sw_isolation_t mode
         return NULL;
     }
     back_to_main(it);
-    if (start_workers(it) < 0) {
+    it->request_timeout = app->request_timeout;
+    if (start_workers(it) < 0 || sw_watchdog_start(it, app->request_timeout) < 0) {
         /* Workers already started leave through the queue's close at drain;
          * the caller fails the start-up, which ends the process. */
         return NULL;
@@ -437,6 +439,7 @@ sw_interp_t *sw_interp_create(sw_app_t *app, int generation, sw_isolation_t mode
 
 void sw_interp_end(sw_interp_t *it)
 {
+    sw_watchdog_stop(it);   /* normally stopped already by sw_app_drain */
     for (int i = 0; i < it->n_workers; i++)
         if (it->workers[i].started)
             pthread_join(it->workers[i].thread, NULL);
@@ -455,12 +458,15 @@ static void *worker_main(void *arg)
 
     /* Created on this thread, so its thread id is this thread's. */
     w->ts = PyThreadState_New(it->state);
+    w->thread_ident = PyThread_get_thread_ident();
     sw_request_t *r;
     while ((r = sw_queue_pop(&app->queue))) {
         atomic_fetch_add(&app->counters.active, 1);
         sw_wsgi_result_t res = {0};
         PyEval_RestoreThread(w->ts);
-        sw_wsgi_serve(it, r, &res);
+        sw_watchdog_request_begin(w, it->request_timeout);
+        sw_wsgi_serve(w, r, &res);
+        sw_watchdog_request_end(w);
         PyEval_SaveThread();
         atomic_fetch_sub(&app->counters.active, 1);
         sw_app_count_response(app, res.status);

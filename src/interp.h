@@ -18,6 +18,11 @@ typedef struct sw_worker {
     int index;
     int started;
     PyThreadState *ts;          /* created and deleted on the worker's thread */
+    unsigned long thread_ident; /* what PyThreadState_SetAsyncExc matches */
+    /* request-timeout (watchdog.h): written with this interpreter's GIL held */
+    _Atomic unsigned long seq;      /* requests begun; odd while one runs */
+    _Atomic long long deadline_ns;  /* CLOCK_MONOTONIC; 0 = none */
+    int timed_out;                  /* the watchdog raised in this request */
 } sw_worker_t;
 
 typedef struct sw_interp {
@@ -36,6 +41,11 @@ typedef struct sw_interp {
     PyObject *format_exception; /* traceback.format_exception */
     sw_worker_t *workers;
     int n_workers;
+    /* the watchdog (watchdog.c) */
+    pthread_t watchdog;
+    int watchdog_started;
+    _Atomic int watchdog_stop;
+    double request_timeout;
 } sw_interp_t;
 
 /* Initialises the main interpreter (no signal handlers), registers our

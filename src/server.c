@@ -269,7 +269,7 @@ int sw_server_run(sw_config_t *cfg)
     if (!s.apps)
         goto fail;
     for (size_t i = 0; i < cfg->n_apps; i++) {
-        s.apps[i] = sw_app_new(&cfg->apps[i], (size_t)cfg->queue_size);
+        s.apps[i] = sw_app_new(&cfg->apps[i], (size_t)cfg->queue_size, cfg->request_timeout);
         if (!s.apps[i])
             goto fail;
         s.n_apps++;

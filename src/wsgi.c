@@ -449,8 +449,9 @@ static void call_close(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *result)
         sw_interp_log_exception(it, ctx->app_name, "close() of the response raised");
 }
 
-void sw_wsgi_serve(sw_interp_t *it, sw_request_t *r, sw_wsgi_result_t *out)
+void sw_wsgi_serve(sw_worker_t *w, sw_request_t *r, sw_wsgi_result_t *out)
 {
+    sw_interp_t *it = w->interp;
     sw_module_state_t *st = module_state(it->module);
     sw_reqctx_t ctx = {
         .req = r,
@@ -481,6 +482,9 @@ error:
                                 "error after the response started; connection reset");
         ctx.client_gone = 1;
         out->truncated = 1;
+    } else if (w->timed_out) {
+        sw_interp_log_exception(it, ctx.app_name, "request-timeout exceeded");
+        sw_response_error(&ctx, 504, "Gateway Timeout");
     } else {
         sw_interp_log_exception(it, ctx.app_name, "error in the app");
         sw_response_error(&ctx, 500, "Internal Server Error");

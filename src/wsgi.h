@@ -26,8 +26,9 @@ int sw_wsgi_prepare(sw_interp_t *it);
 /* Releases what sw_wsgi_prepare and the loader stored in it (GIL held). */
 void sw_wsgi_release(sw_interp_t *it);
 
-/* Serves r with the app of it; the worker's thread state is current. The
- * GIL is released around every socket operation. Never raises. */
-void sw_wsgi_serve(sw_interp_t *it, sw_request_t *r, sw_wsgi_result_t *out);
+/* Serves r in worker w's interpreter; w's thread state is current. The GIL
+ * is released around every socket operation. Never raises. An error after
+ * the watchdog fired (w->timed_out) answers 504 instead of 500. */
+void sw_wsgi_serve(sw_worker_t *w, sw_request_t *r, sw_wsgi_result_t *out);
 
 #endif
