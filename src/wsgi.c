@@ -228,7 +228,9 @@ static int build_environ_template(sw_interp_t *it, sw_module_state_t *st)
         set_item(t, "wsgi.input_terminated", PyBool_FromLong(1)) < 0 ||
         PyDict_SetItemString(t, "wsgi.file_wrapper", (PyObject *)st->file_wrapper_type) < 0 ||
         set_item(t, "subwsgi.app", PyUnicode_FromString(it->app->name)) < 0 ||
-        set_item(t, "subwsgi.generation", PyLong_FromLong(it->generation)) < 0)
+        set_item(t, "subwsgi.generation", PyLong_FromLong(it->generation)) < 0 ||
+        set_item(t, "subwsgi.interpreter", PyLong_FromLongLong(it->id)) < 0 ||
+        set_item(t, "subwsgi.isolation", PyUnicode_FromString(sw_isolation_name(it->mode))) < 0)
         return -1;
 
     PyObject *extra = PyDict_New();

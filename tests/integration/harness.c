@@ -36,6 +36,7 @@ static ptrv_t reg_procs;     /* h_proc_t * */
 static ptrv_t reg_dirs;      /* char * (also in reg_strings) */
 static ptrv_t reg_strings;   /* char * */
 static ptrv_t reg_asyncs;    /* h_async_t * */
+static ptrv_t reg_ports;     /* char *: reservation files to unlink */
 
 static void ptrv_push(ptrv_t *v, void *p);
 static char *keep(char *s);
@@ -99,13 +100,84 @@ char *h_tmpdir(void)
     return d;
 }
 
+/* Ports are picked at random below the kernel's ephemeral range (so no
+ * client connection can be using one when the server binds it) and
+ * reserved across concurrent test processes with an O_EXCL file under
+ * PORT_DIR holding the reserver's pid (a dead reserver's file is taken
+ * over). Returns 1 when port is now ours. */
+#define PORT_DIR "/tmp/subwsgi-it-ports"
+
+static int reserve_port(int port)
+{
+    char path[64], pidtext[32];
+    snprintf(path, sizeof path, PORT_DIR "/%d", port);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            int n = snprintf(pidtext, sizeof pidtext, "%d\n", (int)getpid());
+            ssize_t w = write(fd, pidtext, (size_t)n);
+            (void)w;
+            close(fd);
+            ptrv_push(&reg_ports, h_fmt("%s", path));
+            if (getenv("SW_HARNESS_DEBUG")) fprintf(stderr, "DBG %d reserve %s\n", (int)getpid(), path);
+            return 1;
+        }
+        if (errno != EEXIST)
+            return 1;   /* cannot reserve: rely on the bind check alone */
+        char *old = h_read_file(path, NULL);
+        int pid = old ? atoi(old) : 0;
+        free(old);
+        if (pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH))
+            return 0;   /* a live test process holds it */
+        unlink(path);   /* stale: take it over */
+    }
+    return 0;
+}
+
+/* 1 when nothing listens on or is bound to 127.0.0.1:port. */
+static int port_is_free(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
 int h_free_port(void)
 {
+    static int seeded;
+    if (!seeded) {
+        srand48((long)getpid() ^ (long)time(NULL));
+        seeded = 1;
+    }
+    int lo = 32768;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d", &lo) != 1)
+            lo = 32768;
+        fclose(f);
+    }
+    mkdir(PORT_DIR, 01777);
+    chmod(PORT_DIR, 01777);
+    if (lo > 12000) {
+        for (int i = 0; i < 200; i++) {
+            int port = 10000 + (int)(lrand48() % (lo - 10000));
+            if (port_is_free(port) && reserve_port(port)) {
+                if (port_is_free(port))
+                    return port;
+            }
+        }
+    }
+    /* Fallback: let the kernel choose. */
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     cr_assert(fd >= 0, "socket: %s", strerror(errno));
     struct sockaddr_in sa = {.sin_family = AF_INET};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = 0;
     socklen_t len = sizeof sa;
     cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0, "bind: %s",
               strerror(errno));
@@ -327,6 +399,13 @@ static int has_ready_line(const char *text)
 h_server_t *h_server_start(const char *dir, const char *scgi,
                            const char *const args[], char *const extra_env[])
 {
+    return h_server_start_ex(dir, scgi, args, extra_env, NULL);
+}
+
+h_server_t *h_server_start_ex(const char *dir, const char *scgi,
+                              const char *const args[],
+                              char *const extra_env[], const char *error_log)
+{
     char *bin = h_binary();
     cr_assert(access(bin, X_OK) == 0,
               "%s is missing: build the server first (SW_BUILDDIR=%s)", bin,
@@ -341,9 +420,10 @@ h_server_t *h_server_start(const char *dir, const char *scgi,
 
     h_server_t *s = calloc(1, sizeof *s);
     s->dir = h_fmt("%s", dir);
-    s->log = h_fmt("%s/server.log", dir);
+    s->out = h_fmt("%s/server.log", dir);
+    s->log = error_log ? h_fmt("%s", error_log) : s->out;
     s->scgi = scgi ? h_fmt("%s", scgi) : NULL;
-    s->proc = h_spawn("subwsgi", argv, s->log, extra_env);
+    s->proc = h_spawn("subwsgi", argv, s->out, extra_env);
     free(argv);
 
     double end = h_now() + H_READY_TIMEOUT;
@@ -355,12 +435,10 @@ h_server_t *h_server_start(const char *dir, const char *scgi,
             break;
         if (h_proc_exited(s->proc))
             cr_assert_fail("subwsgi %s before logging \"ready\"; log:\n%s",
-                           h_status_text(s->proc->status),
-                           log_tail(s->log, 4000));
+                           h_status_text(s->proc->status), h_log_tail(s));
         if (h_now() >= end)
             cr_assert_fail("subwsgi logged no \"ready\" line within %.0f s; "
-                           "log:\n%s", H_READY_TIMEOUT,
-                           log_tail(s->log, 4000));
+                           "log:\n%s", H_READY_TIMEOUT, h_log_tail(s));
         h_nap(0.02);
     }
     return s;
@@ -392,12 +470,15 @@ void h_assert_no_crash(h_server_t *s)
         "ERROR: AddressSanitizer", "runtime error:", "Fatal Python error",
         "Segmentation fault", "core dumped", "double free", "Aborted",
         "stack smashing", NULL};
-    char *text = h_log(s);
-    for (size_t i = 0; marks[i]; i++)
-        cr_expect(strstr(text, marks[i]) == NULL,
-                  "server log shows a crash (\"%s\"); log:\n%s", marks[i],
-                  log_tail(s->log, 6000));
-    free(text);
+    const char *files[2] = {s->out, s->log};
+    for (int f = 0; f < (s->log == s->out ? 1 : 2); f++) {
+        char *text = h_read_file(files[f], NULL);
+        for (size_t i = 0; text && marks[i]; i++)
+            cr_expect(strstr(text, marks[i]) == NULL,
+                      "server log shows a crash (\"%s\"); %s:\n%s", marks[i],
+                      files[f], log_tail(files[f], 6000));
+        free(text);
+    }
 }
 
 void h_server_stop_clean(h_server_t *s)
@@ -405,13 +486,16 @@ void h_server_stop_clean(h_server_t *s)
     int st = h_proc_stop(s->proc, H_STOP_TIMEOUT);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
               "subwsgi should exit 0 on SIGTERM, but %s; log:\n%s",
-              h_status_text(st), log_tail(s->log, 4000));
+              h_status_text(st), h_log_tail(s));
     h_assert_no_crash(s);
 }
 
 char *h_log_tail(h_server_t *s)
 {
-    return log_tail(s->log, 4000);
+    if (s->log == s->out)
+        return log_tail(s->log, 4000);
+    return h_fmt("%s:\n%s\n%s:\n%s", s->out, log_tail(s->out, 2000), s->log,
+                 log_tail(s->log, 3000));
 }
 
 char *h_log(h_server_t *s)
@@ -889,6 +973,11 @@ void h_cleanup(void)
     for (size_t i = 0; i < reg_dirs.n; i++)
         nftw(reg_dirs.items[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     reg_dirs.n = 0;
+    for (size_t i = 0; i < reg_ports.n; i++) {
+        if (getenv("SW_HARNESS_DEBUG")) fprintf(stderr, "DBG %d unlink %s\n", (int)getpid(), (char*)reg_ports.items[i]);
+        unlink(reg_ports.items[i]);
+    }
+    reg_ports.n = 0;
     for (size_t i = 0; i < reg_strings.n; i++)
         free(reg_strings.items[i]);
     reg_strings.n = 0;

@@ -99,8 +99,9 @@ char *h_status_text(int status);
 
 typedef struct h_server {
     h_proc_t *proc;
-    char *dir;               /* temp dir holding its config and log */
-    char *log;               /* dir/server.log: its stderr */
+    char *dir;               /* temp dir holding its config and logs */
+    char *out;               /* dir/server.log: its stdout and stderr */
+    char *log;               /* its error log: out, unless error-log = PATH */
     char *scgi;              /* address of its first listener, for requests */
 } h_server_t;
 
@@ -114,6 +115,12 @@ char *h_binary(void);
 h_server_t *h_server_start(const char *dir, const char *scgi,
                            const char *const args[], char *const extra_env[]);
 
+/* Like h_server_start, for a server whose error log goes to error_log
+ * (its "error-log = PATH"); NULL means stderr. */
+h_server_t *h_server_start_ex(const char *dir, const char *scgi,
+                              const char *const args[],
+                              char *const extra_env[], const char *error_log);
+
 /* Writes text to dir/subwsgi.ini and starts `subwsgi -c dir/subwsgi.ini`. */
 h_server_t *h_server_config(const char *dir, const char *scgi,
                             const char *ini_text, char *const extra_env[]);
@@ -126,7 +133,8 @@ h_server_t *h_server_quick(const char *dir, const char *app_spec,
  * that it exited with status 0 and that its log shows no crash. */
 void h_server_stop_clean(h_server_t *s);
 
-/* Asserts the log shows no crash (sanitizer report, fatal Python error...). */
+/* Asserts that neither its stderr nor its error log shows a crash
+ * (sanitizer report, fatal Python error...). */
 void h_assert_no_crash(h_server_t *s);
 
 /* The last few KiB of the server's log, for failure messages

@@ -3,13 +3,17 @@
  * host and prefix, SCRIPT_NAME/PATH_INFO for nginx, Apache and bare
  * REQUEST_URI requests, private and unix-socket listeners), concurrency
  * across interpreters and threads, the access log, and a drain on SIGTERM. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -71,6 +75,37 @@ Test(quick, callable_and_counts)
     EXPECT_RESP(&r, 200, "other callable\n");
     sw_scgi_response_free(&r);
     h_server_stop_clean(s);
+}
+
+/* Exit codes (DESIGN section 3): 1 config error, 2 runtime failure. */
+Test(quick, exit_codes_for_bad_app_and_busy_port)
+{
+    char *out = NULL;
+    char *addr = tcp_addr();
+    char *const bad_app[] = {h_binary(), "--app", "/nonexistent/app.py",
+                             "--scgi", addr, NULL};
+    int st = h_run(bad_app, 30, &out);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1,
+              "--app of a missing file: %s (want exit 1); output:\n%s",
+              h_status_text(st), out);
+    free(out);
+
+    /* Someone else listens on the port. */
+    int port = h_free_port();
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+              listen(fd, 4) == 0, "cannot occupy port %d", port);
+    char *const busy[] = {h_binary(), "--app", h_app("hello.py"), "--scgi",
+                          h_fmt("127.0.0.1:%d", port), NULL};
+    st = h_run(busy, 30, &out);
+    close(fd);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2,
+              "listener port already in use: %s (want exit 2); output:\n%s",
+              h_status_text(st), out);
+    free(out);
 }
 
 /* ---- --version and --check -------------------------------------------------- */
@@ -516,6 +551,75 @@ Test(quick, access_log_line)
     cr_expect(at + 5 < n && tok[at + 5][0] >= '0' && tok[at + 5][0] <= '9',
               "duration missing in: %s", line);
     h_server_stop_clean(s);
+}
+
+Test(quick, log_files_and_pid_file)
+{
+    char *dir = h_tmpdir(), *addr = tcp_addr();
+    char *access = h_fmt("%s/access.log", dir);
+    char *error = h_fmt("%s/error.log", dir);
+    char *pid = h_fmt("%s/subwsgi.pid", dir);
+    char *ini = h_fmt("[server]\n"
+                      "scgi = %s\n"
+                      "admin = off\n"
+                      "access-log = %s\n"
+                      "error-log = %s\n"
+                      "pid-file = %s\n"
+                      "\n"
+                      "[app:hello]\n"
+                      "wsgi = %s\n"
+                      "mount = /\n",
+                      addr, access, error, pid, h_app("hello.py"));
+    h_write_file(h_fmt("%s/subwsgi.ini", dir), ini, strlen(ini));
+    const char *args[] = {"-c", h_fmt("%s/subwsgi.ini", dir), NULL};
+    h_server_t *s = h_server_start_ex(dir, addr, args, NULL, error);
+
+    char *pidtext = h_read_file(pid, NULL);
+    cr_expect(pidtext && atoi(pidtext) == (int)s->proc->pid,
+              "pid-file holds \"%s\", want %d", pidtext ? pidtext : "(none)",
+              (int)s->proc->pid);
+    free(pidtext);
+
+    sw_scgi_response_t r;
+    h_get(addr, "/to-the-file", &r);
+    cr_expect_eq(r.status, 200);
+    sw_scgi_response_free(&r);
+    double end = h_now() + 10;
+    char *text = NULL;
+    for (;;) {
+        text = h_read_file(access, NULL);
+        if ((text && strstr(text, "GET /to-the-file 200")) || h_now() > end)
+            break;
+        free(text);
+        h_nap(0.02);
+    }
+    cr_expect(text && strstr(text, "hello GET /to-the-file 200 14"),
+              "no access line in %s:\n%s", access, text ? text : "(no file)");
+    free(text);
+    h_server_stop_clean(s);
+
+    char *out = h_read_file(s->out, NULL);
+    cr_expect(!out || strstr(out, "/to-the-file") == NULL,
+              "the access line also went to stderr:\n%s", out);
+    free(out);
+}
+
+Test(quick, access_log_off)
+{
+    char *dir = h_tmpdir(), *addr = tcp_addr();
+    char *ini = h_fmt("[server]\nscgi = %s\nadmin = off\naccess-log = off\n"
+                      "\n[app:hello]\nwsgi = %s\nmount = /\n",
+                      addr, h_app("hello.py"));
+    h_server_t *s = h_server_config(dir, addr, ini, NULL);
+    sw_scgi_response_t r;
+    h_get(addr, "/not-logged", &r);
+    cr_expect_eq(r.status, 200);
+    sw_scgi_response_free(&r);
+    h_server_stop_clean(s);   /* flushes everything */
+    char *log = h_log(s);
+    cr_expect(strstr(log, "/not-logged") == NULL,
+              "access-log = off, yet the request was logged:\n%s", log);
+    free(log);
 }
 
 /* ---- SIGTERM drains ------------------------------------------------------------- */
