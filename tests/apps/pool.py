@@ -6,10 +6,17 @@
 /sleep?s=S      time.sleep (a C call the watchdog cannot interrupt)
 /env?set=K      report os.environ entries POOL_*, then set os.environ[K]
 /gate?f=PATH    block until PATH exists (bounded: 20 s)
+/rendezvous?f=PATH&me=0|1&timeout=S
+                raise flag `me` in a shared memory map of PATH, then spin in
+                pure Python, never releasing the GIL (switch interval 60 s),
+                until the other flag is up: "met" is possible only when the
+                other request runs Python at the same moment
 anything else   a small JSON with the interpreter and generation
 """
 import json
+import mmap
 import os
+import sys
 import time
 from urllib.parse import parse_qs
 
@@ -37,6 +44,21 @@ def application(environ, start_response):
         out.update({k: v for k, v in os.environ.items() if k.startswith("POOL_")})
         if "set" in q:
             os.environ[q["set"]] = "1"
+    elif path == "/rendezvous":
+        me = int(q["me"])
+        with open(q["f"], "r+b") as f:
+            shared = mmap.mmap(f.fileno(), 2)
+        sys.setswitchinterval(60)   # no forced GIL hand-over while spinning
+        shared[me] = 1
+        deadline = time.monotonic() + float(q.get("timeout", "2"))
+        met = False
+        while time.monotonic() < deadline:   # a vDSO call: no syscall, GIL kept
+            if shared[1 - me]:
+                met = True
+                break
+        sys.setswitchinterval(0.005)
+        shared.close()
+        out["rendezvous"] = "met" if met else "timeout"
     elif path == "/gate":
         deadline = time.monotonic() + 20
         while not os.path.exists(q["f"]) and time.monotonic() < deadline:

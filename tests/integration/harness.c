@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -102,36 +103,38 @@ char *h_tmpdir(void)
 
 /* Ports are picked at random below the kernel's ephemeral range (so no
  * client connection can be using one when the server binds it) and
- * reserved across concurrent test processes with an O_EXCL file under
- * PORT_DIR holding the reserver's pid (a dead reserver's file is taken
- * over). Returns 1 when port is now ours. */
+ * reserved across concurrent test processes with a file PORT_DIR/PORT
+ * holding the reserver's pid; a dead reserver's file is taken over. The
+ * check-and-create runs under an flock of PORT_DIR/.lock. Returns 1 when
+ * port is now ours. */
 #define PORT_DIR "/tmp/subwsgi-it-ports"
 
 static int reserve_port(int port)
 {
     char path[64], pidtext[32];
+    int lock = open(PORT_DIR "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (lock < 0 || flock(lock, LOCK_EX) != 0) {
+        if (lock >= 0)
+            close(lock);
+        return 1;   /* cannot coordinate: rely on the bind check alone */
+    }
+    int ours = 0;
     snprintf(path, sizeof path, PORT_DIR "/%d", port);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    char *old = h_read_file(path, NULL);
+    int pid = old ? atoi(old) : 0;
+    free(old);
+    if (old == NULL || pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
         if (fd >= 0) {
             int n = snprintf(pidtext, sizeof pidtext, "%d\n", (int)getpid());
-            ssize_t w = write(fd, pidtext, (size_t)n);
-            (void)w;
+            ours = write(fd, pidtext, (size_t)n) == n;
             close(fd);
-            ptrv_push(&reg_ports, h_fmt("%s", path));
-            if (getenv("SW_HARNESS_DEBUG")) fprintf(stderr, "DBG %d reserve %s\n", (int)getpid(), path);
-            return 1;
         }
-        if (errno != EEXIST)
-            return 1;   /* cannot reserve: rely on the bind check alone */
-        char *old = h_read_file(path, NULL);
-        int pid = old ? atoi(old) : 0;
-        free(old);
-        if (pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH))
-            return 0;   /* a live test process holds it */
-        unlink(path);   /* stale: take it over */
+        if (ours)
+            ptrv_push(&reg_ports, h_fmt("%s", path));
     }
-    return 0;
+    close(lock);   /* releases the flock */
+    return ours;
 }
 
 /* 1 when nothing listens on or is bound to 127.0.0.1:port. */
@@ -973,10 +976,8 @@ void h_cleanup(void)
     for (size_t i = 0; i < reg_dirs.n; i++)
         nftw(reg_dirs.items[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     reg_dirs.n = 0;
-    for (size_t i = 0; i < reg_ports.n; i++) {
-        if (getenv("SW_HARNESS_DEBUG")) fprintf(stderr, "DBG %d unlink %s\n", (int)getpid(), (char*)reg_ports.items[i]);
+    for (size_t i = 0; i < reg_ports.n; i++)
         unlink(reg_ports.items[i]);
-    }
     reg_ports.n = 0;
     for (size_t i = 0; i < reg_strings.n; i++)
         free(reg_strings.items[i]);
