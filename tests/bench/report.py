@@ -52,7 +52,8 @@ def load(runs_path, cells_path):
             c['runs'].append({'rps': num(p[6]), 'p50': num(p[7]), 'p99': num(p[8]),
                               'max': num(p[9]), 'errors': num(p[10]) or 0,
                               'non2xx': num(p[11]) or 0, 'cpu_s': num(p[12]),
-                              'wall': num(p[13]), 'requests': num(p[14])})
+                              'wall': num(p[13]), 'requests': num(p[14]),
+                              'speed': num(p[15]) if len(p) > 15 else None})
     for c in cells.values():
         r = c['runs']
         c['rps'] = med(x['rps'] for x in r)
@@ -62,6 +63,7 @@ def load(runs_path, cells_path):
         c['cores'] = med(x['cpu_s'] / x['wall'] for x in r if x['cpu_s'] is not None and x['wall'])
         c['us_req'] = med(x['cpu_s'] * 1e6 / x['requests'] for x in r
                           if x['cpu_s'] is not None and x['requests'])
+        c['speed'] = med(x['speed'] for x in r)
         c['nruns'] = len(r)
     return cells
 
@@ -73,16 +75,17 @@ def table(argv):
     out = []
     w = out.append
     w('| mode | app | server | procs x threads | conc | rps (median) | p50 ms | p99 ms (median) '
-      '| errors + non-2xx | server CPU (cores) | server CPU us/req | peak RSS MiB | peak PSS MiB | runs | note |')
-    w('|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|')
+      '| errors + non-2xx | server CPU (cores) | server CPU us/req | peak RSS MiB | peak PSS MiB | runs '
+      '| speed probe ms | note |')
+    w('|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|')
     for (mode, app, server, layout), c in cells.items():
         mname = 'direct SCGI (unix)' if mode == 'direct' else 'wrk -> nginx'
         note = '' if c['status'] == 'ok' else c['status']
-        w('| %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %d | %s |' % (
+        w('| %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %d | %s | %s |' % (
             mname, app, server, layout, c['conc'], fmt(c['rps']), fmt(c['p50'], 3),
             fmt(c['p99'], 3), c['bad'], fmt(c['cores'], 2), fmt(c['us_req'], 0),
             fmt(c['rss'] and c['rss'] / 1024), fmt(c['pss'] and c['pss'] / 1024),
-            c['nruns'], note.replace('|', '/')))
+            c['nruns'], fmt(c['speed'], 2), note.replace('|', '/')))
     w('')
 
     def get(mode, app, server, layout):

@@ -123,7 +123,7 @@ NGINX=$(command -v nginx || true)
 
 [ -x "$SUBWSGI" ] || { echo "run.sh: no subwsgi binary at $SUBWSGI (make -j2, or --subwsgi)" >&2; exit 2; }
 SW_VERSION=$("$SUBWSGI" --version 2>&1 | tr '\n' ' ')
-[ -n "$LABEL" ] || LABEL=$(printf '%s' "$SW_VERSION" | sed -n 's/.*Python \([0-9.]*\).*/py\1/p')
+[ -n "$LABEL" ] || LABEL=py$(grep -o 'Python [0-9.]*' <<<"$SW_VERSION" | head -n 1 | cut -d' ' -f2)
 
 # ---- scratch space, cleanup ------------------------------------------------
 T=$(mktemp -d /tmp/swbench.XXXXXX)
@@ -354,88 +354,115 @@ client_wrk() {          # seconds port path
 
 kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p;s/^$1=\([^ ]*\).*/\1/p" <<<"$2" | head -n 1; }
 
-# ---- one cell: start, warm up, RUNS measured runs, peak memory, stop ----------
-# mode app server layout(PxT) ; appends to runs.tsv and cells.tsv
-cell() {
-    local mode=$1 app=$2 server=$3 layout=$4
-    local np=${layout%x*} nt=${layout#*x} port="" name=$server
-    [ "$server" = subwsgi ] && name="subwsgi-$LABEL"
-    log "cell: $mode $app $name $layout c=$CONC"
-    SRV_PID=""
-    if [ "$server" = nginx-return ]; then
-        SRV_PID=$NGX_PID
-        port=$P_CEIL
-    else
-        if ! "start_$server" "$app" "$np" "$nt"; then
-            log "  FAILED: $SRV_WHY"
-            printf '%s\t%s\t%s\t%s\t%s\t0\t0\t0\tFAILED: %s\n' "$mode" "$app" "$name" "$layout" "$CONC" \
-                "$(tr '\t' ' ' <<<"$SRV_WHY" | cut -c1-300)" >>"$CELLS_TSV"
-            [ -n "$SRV_PID" ] && stop_server "$server"
-            return 0
-        fi
-        case "$server" in subwsgi) port=$P_SW ;; uwsgi) port=$P_UW ;; gunicorn) port=$P_GU ;; esac
-        if [ "$mode" = nginx ]; then
-            local i
-            for i in $(seq 1 50); do
-                [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/")" = 200 ] && break
-                sleep 0.1
-            done
-        fi
-    fi
-    local peak=$T/peak-$mode-$app-$name-$layout
-    rm -f "$peak"
-    /usr/bin/python3 "$HERE/procwatch.py" watch "$SRV_PID" "$peak" 0.5 &
-    local wpid=$!
-    PIDS+=("$wpid")
+# ---- one group: the servers of one (mode, app, layout), measured in turns ---
+# Every server of the group is started, then each round gives every server one
+# run (a warm-up of WARMUP s, then DURATION s measured), rotating the order, so
+# that slow phases of a noisy machine hit every server alike. Peak memory is
+# watched over the group's whole life. Appends to runs.tsv and cells.tsv.
+declare -A G_PID G_SOCK G_LOG G_WATCH G_STATUS G_PORT
 
-    # warm-up (discarded)
-    if [ "$WARMUP" -gt 0 ]; then
-        if [ "$mode" = direct ]; then client_direct "$WARMUP" "$SRV_SOCK" / >/dev/null
-        else client_wrk "$WARMUP" "$port" / >/dev/null; fi
-    fi
-    local r line c0 c1 t0 t1
-    for r in $(seq 1 "$RUNS"); do
-        c0=$(/usr/bin/python3 "$HERE/procwatch.py" cpu "$SRV_PID")
-        t0=$(date +%s.%N)
-        if [ "$mode" = direct ]; then line=$(client_direct "$DURATION" "$SRV_SOCK" /)
-        else line=$(client_wrk "$DURATION" "$port" /); fi
-        t1=$(date +%s.%N)
-        c1=$(/usr/bin/python3 "$HERE/procwatch.py" cpu "$SRV_PID")
-        local non2xx
-        if [ "$mode" = direct ]; then
-            non2xx=$(( $(kv requests "$line") - $(kv status_2xx "$line") ))
+speed_probe() {         # ms per cpu.py request right now: the machine's speed
+    /usr/bin/python3 -c '
+import sys, time; sys.path.insert(0, sys.argv[1]); import cpu, statistics
+r = []
+for _ in range(30):
+    t = time.perf_counter(); cpu.work(); r.append(time.perf_counter() - t)
+print("%.3f" % (statistics.median(r) * 1e3))' "$APPS" 2>/dev/null
+}
+
+display_name() { if [ "$1" = subwsgi ]; then echo "subwsgi-$LABEL"; else echo "$1"; fi; }
+
+group() {               # mode app layout server...
+    local mode=$1 app=$2 layout=$3
+    shift 3
+    local np=${layout%x*} nt=${layout#*x} s live=() i
+    log "group: $mode $app $layout c=$CONC: $*"
+    for s in "$@"; do
+        G_STATUS[$s]=ok
+        if [ "$s" = nginx-return ]; then
+            G_PID[$s]=$NGX_PID
+            G_PORT[$s]=$P_CEIL
         else
-            non2xx=$(kv non2xx "$line")
+            SRV_PID=""
+            if ! "start_$s" "$app" "$np" "$nt"; then
+                log "  $s FAILED: $SRV_WHY"
+                G_STATUS[$s]="FAILED: $(tr '\t' ' ' <<<"$SRV_WHY" | cut -c1-300)"
+                [ -n "$SRV_PID" ] && stop_server "$s"
+                printf '%s\t%s\t%s\t%s\t%s\t0\t0\t0\t%s\n' "$mode" "$app" "$(display_name "$s")" \
+                    "$layout" "$CONC" "${G_STATUS[$s]}" >>"$CELLS_TSV"
+                continue
+            fi
+            G_PID[$s]=$SRV_PID
+            G_SOCK[$s]=$SRV_SOCK
+            G_LOG[$s]=$SRV_LOG
+            case "$s" in subwsgi) G_PORT[$s]=$P_SW ;; uwsgi) G_PORT[$s]=$P_UW ;; gunicorn) G_PORT[$s]=$P_GU ;; esac
+            if [ "$mode" = nginx ]; then
+                for i in $(seq 1 50); do
+                    [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:${G_PORT[$s]}/")" = 200 ] && break
+                    sleep 0.1
+                done
+            fi
         fi
-        local cpu_s wall
-        cpu_s=$(awk -v a="$(kv cpu_s "$c0")" -v b="$(kv cpu_s "$c1")" 'BEGIN { printf "%.2f", b - a }')
-        wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-            "$mode" "$app" "$name" "$layout" "$CONC" "$r" "$(kv rps "$line")" \
-            "$(kv p50_ms "$line")" "$(kv p99_ms "$line")" "$(kv max_ms "$line")" \
-            "$(kv errors "$line")" "$non2xx" "$cpu_s" "$wall" "$(kv requests "$line")" >>"$RUNS_TSV"
-        log "  run $r: rps=$(kv rps "$line") p50=$(kv p50_ms "$line") p99=$(kv p99_ms "$line") errors=$(kv errors "$line") non2xx=$non2xx server_cpu=${cpu_s}s"
-        if [ -z "$line" ] || ! kill -0 "$SRV_PID" 2>/dev/null; then
-            break
-        fi
+        rm -f "$T/peak-$s"
+        /usr/bin/python3 "$HERE/procwatch.py" watch "${G_PID[$s]}" "$T/peak-$s" 0.5 &
+        G_WATCH[$s]=$!
+        PIDS+=("${G_WATCH[$s]}")
+        live+=("$s")
     done
-    kill -TERM "$wpid" 2>/dev/null
-    wait "$wpid" 2>/dev/null
-    local status=ok
-    if ! kill -0 "$SRV_PID" 2>/dev/null; then
-        wait "$SRV_PID" 2>/dev/null
-        status="DIED (exit $?) during the runs: $(tail -n 3 "$SRV_LOG" 2>/dev/null | tr '\t\n' '  ' | cut -c1-300)"
-        log "  $status"
-    elif [ "$server" != nginx-return ]; then
-        stop_server "$server"
-        if [ "$server" = subwsgi ] && [ "$SRV_RC" != 0 ]; then
-            status="ok (exit $SRV_RC at shutdown)"
-        fi
-    fi
+
+    local r k n=${#live[@]} line c0 c1 t0 t1 non2xx cpu_s wall speed
+    for r in $(seq 1 "$RUNS"); do
+        for k in $(seq 0 $((n - 1))); do
+            s=${live[$(((k + r - 1) % n))]}
+            [ "${G_STATUS[$s]}" = ok ] || continue
+            if [ "$WARMUP" -gt 0 ]; then
+                if [ "$mode" = direct ]; then client_direct "$WARMUP" "${G_SOCK[$s]}" / >/dev/null
+                else client_wrk "$WARMUP" "${G_PORT[$s]}" / >/dev/null; fi
+            fi
+            speed=$(speed_probe)
+            c0=$(/usr/bin/python3 "$HERE/procwatch.py" cpu "${G_PID[$s]}")
+            t0=$(date +%s.%N)
+            if [ "$mode" = direct ]; then line=$(client_direct "$DURATION" "${G_SOCK[$s]}" /)
+            else line=$(client_wrk "$DURATION" "${G_PORT[$s]}" /); fi
+            t1=$(date +%s.%N)
+            c1=$(/usr/bin/python3 "$HERE/procwatch.py" cpu "${G_PID[$s]}")
+            if [ "$mode" = direct ]; then
+                non2xx=$(( $(kv requests "$line") - $(kv status_2xx "$line") ))
+            else
+                non2xx=$(kv non2xx "$line")
+            fi
+            cpu_s=$(awk -v a="$(kv cpu_s "$c0")" -v b="$(kv cpu_s "$c1")" 'BEGIN { printf "%.2f", b - a }')
+            wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+                "$mode" "$app" "$(display_name "$s")" "$layout" "$CONC" "$r" "$(kv rps "$line")" \
+                "$(kv p50_ms "$line")" "$(kv p99_ms "$line")" "$(kv max_ms "$line")" \
+                "$(kv errors "$line")" "$non2xx" "$cpu_s" "$wall" "$(kv requests "$line")" \
+                "$speed" >>"$RUNS_TSV"
+            log "  run $r $s: rps=$(kv rps "$line") p50=$(kv p50_ms "$line") p99=$(kv p99_ms "$line") errors=$(kv errors "$line") non2xx=$non2xx server_cpu=${cpu_s}s speed=${speed}ms"
+            if ! kill -0 "${G_PID[$s]}" 2>/dev/null; then
+                wait "${G_PID[$s]}" 2>/dev/null
+                G_STATUS[$s]="DIED (exit $?) in run $r: $(tail -n 3 "${G_LOG[$s]}" 2>/dev/null | tr '\t\n' '  ' | cut -c1-300)"
+                log "  $s ${G_STATUS[$s]}"
+            fi
+        done
+    done
+
     local pk
-    pk=$(cat "$peak" 2>/dev/null)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$app" "$name" "$layout" "$CONC" \
-        "$(kv peak_rss_kib "$pk")" "$(kv peak_pss_kib "$pk")" "$(kv procs "$pk")" "$status" >>"$CELLS_TSV"
+    for s in "${live[@]}"; do
+        kill -TERM "${G_WATCH[$s]}" 2>/dev/null
+        wait "${G_WATCH[$s]}" 2>/dev/null
+        if [ "${G_STATUS[$s]}" = ok ] && [ "$s" != nginx-return ]; then
+            SRV_PID=${G_PID[$s]}
+            stop_server "$s"
+            if [ "$s" = subwsgi ] && [ "$SRV_RC" != 0 ]; then
+                G_STATUS[$s]="ok (exit $SRV_RC at shutdown)"
+            fi
+        fi
+        pk=$(cat "$T/peak-$s" 2>/dev/null)
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$app" "$(display_name "$s")" "$layout" \
+            "$CONC" "$(kv peak_rss_kib "$pk")" "$(kv peak_pss_kib "$pk")" "$(kv procs "$pk")" \
+            "${G_STATUS[$s]}" >>"$CELLS_TSV"
+    done
 }
 
 # ---- versions --------------------------------------------------------------
@@ -518,9 +545,9 @@ layouts_for() {         # app -> the PxT layouts to run
 if [[ " $MODES " == *" direct "* ]]; then
     for app in $APPLIST; do
         for layout in $(layouts_for "$app"); do
-            for s in subwsgi uwsgi; do
-                want_server "$s" && cell direct "$app" "$s" "$layout"
-            done
+            list=()
+            for s in subwsgi uwsgi; do want_server "$s" && list+=("$s"); done
+            [ ${#list[@]} -gt 0 ] && group direct "$app" "$layout" "${list[@]}"
         done
     done
 fi
@@ -529,12 +556,12 @@ if [[ " $MODES " == *" nginx "* ]]; then
     if [ -z "$NGINX" ] || ! have wrk; then
         log "nginx or wrk missing: nginx mode skipped (--install)"
     elif start_nginx; then
-        cell nginx hello nginx-return 1x1
         for app in $APPLIST; do
             for layout in $(layouts_for "$app"); do
-                for s in subwsgi uwsgi gunicorn; do
-                    want_server "$s" && cell nginx "$app" "$s" "$layout"
-                done
+                list=()
+                [ "$app" = hello ] && [ "$layout" = 1x1 ] && list+=(nginx-return)
+                for s in subwsgi uwsgi gunicorn; do want_server "$s" && list+=("$s"); done
+                group nginx "$app" "$layout" "${list[@]}"
             done
         done
     fi

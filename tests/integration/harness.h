@@ -45,7 +45,9 @@ char *h_app(const char *name);
 /* A fresh directory /tmp/subwsgi-it-XXXXXX, removed by h_cleanup. */
 char *h_tmpdir(void);
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
+/* A TCP port on 127.0.0.1 that is free, below the ephemeral range (so no
+ * client socket takes it), and reserved against other test processes
+ * until h_cleanup. */
 int h_free_port(void);
 
 /* Writes/reads whole files; h_read_file returns a malloc'd NUL-terminated

@@ -135,6 +135,26 @@ Test(badinput, malformed_header_is_400)
     finish(&b);
 }
 
+/* "SCGI=1 is expected but its absence is tolerated" (nginx sends it only
+ * through scgi_params). */
+Test(badinput, missing_scgi_header_is_tolerated)
+{
+    bench_t b = start();
+    static const char req[] = "74:CONTENT_LENGTH\0" "0\0"
+                              "REQUEST_METHOD\0" "GET\0"
+                              "REQUEST_URI\0" "/ok/no-scgi\0"
+                              "SERVER_NAME\0" "x\0,";
+    sw_scgi_response_t r;
+    char err[256] = "";
+    int rc = h_raw(b.addr, req, sizeof req - 1, 0, 15, &r, err, sizeof err);
+    cr_assert_eq(rc, 0, "no answer: %s", err);
+    cr_expect_eq(r.status, 200, "a request without SCGI=1: status %d:\n%s",
+                 r.status, r.raw_len ? r.raw : "(nothing)");
+    sw_scgi_response_free(&r);
+    b.good++;
+    finish(&b);
+}
+
 /* ---- 431 and 413 ------------------------------------------------------------------ */
 
 Test(badinput, header_over_limit_is_431)

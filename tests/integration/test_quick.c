@@ -468,6 +468,24 @@ Test(quick, unix_socket_listener_and_mode)
     h_server_stop_clean(t.srv);
 }
 
+Test(quick, unix_socket_default_mode)
+{
+    char *dir = h_tmpdir();
+    char *sock = h_fmt("%s/quick.sock", dir);
+    char *addr = h_fmt("unix:%s", sock);
+    h_server_t *s = h_server_quick(dir, h_app("hello.py"), addr, NULL);
+    struct stat st;
+    cr_assert(stat(sock, &st) == 0, "no unix socket at %s", sock);
+    cr_expect((st.st_mode & 0777) == 0660, "default socket mode %o, want 660",
+              st.st_mode & 0777);
+    sw_scgi_response_t r;
+    h_get(addr, "/", &r);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(r.body ? r.body : "", "Hello, world!\n");
+    sw_scgi_response_free(&r);
+    h_server_stop_clean(s);
+}
+
 /* ---- concurrency -------------------------------------------------------------- */
 
 Test(quick, two_interpreters_two_threads_serve_concurrently)

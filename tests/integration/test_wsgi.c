@@ -122,6 +122,9 @@ Test(wsgi, validator_get_and_post_reads)
               h_log_tail(b.srv));
     cr_expect(strstr(log, "Traceback") == NULL, "a traceback was logged:\n%s",
               h_log_tail(b.srv));
+    cr_expect(strstr(log, "WSGIWarning") == NULL,
+              "wsgiref.validate warned about the environ:\n%s",
+              h_log_tail(b.srv));
     free(log);
 }
 
@@ -158,6 +161,101 @@ Test(wsgi, input_read_all_iter_readlines_and_bounds)
     cr_assert_eq(rc, 0, "request failed: %s", err);
     expect_echo(&r, "read() with bytes past CONTENT_LENGTH", "hello", 5);
     sw_scgi_response_free(&r);
+    h_server_stop_clean(b.srv);
+}
+
+/* Reads from fd into *buf (growing it) until pred says enough, EOF, an
+ * error or timeout. Returns 1 on EOF/reset, 0 when pred was met, -1 on
+ * timeout. */
+static int read_until(int fd, char **buf, size_t *len, size_t *cap,
+                      int (*pred)(const char *, size_t), double timeout)
+{
+    double end = h_now() + timeout;
+    for (;;) {
+        if (pred && pred(*buf, *len))
+            return 0;
+        double left = end - h_now();
+        if (left <= 0)
+            return -1;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int rc = poll(&p, 1, (int)(left * 1000) + 1);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc == 0)
+            return -1;
+        if (*len + 65536 + 1 > *cap) {
+            *cap = (*len + 65536 + 1) * 2;
+            *buf = realloc(*buf, *cap);
+        }
+        ssize_t n = recv(fd, *buf + *len, *cap - *len - 1, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 1;
+        *len += (size_t)n;
+        (*buf)[*len] = '\0';
+    }
+}
+
+/* wsgi.input "blocks only its own worker": while one request waits for the
+ * rest of its body, the app's other thread (threads = 2) keeps serving. */
+Test(wsgi, slow_body_blocks_only_its_worker)
+{
+    bench_t b = start();
+    const size_t size = 1u << 20, first = 100000;
+    char *body = malloc(size);
+    for (size_t i = 0; i < size; i++)
+        body[i] = (char)('a' + i % 26);
+    const char *kv[] = {"REQUEST_METHOD", "POST", "REQUEST_URI", "/echo",
+                        "DOCUMENT_URI", "/echo", "QUERY_STRING", "",
+                        "SERVER_NAME", "localhost", "SERVER_PORT", "80",
+                        "SERVER_PROTOCOL", "HTTP/1.1"};
+    size_t n;
+    char *req = h_scgi_build(KV(kv), body, size, &n);
+    size_t head = n - size;
+
+    sw_addr_t a;
+    char err[256] = "";
+    cr_assert_eq(sw_addr_parse(b.addr, &a, err, sizeof err), 0, "%s", err);
+    int fd = sw_addr_connect(&a, err, sizeof err);
+    cr_assert(fd >= 0, "connect: %s", err);
+    /* The header and the first part of the body only. */
+    size_t off = 0;
+    while (off < head + first) {
+        ssize_t w = send(fd, req + off, head + first - off, MSG_NOSIGNAL);
+        cr_assert(w > 0, "send: %s", strerror(errno));
+        off += (size_t)w;
+    }
+
+    /* Meanwhile other requests are served. */
+    for (int i = 0; i < 3; i++) {
+        sw_scgi_response_t r;
+        int rc = h_request_try(b.addr, "GET", "/v/get", NULL, 0, NULL, 0, 15,
+                               &r, err, sizeof err);
+        cr_expect(rc == 0 && r.status == 200, "while a body is pending, GET "
+                  "/v/get: rc %d status %d %s", rc, r.status, err);
+        sw_scgi_response_free(&r);
+    }
+
+    /* The rest of the body: the echo is complete and exact. */
+    while (off < n) {
+        ssize_t w = send(fd, req + off, n - off, MSG_NOSIGNAL);
+        cr_assert(w > 0, "send: %s", strerror(errno));
+        off += (size_t)w;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = read_until(fd, &buf, &len, &cap, NULL, 30);
+    close(fd);
+    cr_assert_eq(rc, 1, "the response did not end");
+    const char *sep = buf ? strstr(buf, "\r\n\r\n") : NULL;
+    cr_assert(sep, "no response head:\n%.300s", buf ? buf : "");
+    size_t blen = len - (size_t)(sep + 4 - buf);
+    cr_expect(blen == size && memcmp(sep + 4, body, size) == 0,
+              "echo of the slowly sent body: %zu bytes, want %zu", blen, size);
+    free(buf);
+    free(req);
+    free(body);
     h_server_stop_clean(b.srv);
 }
 
@@ -271,39 +369,6 @@ Test(wsgi, bad_header_is_500_and_logged)
                   "log:\n%s", kinds[i], h_log_tail(b.srv));
     }
     h_server_stop_clean(b.srv);
-}
-
-/* Reads from fd into *buf (growing it) until pred says enough, EOF, an
- * error or timeout. Returns 1 on EOF/reset, 0 when pred was met, -1 on
- * timeout. */
-static int read_until(int fd, char **buf, size_t *len, size_t *cap,
-                      int (*pred)(const char *, size_t), double timeout)
-{
-    double end = h_now() + timeout;
-    for (;;) {
-        if (pred && pred(*buf, *len))
-            return 0;
-        double left = end - h_now();
-        if (left <= 0)
-            return -1;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int rc = poll(&p, 1, (int)(left * 1000) + 1);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc == 0)
-            return -1;
-        if (*len + 65536 + 1 > *cap) {
-            *cap = (*len + 65536 + 1) * 2;
-            *buf = realloc(*buf, *cap);
-        }
-        ssize_t n = recv(fd, *buf + *len, *cap - *len - 1, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return 1;
-        *len += (size_t)n;
-        (*buf)[*len] = '\0';
-    }
 }
 
 /* The head and the first 1000 body bytes have arrived. */
