@@ -1014,3 +1014,26 @@ static char *log_tail(const char *path, size_t max)
     free(t);
     return r;
 }
+
+int h_python_version(void)
+{
+    static int cached;
+    if (cached)
+        return cached;
+    char *const argv[] = {h_binary(), "--version", NULL};
+    char *out = NULL;
+    int st = h_run(argv, 30, &out);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "subwsgi --version failed");
+    const char *p = out ? strstr(out, "Python ") : NULL;
+    int major = 0, minor = 0;
+    cr_assert(p && sscanf(p, "Python %d.%d", &major, &minor) == 2,
+              "no \"Python X.Y\" in --version output: %s", out ? out : "");
+    free(out);
+    cached = major * 100 + minor;
+    return cached;
+}
+
+const char *h_debian_packages(void)
+{
+    return h_python_version() == 311 ? "" : "python-path = /usr/lib/python3/dist-packages\n";
+}

@@ -110,6 +110,14 @@ typedef struct h_server {
 /* Path of the binary: $SW_BUILDDIR/src/subwsgi. */
 char *h_binary(void);
 
+/* The CPython the binary embeds, as major*100+minor (311, 313...). */
+int h_python_version(void);
+
+/* Config lines that make Debian's Python packages (Flask, Django...,
+ * installed for 3.11 in /usr/lib/python3/dist-packages) importable:
+ * "" on 3.11, whose sys.path has them, else a python-path line. */
+const char *h_debian_packages(void);
+
 /* Starts subwsgi with args (NULL-terminated, without argv[0]) in dir, its
  * stderr in dir/server.log, and waits for its "ready" line (asserts, showing
  * the log, if the process exits or the line does not come in time). scgi is

@@ -29,13 +29,16 @@ static bench_t start(void)
                       "[app:flask]\n"
                       "wsgi = %s\n"
                       "mount = /flask\n"
+                      "%s"
                       "interpreters = 2\n"
                       "\n"
                       "[app:django]\n"
                       "wsgi = %s\n"
                       "mount = /django\n"
+                      "%s"
                       "interpreters = 2\n",
-                      b.addr, h_app("flask_app.py"), h_app("django_app.py"));
+                      b.addr, h_app("flask_app.py"), h_debian_packages(), h_app("django_app.py"),
+                      h_debian_packages());
     b.srv = h_server_config(dir, b.addr, ini, NULL);
     return b;
 }

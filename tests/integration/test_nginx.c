@@ -66,11 +66,14 @@ static bench_t start(void)
                       "[app:flask]\n"
                       "wsgi = %s\n"
                       "mount = /flask\n"
+                      "%s"
                       "\n"
                       "[app:django]\n"
                       "wsgi = %s\n"
-                      "mount = /django\n",
-                      scgi, h_app("flask_app.py"), h_app("django_app.py"));
+                      "mount = /django\n"
+                      "%s",
+                      scgi, h_app("flask_app.py"), h_debian_packages(), h_app("django_app.py"),
+                      h_debian_packages());
     b.srv = h_server_config(b.dir, scgi, ini, NULL);
 
     b.port = h_free_port();

@@ -12,20 +12,6 @@
 
 TestSuite(pool, .fini = h_cleanup, .timeout = H_SUITE_TIMEOUT);
 
-/* The embedded CPython as major*100+minor (311, 313...), from --version. */
-static int python_version(void)
-{
-    char *const argv[] = {h_binary(), "--version", NULL};
-    char *out = NULL;
-    int st = h_run(argv, 30, &out);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "--version failed");
-    const char *p = out ? strstr(out, "Python ") : NULL;
-    int major = 0, minor = 0;
-    cr_assert(p && sscanf(p, "Python %d.%d", &major, &minor) == 2, "no version in %s", out);
-    free(out);
-    return major * 100 + minor;
-}
-
 static h_server_t *start_ini(const char *body, char *const env[])
 {
     char *dir = h_tmpdir();
@@ -67,7 +53,7 @@ static int rendezvous(const char *isolation)
 
 Test(pool, own_gil_runs_python_in_parallel)
 {
-    int v = python_version();
+    int v = h_python_version();
     if (v < 313) {
         cr_skip_test("own-gil parallelism is tested on CPython 3.13+ builds; this build embeds "
                      "%d.%d (3.12.1 aborts at teardown after common imports: FACTS.md 4)",
@@ -86,7 +72,7 @@ Test(pool, shared_gil_control_never_meets)
 
 Test(pool, auto_isolation_falls_back_and_says_why)
 {
-    int v = python_version();
+    int v = h_python_version();
     if (v != 311) {
         cr_skip_test("Debian's Falcon (Cython) is built for CPython 3.11; this build embeds %d.%d",
                      v / 100, v % 100);
@@ -227,7 +213,7 @@ Test(pool, os_environ_is_private_to_each_app)
 
 Test(pool, two_django_projects_keep_their_settings)
 {
-    int v = python_version();
+    int v = h_python_version();
     if (v != 311) {
         cr_skip_test("Debian's Django 3.2 is built for CPython 3.11; this build embeds %d.%d",
                      v / 100, v % 100);
