@@ -107,8 +107,12 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const ch
     return respond_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
 }
 
-sw_admin_t *sw_admin_start(int listen_fd, char *err, size_t errlen)
+sw_admin_t *sw_admin_start(int listen_fd, sw_server_t *server, const char *tls_cert,
+                           const char *tls_key, char *err, size_t errlen)
 {
+    (void)server;
+    (void)tls_cert;
+    (void)tls_key;
     sw_admin_t *a = calloc(1, sizeof *a);
     if (!a) {
         snprintf(err, errlen, "out of memory");

@@ -19,7 +19,7 @@
 
 /* ---- types ------------------------------------------------------------- */
 
-typedef enum { SEC_NONE, SEC_SERVER, SEC_APP, SEC_SKIP } sect_kind_t;
+typedef enum { SEC_NONE, SEC_SERVER, SEC_APP, SEC_USER, SEC_SKIP } sect_kind_t;
 
 typedef enum {
     T_ANY,       /* not examined: only for keys that are not supported yet */
@@ -39,7 +39,10 @@ typedef enum {
     T_MOUNT,     /* [host][/prefix] */
     T_PYPATH,    /* ':'-separated paths */
     T_MODLIST,   /* ','-separated dotted module names */
-    T_ENVIRON    /* KEY=VALUE */
+    T_ENVIRON,   /* KEY=VALUE */
+    T_SHA256,    /* 64 hex digits */
+    T_FILE,      /* a readable regular file */
+    T_NAME       /* a section name: [A-Za-z0-9_.-]+ */
 } vtype_t;
 
 typedef enum {
@@ -144,6 +147,7 @@ static void set_wsgi(ctx_t *c, void *base, val_t *v);
 static void set_mount(ctx_t *c, void *base, val_t *v);
 static void set_scgi(ctx_t *c, void *base, val_t *v);
 static void set_isolation(ctx_t *c, void *base, val_t *v);
+static void set_token(ctx_t *c, void *base, val_t *v);
 
 static sw_config_t *config_new(const char *file);
 static void app_init(sw_app_config_t *app, const char *name, int line);
@@ -170,11 +174,19 @@ static const enum_val_t isolation_vals[] = {
 };
 
 static const enum_val_t reload_vals[] = {
-    {"auto", 0, true},
-    {"interpreter", 1, false},
-    {"process", 2, false},
+    {"auto", SW_RELOAD_AUTO, true},
+    {"interpreter", SW_RELOAD_INTERPRETER, true},
+    {"process", SW_RELOAD_PROCESS, true},
     {NULL, 0, false}
 };
+
+static const enum_val_t role_vals[] = {
+    {"user", SW_ROLE_USER, true},
+    {"admin", SW_ROLE_ADMIN, true},
+    {NULL, 0, false}
+};
+
+#define USR(f) offsetof(sw_user_config_t, f)
 
 #define SRV(f) offsetof(sw_config_t, f)
 #define APP(f) offsetof(sw_app_config_t, f)
@@ -187,10 +199,10 @@ static const keydef_t keys[] = {
      SUP_YES, NULL, 0, 0, NULL},
     {SEC_SERVER, "admin", T_ADMIN, 0, ST_STR, SRV(admin), NULL,
      SUP_YES, NULL, 0, 0, NULL},
-    {SEC_SERVER, "admin-tls-cert", T_ANY, 0, ST_NONE, 0, NULL,
-     SUP_NO, NULL, 0, 0, NULL},
-    {SEC_SERVER, "admin-tls-key", T_ANY, 0, ST_NONE, 0, NULL,
-     SUP_NO, NULL, 0, 0, NULL},
+    {SEC_SERVER, "admin-tls-cert", T_FILE, 0, ST_STR, SRV(admin_tls_cert), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_SERVER, "admin-tls-key", T_FILE, 0, ST_STR, SRV(admin_tls_key), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
     {SEC_SERVER, "socket-mode", T_MODE, 0, ST_UINT, SRV(socket_mode), NULL,
      SUP_YES, NULL, 0, 0777, NULL},
     {SEC_SERVER, "queue-size", T_INT, 0, ST_INT, SRV(queue_size), NULL,
@@ -205,8 +217,8 @@ static const keydef_t keys[] = {
      NULL, SUP_YES, NULL, 0, 0, NULL},
     {SEC_SERVER, "drain-timeout", T_SECONDS, 0, ST_DOUBLE, SRV(drain_timeout),
      NULL, SUP_YES, NULL, 0, YEAR, NULL},
-    {SEC_SERVER, "load-timeout", T_ANY, 0, ST_NONE, 0, NULL,
-     SUP_NO, NULL, 0, 0, NULL},
+    {SEC_SERVER, "load-timeout", T_SECONDS, F_POSITIVE, ST_DOUBLE, SRV(load_timeout),
+     NULL, SUP_YES, NULL, 0, YEAR, NULL},
     {SEC_SERVER, "access-log", T_LOG, F_OFF, ST_STR, SRV(access_log), NULL,
      SUP_YES, NULL, 0, 0, NULL},
     {SEC_SERVER, "error-log", T_LOG, 0, ST_STR, SRV(error_log), NULL,
@@ -220,8 +232,8 @@ static const keydef_t keys[] = {
     {SEC_SERVER, "user", T_USER, 0, ST_STR, SRV(user), NULL,
      SUP_YES, NULL, 0, 0, NULL},
 
-    {SEC_APP, "owner", T_ANY, 0, ST_NONE, 0, NULL,
-     SUP_NO, NULL, 0, 0, NULL},
+    {SEC_APP, "owner", T_NAME, 0, ST_STR, APP(owner), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
     {SEC_APP, "wsgi", T_WSGI, 0, ST_FUNC, 0, set_wsgi,
      SUP_YES, NULL, 0, 0, NULL},
     {SEC_APP, "python-path", T_PYPATH, F_REPEAT, ST_STRV, APP(python_path),
@@ -238,18 +250,23 @@ static const keydef_t keys[] = {
      SUP_YES, NULL, 1, 256, NULL},
     {SEC_APP, "threads", T_INT, 0, ST_INT, APP(threads), NULL,
      SUP_YES, NULL, 1, 1024, NULL},
-    {SEC_APP, "watch", T_BOOL, 0, ST_NONE, 0, NULL,
-     SUP_NOOP, "no", 0, 0, NULL},
-    {SEC_APP, "touch-reload", T_ANY, 0, ST_NONE, 0, NULL,
-     SUP_NO, NULL, 0, 0, NULL},
-    {SEC_APP, "idle-timeout", T_SECONDS, 0, ST_NONE, 0, NULL,
-     SUP_NOOP, "0", 0, YEAR, NULL},
+    {SEC_APP, "watch", T_BOOL, 0, ST_INT, APP(watch), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_APP, "touch-reload", T_PATH, 0, ST_STR, APP(touch_reload), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_APP, "idle-timeout", T_SECONDS, 0, ST_DOUBLE, APP(idle_timeout), NULL,
+     SUP_YES, NULL, 0, YEAR, NULL},
     {SEC_APP, "environ", T_ENVIRON, F_REPEAT, ST_STRV, APP(environ), NULL,
      SUP_YES, NULL, 0, 0, NULL},
     {SEC_APP, "env", T_ENVIRON, F_REPEAT, ST_STRV, APP(env), NULL,
      SUP_YES, NULL, 0, 0, NULL},
-    {SEC_APP, "reload", T_ENUM, 0, ST_NONE, 0, NULL,
+    {SEC_APP, "reload", T_ENUM, 0, ST_INT, APP(reload), NULL,
      SUP_YES, NULL, 0, 0, reload_vals},
+
+    {SEC_USER, "token-sha256", T_SHA256, 0, ST_FUNC, 0, set_token,
+     SUP_YES, NULL, 0, 0, NULL},
+    {SEC_USER, "role", T_ENUM, 0, ST_INT, USR(role), NULL,
+     SUP_YES, NULL, 0, 0, role_vals},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -278,6 +295,8 @@ struct ctx {
     int line;                 /* line just handed to inih */
     sect_kind_t kind;         /* current section */
     size_t app;               /* index of the current app (SEC_APP) */
+    size_t user;              /* index of the current user (SEC_USER) */
+    int (*user_seen)[N_KEYS]; /* like app_side_t.seen, parallel to users */
     int server_line;          /* header of [server]; 0 when absent */
     int admin_line;
     app_side_t *side;         /* parallel to cfg->apps */
@@ -332,6 +351,7 @@ out:
         free(c.side[i].scgi_line.v);
     }
     free(c.side);
+    free(c.user_seen);
     free(c.srv_scgi_line.v);
     free(c.buf);
     free(c.dir);
@@ -461,10 +481,23 @@ void sw_config_free(sw_config_t *cfg)
     free(cfg->pid_file);
     free(cfg->user);
     sw_strv_free(&cfg->preload);
+    free(cfg->admin_tls_cert);
+    free(cfg->admin_tls_key);
+    for (size_t i = 0; i < cfg->n_users; i++)
+        free(cfg->users[i].name);
+    free(cfg->users);
     for (size_t i = 0; i < cfg->n_apps; i++)
         app_free(&cfg->apps[i]);
     free(cfg->apps);
     free(cfg);
+}
+
+const sw_user_config_t *sw_config_user(const sw_config_t *cfg, const char *name)
+{
+    for (size_t i = 0; name && i < cfg->n_users; i++)
+        if (strcmp(cfg->users[i].name, name) == 0)
+            return &cfg->users[i];
+    return NULL;
 }
 
 const char *sw_isolation_name(sw_isolation_t iso)
@@ -646,8 +679,30 @@ static void section_begin(ctx_t *c, const char *name)
         c->app = cfg->n_apps++;
         c->kind = SEC_APP;
     } else if (strncmp(name, "user:", 5) == 0) {
-        report(c, c->line, NULL, NULL,
-               "[%s]: user sections (tokens) are not supported yet", name);
+        sw_config_t *cfg = c->cfg;
+        const char *un = name + 5;
+
+        if (!is_name(un)) {
+            report(c, c->line, NULL, NULL,
+                   "[%s]: invalid user name: NAME must match [A-Za-z0-9_.-]+", name);
+            return;
+        }
+        for (size_t i = 0; i < cfg->n_users; i++) {
+            if (strcmp(cfg->users[i].name, un) == 0) {
+                report(c, c->line, NULL, NULL, "[%s]: duplicate section (first on line %d)",
+                       name, cfg->users[i].line);
+                return;
+            }
+        }
+        cfg->users = xrealloc(cfg->users, (cfg->n_users + 1) * sizeof *cfg->users);
+        c->user_seen = xrealloc(c->user_seen, (cfg->n_users + 1) * sizeof *c->user_seen);
+        memset(c->user_seen[cfg->n_users], 0, sizeof c->user_seen[cfg->n_users]);
+        memset(&cfg->users[cfg->n_users], 0, sizeof cfg->users[cfg->n_users]);
+        cfg->users[cfg->n_users].name = xstrdup(un);
+        cfg->users[cfg->n_users].line = c->line;
+        cfg->users[cfg->n_users].role = SW_ROLE_USER;
+        c->user = cfg->n_users++;
+        c->kind = SEC_USER;
     } else {
         report(c, c->line, NULL, NULL,
                "[%s]: unknown section (expected [server], [user:NAME] or "
@@ -679,7 +734,7 @@ static void key_set(ctx_t *c, const char *name, const char *value)
     if (k == NULL) {
         sect_kind_t other = c->kind == SEC_APP ? SEC_SERVER : SEC_APP;
 
-        if (key_find(other, name) != NULL)
+        if (c->kind != SEC_USER && key_find(other, name) != NULL)
             report(c, c->line, label, name, "unknown key here (it belongs in "
                    "%s)", other == SEC_SERVER ? "[server]" : "[app:NAME]");
         else
@@ -687,7 +742,8 @@ static void key_set(ctx_t *c, const char *name, const char *value)
         return;
     }
     idx = (size_t)(k - keys);
-    seen = c->kind == SEC_SERVER ? c->srv_seen : c->side[c->app].seen;
+    seen = c->kind == SEC_SERVER ? c->srv_seen
+         : c->kind == SEC_USER ? c->user_seen[c->user] : c->side[c->app].seen;
     if (!(k->flags & F_REPEAT) && seen[idx] != 0) {
         report(c, c->line, label, name, "given twice (first on line %d)",
                seen[idx]);
@@ -701,7 +757,8 @@ static void key_set(ctx_t *c, const char *name, const char *value)
         return;
     }
     base = c->kind == SEC_SERVER ? (void *)c->cfg
-                                 : (void *)&c->cfg->apps[c->app];
+         : c->kind == SEC_USER ? (void *)&c->cfg->users[c->user]
+                               : (void *)&c->cfg->apps[c->app];
     memset(&v, 0, sizeof v);
     if (parse_value(c, k, base, value, &v, err, sizeof err) < 0) {
         report(c, c->line, label, name, "%s", err);
@@ -752,6 +809,32 @@ static void check_all(ctx_t *c)
             (seen[k_ascgi] != 0 && a->scgi.n == 0))
             c->side[i].no_conflicts = true;
     }
+    /* Users need a token; owners must be users; TLS needs both files. */
+    size_t k_token = (size_t)(key_find(SEC_USER, "token-sha256") - keys);
+    size_t k_owner = (size_t)(key_find(SEC_APP, "owner") - keys);
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        if (c->user_seen[i][k_token] == 0) {
+            snprintf(label, sizeof label, "[user:%s]", cfg->users[i].name);
+            report(c, cfg->users[i].line, label, "token-sha256", "required key is missing");
+        }
+    }
+    for (size_t i = 0; i < cfg->n_apps; i++) {
+        const char *owner = cfg->apps[i].owner;
+        if (owner && !sw_config_user(cfg, owner)) {
+            snprintf(label, sizeof label, "[app:%s]", cfg->apps[i].name);
+            report(c, c->side[i].seen[k_owner], label, "owner",
+                   "no [user:%s] section defines this user", owner);
+        }
+    }
+    if ((cfg->admin_tls_cert == NULL) != (cfg->admin_tls_key == NULL)) {
+        size_t kc = (size_t)(key_find(SEC_SERVER, "admin-tls-cert") - keys);
+        size_t kk = (size_t)(key_find(SEC_SERVER, "admin-tls-key") - keys);
+        int line = c->srv_seen[kc] ? c->srv_seen[kc] : c->srv_seen[kk];
+        if (line)
+            report(c, line, "[server]", cfg->admin_tls_cert ? "admin-tls-key" : "admin-tls-cert",
+                   "missing: admin-tls-cert and admin-tls-key go together");
+    }
+
     /* The main interpreter can host one app only (DESIGN section 1). */
     for (size_t i = 0, first = (size_t)-1; i < cfg->n_apps; i++) {
         if (cfg->apps[i].isolation != SW_ISOLATION_MAIN)
@@ -1018,6 +1101,37 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
                 break;
             p = e + 1;
         }
+        return 0;
+    }
+    case T_NAME:
+        if (!is_name(raw)) {
+            snprintf(err, n, "must be a [user:NAME] name ([A-Za-z0-9_.-]+), got %s", q);
+            return -1;
+        }
+        v->s[0] = xstrdup(raw);
+        return 0;
+    case T_SHA256: {
+        size_t len = strlen(raw);
+        bool hex = len == 64;
+        for (size_t i = 0; hex && i < len; i++)
+            hex = isxdigit((unsigned char)raw[i]) != 0;
+        if (!hex) {
+            /* Never echo the value: it might be a token pasted by mistake. */
+            snprintf(err, n, "must be 64 hex digits (the SHA-256 of the token: "
+                     "subwsgi --hash-token prints the line), got %zu characters", len);
+            return -1;
+        }
+        v->s[0] = xstrdup(raw);
+        return 0;
+    }
+    case T_FILE: {
+        char *path = path_join(c->dir, raw);
+        if (access(path, R_OK) != 0) {
+            snprintf(err, n, "cannot read %s: %s", quote(path, q, sizeof q), strerror(errno));
+            free(path);
+            return -1;
+        }
+        v->s[0] = path;
         return 0;
     }
     case T_ENVIRON:
@@ -1393,6 +1507,20 @@ static void set_scgi(ctx_t *c, void *base, val_t *v)
                                     : &c->side[c->app].scgi_line, c->line);
 }
 
+static int hexnib(char ch)
+{
+    return isdigit((unsigned char)ch) ? ch - '0' : tolower((unsigned char)ch) - 'a' + 10;
+}
+
+static void set_token(ctx_t *c, void *base, val_t *v)
+{
+    (void)c;
+    sw_user_config_t *u = base;
+    for (size_t i = 0; i < 32; i++)
+        u->token_sha256[i] = (unsigned char)(hexnib(v->s[0][2 * i]) * 16 +
+                                             hexnib(v->s[0][2 * i + 1]));
+}
+
 static void set_isolation(ctx_t *c, void *base, val_t *v)
 {
     (void)c;
@@ -1415,6 +1543,7 @@ static sw_config_t *config_new(const char *file)
     cfg->max_header_size = 65536;
     cfg->max_body_size = 104857600;
     cfg->drain_timeout = 30;
+    cfg->load_timeout = 60;
     cfg->access_log = xstrdup("stderr");
     cfg->error_log = xstrdup("stderr");
     return cfg;
@@ -1447,6 +1576,8 @@ static void app_free(sw_app_config_t *app)
     sw_strv_free(&app->scgi);
     sw_strv_free(&app->environ);
     sw_strv_free(&app->env);
+    free(app->owner);
+    free(app->touch_reload);
 }
 
 /* "FILE:LINE: [sect] key: message", parts left out when NULL. */
@@ -1470,6 +1601,8 @@ static const char *sect_label(ctx_t *c, char *buf, size_t n)
 {
     if (c->kind == SEC_APP)
         snprintf(buf, n, "[app:%s]", c->cfg->apps[c->app].name);
+    else if (c->kind == SEC_USER)
+        snprintf(buf, n, "[user:%s]", c->cfg->users[c->user].name);
     else
         snprintf(buf, n, "[server]");
     return buf;

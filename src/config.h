@@ -33,6 +33,18 @@ typedef struct {
     char *prefix;
 } sw_mount_t;
 
+typedef enum { SW_ROLE_USER = 0, SW_ROLE_ADMIN } sw_role_t;
+
+/* [user:NAME]: who may use the admin API. */
+typedef struct {
+    char *name;
+    int line;
+    unsigned char token_sha256[32];   /* SHA-256 of the token; never the token */
+    sw_role_t role;
+} sw_user_config_t;
+
+typedef enum { SW_RELOAD_AUTO = 0, SW_RELOAD_INTERPRETER, SW_RELOAD_PROCESS } sw_reload_cfg_t;
+
 typedef struct {
     char *name;               /* section [app:NAME] */
     int line;                 /* line of the section header */
@@ -50,12 +62,22 @@ typedef struct {
     int threads;              /* >= 1 */
     sw_strv_t environ;        /* "KEY=VALUE", added to every environ */
     sw_strv_t env;            /* "KEY=VALUE", this app's os.environ */
+    char *owner;              /* a [user:NAME]; NULL: admins only */
+    int watch;                /* reload when a loaded source file changes */
+    char *touch_reload;       /* reload when this file's mtime changes; NULL */
+    double idle_timeout;      /* seconds; 0 = never destroy when idle */
+    sw_reload_cfg_t reload;   /* auto | interpreter | process */
 } sw_app_config_t;
 
 typedef struct {
     char *file;               /* path of the config file, or "(command line)" */
     sw_strv_t scgi;           /* shared listeners */
     char *admin;              /* admin address; NULL when off */
+    char *admin_tls_cert;     /* PEM files; both or neither */
+    char *admin_tls_key;
+    double load_timeout;      /* default 60 */
+    sw_user_config_t *users;
+    size_t n_users;
     unsigned socket_mode;     /* default 0660 */
     int queue_size;           /* default 1024 */
     double request_timeout;   /* seconds, 0 = none; default 60 */
@@ -87,6 +109,9 @@ sw_config_t *sw_config_quick(const char *app_spec, const char *scgi,
 void sw_config_free(sw_config_t *cfg);
 
 const char *sw_isolation_name(sw_isolation_t iso);
+
+/* The user NAME of cfg, or NULL. */
+const sw_user_config_t *sw_config_user(const sw_config_t *cfg, const char *name);
 
 void sw_strv_push(sw_strv_t *v, const char *s);
 void sw_strv_free(sw_strv_t *v);

@@ -20,7 +20,12 @@
 static void *worker_main(void *arg);
 static int load_app(sw_interp_t *it);
 
-static PyThreadState *main_ts;   /* the main interpreter's thread state */
+/* The main interpreter's thread state of the thread creating and ending
+ * interpreters: the main thread's at start-up (preload), then the loader
+ * thread's own. */
+static PyThreadState *main_ts;
+static PyThreadState *init_ts;   /* the main thread's, from Py_Initialize */
+static sw_strv_t preloaded;      /* modules in main's sys.modules after preload */
 static sw_strv_t startup_env;    /* the process environment at start-up */
 
 /* Messages of imports that fail because of the kind of interpreter, not
@@ -115,7 +120,7 @@ int sw_python_init(const sw_config_t *cfg, char *err, size_t errlen)
                  status.err_msg ? status.err_msg : "unknown error");
         return -1;
     }
-    main_ts = PyThreadState_Get();
+    main_ts = init_ts = PyThreadState_Get();
 
     /* Modules imported here, before any sub-interpreter exists, stay valid
      * across interpreter ends (FACTS.md section 5). */
@@ -138,7 +143,32 @@ int sw_python_init(const sw_config_t *cfg, char *err, size_t errlen)
         }
     }
     sw_strv_free(&preload);
+    /* Everything imported in main by now (the preload and what it pulled
+     * in) stays valid across interpreter ends. */
+    PyObject *mods = PySys_GetObject("modules");   /* borrowed */
+    PyObject *key;
+    Py_ssize_t pos = 0;
+    while (mods && PyDict_Next(mods, &pos, &key, NULL)) {
+        const char *name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+        if (name)
+            sw_strv_push(&preloaded, name);
+        else
+            PyErr_Clear();
+    }
     return rc;
+}
+
+void sw_python_loader_attach(void)
+{
+    main_ts = PyThreadState_New(PyInterpreterState_Main());
+    PyEval_RestoreThread(main_ts);
+}
+
+void sw_python_loader_detach(void)
+{
+    PyThreadState_Clear(main_ts);
+    PyThreadState_DeleteCurrent();
+    main_ts = init_ts;
 }
 
 void sw_python_release_main(void)
@@ -148,7 +178,7 @@ void sw_python_release_main(void)
 
 void sw_python_acquire_main(void)
 {
-    PyEval_RestoreThread(main_ts);
+    PyEval_RestoreThread(init_ts);
 }
 
 void sw_python_fini(void)
@@ -156,6 +186,7 @@ void sw_python_fini(void)
     if (Py_FinalizeEx() < 0)
         sw_log(SW_LOG_WARN, NULL, "Python finalisation reported an error");
     sw_strv_free(&startup_env);
+    sw_strv_free(&preloaded);
 }
 
 void sw_python_describe(char *out, size_t len)
@@ -175,8 +206,11 @@ void sw_python_describe(char *out, size_t len)
 
 /* Logs the current exception like sw_interp_log_exception; when it looks
  * like an interpreter refusal, copies its last line into refusal. */
+static char *format_exception_text(sw_interp_t *it, PyObject *type, PyObject *value,
+                                   PyObject *tb);
+
 static void log_load_error(sw_interp_t *it, const char *app_name, char *refusal,
-                           size_t refusal_len)
+                           size_t refusal_len, char **error)
 {
     refusal[0] = '\0';
     PyObject *type, *value, *tb;
@@ -195,8 +229,38 @@ static void log_load_error(sw_interp_t *it, const char *app_name, char *refusal,
         }
     }
     Py_XDECREF(line);
+    if (error)
+        *error = format_exception_text(it, type, value, tb);
     PyErr_Restore(type, value, tb);
     sw_interp_log_exception(it, app_name, "cannot load the app");
+}
+
+/* The traceback text of an exception (malloc'd), or NULL. References are
+ * borrowed; no exception is left set. */
+static char *format_exception_text(sw_interp_t *it, PyObject *type, PyObject *value,
+                                   PyObject *tb)
+{
+    PyObject *lines = NULL, *text = NULL;
+    char *out = NULL;
+    if (it && it->format_exception && value)
+        lines = PyObject_CallFunctionObjArgs(it->format_exception, type, value,
+                                             tb ? tb : Py_None, NULL);
+    if (lines) {
+        PyObject *sep = PyUnicode_FromString("");
+        text = sep ? PyUnicode_Join(sep, lines) : NULL;
+        Py_XDECREF(sep);
+    }
+    if (!text) {
+        PyErr_Clear();
+        text = PyObject_Str(value ? value : type);
+    }
+    const char *s = text ? PyUnicode_AsUTF8(text) : NULL;
+    if (s)
+        out = strdup(s);
+    PyErr_Clear();
+    Py_XDECREF(text);
+    Py_XDECREF(lines);
+    return out;
 }
 
 void sw_interp_log_exception(sw_interp_t *it, const char *app_name, const char *what)
@@ -369,7 +433,7 @@ static void end_interpreter(sw_interp_t *it)
         PyThreadState_Swap(main_ts);     /* legacy: the main GIL is still held */
 }
 
-static int start_workers(sw_interp_t *it)
+int sw_interp_start_workers(sw_interp_t *it)
 {
     sw_app_t *app = it->app;
     int n = app->cfg->threads;
@@ -381,27 +445,30 @@ static int start_workers(sw_interp_t *it)
         sw_worker_t *w = &it->workers[i];
         w->interp = it;
         w->index = i;
-        sw_app_worker_started(app);
+        sw_app_worker_started(app, it->gen);
         int rc = pthread_create(&w->thread, NULL, worker_main, w);
         if (rc != 0) {
-            sw_app_worker_exited(app);
+            sw_app_worker_exited(app, it->gen);
             sw_log(SW_LOG_ERROR, app->name, "cannot start worker thread: %s", strerror(rc));
             return -1;
         }
         w->started = 1;
     }
-    return 0;
+    it->request_timeout = app->request_timeout;
+    return sw_watchdog_start(it, app->request_timeout);
 }
 
-sw_interp_t *sw_interp_create(sw_app_t *app, int generation, sw_isolation_t mode,
-                              char *refusal, size_t refusal_len)
+sw_interp_t *sw_interp_create(sw_app_t *app, sw_generation_t *g, sw_isolation_t mode,
+                              char *refusal, size_t refusal_len, char **error)
 {
     refusal[0] = '\0';
+    *error = NULL;
     sw_interp_t *it = calloc(1, sizeof *it);
     if (!it)
         return NULL;
     it->app = app;
-    it->generation = generation;
+    it->gen = g;
+    it->generation = g->number;
     it->mode = mode;
     it->created_at = time(NULL);
 
@@ -410,6 +477,7 @@ sw_interp_t *sw_interp_create(sw_app_t *app, int generation, sw_isolation_t mode
     if (!ts) {
         sw_log(SW_LOG_ERROR, app->name, "cannot create a %s interpreter: %s",
                sw_isolation_name(mode), err);
+        *error = strdup(err);
         free(it);
         return NULL;
     }
@@ -418,34 +486,171 @@ sw_interp_t *sw_interp_create(sw_app_t *app, int generation, sw_isolation_t mode
     it->id = PyInterpreterState_GetID(it->state);
 
     if (sw_wsgi_prepare(it) < 0 || load_app(it) < 0) {
-        log_load_error(it, app->name, refusal, refusal_len);
+        log_load_error(it, app->name, refusal, refusal_len, error);
         back_to_main(it);
         end_interpreter(it);
         free(it);
         return NULL;
     }
     back_to_main(it);
-    it->request_timeout = app->request_timeout;
-    if (start_workers(it) < 0 || sw_watchdog_start(it, app->request_timeout) < 0) {
-        /* Workers already started leave through the queue's close at drain;
-         * the caller fails the start-up, which ends the process. */
-        return NULL;
-    }
-    sw_log(SW_LOG_INFO, app->name, "interpreter %lld (%s, generation %d) serving %s with %d threads",
-           (long long)it->id, sw_isolation_name(mode), generation, app->cfg->wsgi,
-           it->n_workers);
+    sw_log(SW_LOG_INFO, app->name, "interpreter %lld (%s, generation %d) loaded %s",
+           (long long)it->id, sw_isolation_name(mode), g->number, app->cfg->wsgi);
     return it;
 }
 
-void sw_interp_end(sw_interp_t *it)
+/* Asks the app's own threads to stop before the interpreter ends: the hooks
+ * of threading._register_atexit (concurrent.futures uses them), then
+ * SystemExit injected into each thread still alive (FACTS.md section 6).
+ * Runs in the interpreter; returns the names of threads still alive. */
+static const char stop_threads_source[] =
+    "def _subwsgi_stop_threads(stop_s, inject):\n"
+    "    import sys, time\n"
+    "    threading = sys.modules.get('threading')\n"
+    "    if threading is None:\n"
+    "        return ''\n"
+    "    me = threading.current_thread()\n"
+    "    def alive():\n"
+    "        return [t for t in threading.enumerate() if t is not me and t.is_alive()\n"
+    "                and not t.daemon]\n"
+    "    if not alive():\n"
+    "        return ''\n"
+    "    for hook in reversed(list(getattr(threading, '_threading_atexits', []))):\n"
+    "        try:\n"
+    "            hook()\n"
+    "        except Exception:\n"
+    "            pass\n"
+    "    deadline = time.monotonic() + stop_s\n"
+    "    injected = False\n"
+    "    while alive() and time.monotonic() < deadline:\n"
+    "        if not injected and time.monotonic() > deadline - stop_s / 2:\n"
+    "            for t in alive():\n"
+    "                inject(t.ident)\n"
+    "            injected = True\n"
+    "        time.sleep(0.01)\n"
+    "    return ', '.join(t.name for t in alive())\n";
+
+static PyObject *inject_system_exit(PyObject *self, PyObject *arg)
 {
-    sw_watchdog_stop(it);   /* normally stopped already by sw_app_drain */
+    (void)self;
+    unsigned long ident = PyLong_AsUnsignedLong(arg);
+    if (ident == (unsigned long)-1 && PyErr_Occurred())
+        return NULL;
+    return PyLong_FromLong(PyThreadState_SetAsyncExc(ident, PyExc_SystemExit));
+}
+
+static PyMethodDef inject_def = {"inject", inject_system_exit, METH_O, NULL};
+
+/* Returns the names of app threads that would not stop (malloc'd, "" when
+ * none). The interpreter's creator thread state is current. */
+static char *stop_app_threads(double stop_s)
+{
+    char *left = NULL;
+    PyObject *globals = PyDict_New(), *code = NULL, *inject = NULL, *res = NULL;
+    if (!globals || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0)
+        goto done;
+    code = PyRun_String(stop_threads_source, Py_file_input, globals, globals);
+    inject = PyCFunction_New(&inject_def, NULL);
+    PyObject *fn = code ? PyDict_GetItemString(globals, "_subwsgi_stop_threads") : NULL;
+    if (fn && inject)
+        res = PyObject_CallFunction(fn, "dO", stop_s, inject);
+    const char *names = res && PyUnicode_Check(res) ? PyUnicode_AsUTF8(res) : NULL;
+    left = strdup(names ? names : "");
+done:
+    PyErr_Clear();
+    Py_XDECREF(res);
+    Py_XDECREF(inject);
+    Py_XDECREF(code);
+    Py_XDECREF(globals);
+    return left;
+}
+
+/* Extension modules that keep per-process state (single-phase init) break
+ * a later generation once this one ends, unless main imported them first
+ * (FACTS.md section 5). The standard library's are safe: CPython keeps
+ * them working across interpreters. */
+int sw_interp_needs_process_reload(sw_interp_t *it, char *reason, size_t len)
+{
+    reason[0] = '\0';
+    if (it->mode == SW_ISOLATION_OWN_GIL)
+        return 0;   /* every module passed the multi-interpreter check */
+    if (it->mode == SW_ISOLATION_MAIN) {
+        snprintf(reason, len, "the app runs in the main interpreter");
+        return 1;
+    }
+    int found = 0;
+    if (it->mode == SW_ISOLATION_SHARED_GIL)
+        PyThreadState_Swap(it->creator_ts);
+    PyObject *sysconfig = PyImport_ImportModule("sysconfig");
+    PyObject *paths = sysconfig ? PyObject_CallMethod(sysconfig, "get_paths", NULL) : NULL;
+    PyObject *stdlib = paths ? PyDict_GetItemString(paths, "platstdlib") : NULL;
+    const char *std = stdlib && PyUnicode_Check(stdlib) ? PyUnicode_AsUTF8(stdlib) : NULL;
+    PyObject *mods = PySys_GetObject("modules");   /* borrowed */
+    PyObject *key, *mod;
+    Py_ssize_t pos = 0;
+    while (!found && mods && PyDict_Next(mods, &pos, &key, &mod)) {
+        if (!PyModule_Check(mod))
+            continue;
+        PyModuleDef *def = PyModule_GetDef(mod);
+        if (!def || def->m_slots)
+            continue;   /* pure Python, or multi-phase init */
+        PyObject *file = PyModule_GetFilenameObject(mod);
+        const char *path = file ? PyUnicode_AsUTF8(file) : NULL;
+        const char *name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+        if (path && name && !(std && strncmp(path, std, strlen(std)) == 0)) {
+            int pre = 0;
+            for (size_t i = 0; i < preloaded.n && !pre; i++)
+                pre = strcmp(preloaded.items[i], name) == 0;
+            if (!pre) {
+                snprintf(reason, len, "module %s (%s) uses single-phase init and was not "
+                         "preloaded: add it to [server] preload", name, path);
+                found = 1;
+            }
+        }
+        Py_XDECREF(file);
+        PyErr_Clear();
+    }
+    PyErr_Clear();
+    Py_XDECREF(paths);
+    Py_XDECREF(sysconfig);
+    if (it->mode == SW_ISOLATION_SHARED_GIL)
+        PyThreadState_Swap(main_ts);
+    return found;
+}
+
+int sw_interp_end(sw_interp_t *it, double stop_s, char *why, size_t whylen)
+{
+    /* Without the GIL: the watchdog deletes its thread state on its own
+     * thread, which needs this interpreter's GIL (the main one, if shared). */
+    PyThreadState *saved = PyEval_SaveThread();
+    sw_watchdog_stop(it);
     for (int i = 0; i < it->n_workers; i++)
         if (it->workers[i].started)
             pthread_join(it->workers[i].thread, NULL);
+    PyEval_RestoreThread(saved);
+    if (it->mode != SW_ISOLATION_MAIN) {
+        /* Py_EndInterpreter joins non-daemon threads for ever: stop them
+         * first, and give up (leave the interpreter alive) if one won't. */
+        if (it->mode == SW_ISOLATION_OWN_GIL) {
+            PyEval_SaveThread();
+            PyEval_RestoreThread(it->creator_ts);
+        } else {
+            PyThreadState_Swap(it->creator_ts);
+        }
+        char *left = stop_app_threads(stop_s);
+        back_to_main(it);
+        if (left && left[0]) {
+            snprintf(why, whylen, "app threads did not stop within %gs: %s", stop_s, left);
+            sw_log(SW_LOG_WARN, it->app->name, "interpreter %lld left alive: %s",
+                   (long long)it->id, why);
+            free(left);
+            return -1;
+        }
+        free(left);
+    }
     end_interpreter(it);
     free(it->workers);
     free(it);
+    return 0;
 }
 
 /* ---- workers --------------------------------------------------------- */
@@ -460,7 +665,7 @@ static void *worker_main(void *arg)
     w->ts = PyThreadState_New(it->state);
     w->thread_ident = PyThread_get_thread_ident();
     sw_request_t *r;
-    while ((r = sw_queue_pop(&app->queue))) {
+    while ((r = sw_queue_pop_unless(&app->queue, &it->gen->retired))) {
         atomic_fetch_add(&app->counters.active, 1);
         sw_wsgi_result_t res = {0};
         PyEval_RestoreThread(w->ts);
@@ -468,8 +673,9 @@ static void *worker_main(void *arg)
         sw_wsgi_serve(w, r, &res);
         sw_watchdog_request_end(w);
         PyEval_SaveThread();
+        it->requests++;
         atomic_fetch_sub(&app->counters.active, 1);
-        sw_app_count_response(app, res.status);
+        sw_app_count_response(app, res.status, sw_elapsed_ms(&r->accepted));
         sw_log_access(app->name, sw_request_header(r, "REQUEST_METHOD"),
                       sw_request_header(r, "REQUEST_URI"), res.status, res.bytes,
                       sw_elapsed_ms(&r->accepted));
@@ -485,6 +691,6 @@ static void *worker_main(void *arg)
     PyEval_RestoreThread(w->ts);
     PyThreadState_Clear(w->ts);
     PyThreadState_DeleteCurrent();
-    sw_app_worker_exited(app);
+    sw_app_worker_exited(app, it->gen);
     return NULL;
 }

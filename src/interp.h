@@ -11,6 +11,7 @@
 #include "config.h"
 
 struct sw_app;
+struct sw_generation;
 
 typedef struct sw_worker {
     struct sw_interp *interp;
@@ -27,7 +28,9 @@ typedef struct sw_worker {
 
 typedef struct sw_interp {
     struct sw_app *app;
+    struct sw_generation *gen;  /* the generation it belongs to */
     int generation;
+    _Atomic unsigned long requests;  /* served, for status */
     sw_isolation_t mode;        /* OWN_GIL, SHARED_GIL or MAIN */
     int64_t id;                 /* PyInterpreterState_GetID */
     PyInterpreterState *state;
@@ -53,9 +56,16 @@ typedef struct sw_interp {
  * state current. Returns 0, or -1 with a message in err. */
 int sw_python_init(const sw_config_t *cfg, char *err, size_t errlen);
 
-/* Releases / re-takes the main thread state around the serving phase. */
+/* Releases / re-takes the main thread's thread state around the serving
+ * phase (the loader thread then creates and ends interpreters with a main
+ * interpreter thread state of its own). */
 void sw_python_release_main(void);
 void sw_python_acquire_main(void);
+
+/* The loader thread: creates / deletes its main-interpreter thread state
+ * (current, with the main GIL, after attach; released by detach). */
+void sw_python_loader_attach(void);
+void sw_python_loader_detach(void);
 
 /* Finalises the main interpreter (every sub-interpreter must be ended). */
 void sw_python_fini(void);
@@ -64,21 +74,37 @@ void sw_python_fini(void);
 void sw_python_describe(char *out, size_t len);
 
 /* Creates an interpreter of the given mode (OWN_GIL, SHARED_GIL, or MAIN:
- * the main interpreter itself) for app, imports its code and starts its
- * workers. Main thread, main thread state current (and current again on
- * return). Returns NULL after logging the error with its traceback; when
- * the import failed because a module refuses this kind of interpreter,
- * refusal gets the exception line (else it is set to ""). */
-sw_interp_t *sw_interp_create(struct sw_app *app, int generation, sw_isolation_t mode,
-                              char *refusal, size_t refusal_len);
+ * the main interpreter itself) for generation g of app and imports its
+ * code; no workers yet. Loader thread, its main thread state current (and
+ * current again on return). Returns NULL after logging the error with its
+ * traceback, which *error gets (malloc'd); when the import failed because a
+ * module refuses this kind of interpreter, refusal gets the exception line
+ * (else it is set to ""). */
+sw_interp_t *sw_interp_create(struct sw_app *app, struct sw_generation *g, sw_isolation_t mode,
+                              char *refusal, size_t refusal_len, char **error);
+
+/* Starts the interpreter's worker threads and its watchdog. Returns 0 or -1
+ * (then the workers already started leave when the generation retires). */
+int sw_interp_start_workers(sw_interp_t *it);
+
+/* Whether reloading this app in-process is safe (FACTS.md section 5):
+ * returns 1 and a reason when a compiled module from outside the standard
+ * library uses single-phase init and was not preloaded in the main
+ * interpreter. Loader thread, main thread state current. */
+int sw_interp_needs_process_reload(sw_interp_t *it, char *reason, size_t len);
 
 /* Whether this build can create own-GIL interpreters (CPython 3.12+), and
  * whether `auto` may choose them (3.13+: FACTS.md sections 4 and 5). */
 int sw_python_has_own_gil(void);
 int sw_python_auto_own_gil(void);
 
-/* Ends an interpreter whose workers have all exited, then frees it. */
-void sw_interp_end(sw_interp_t *it);
+/* Ends an interpreter whose workers have all exited and frees it. App
+ * threads still running are asked to stop (threading's exit hooks, then
+ * SystemExit injected) for up to stop_s seconds; if one will not, the
+ * interpreter is left alive (never a hang: FACTS.md section 6) and -1
+ * returned with the reason in why. Loader thread, main thread state
+ * current. */
+int sw_interp_end(sw_interp_t *it, double stop_s, char *why, size_t whylen);
 
 /* Logs the current Python exception (with traceback) for app; clears it.
  * Needs the interpreter's GIL; it may be NULL for format_exception. */

@@ -48,7 +48,8 @@ typedef struct conn {
     size_t n_headers;
     uint64_t content_length;
     char *path;
-    const sw_route_t *route;
+    const char *host;         /* HTTP_HOST or SERVER_NAME, into buf */
+    const sw_route_t *route;  /* valid only under the routes lock */
     struct conn *prev, *next;
 } conn_t;
 
@@ -71,6 +72,7 @@ struct sw_io {
     size_t n_listeners;
     listener_tag_t *tags;
     sw_io_limits_t limits;
+    pthread_rwlock_t *routes_lock;
     conn_list_t reading;      /* CONN_HEADER and CONN_BODY */
     conn_list_t lingering;
     int stopping;
@@ -82,6 +84,7 @@ static void accept_all(sw_io_t *io, sw_listener_t *ls);
 static void on_readable(sw_io_t *io, conn_t *c);
 static void on_header(sw_io_t *io, conn_t *c);
 static void dispatch(sw_io_t *io, conn_t *c);
+static void queue_on(sw_io_t *io, conn_t *c, sw_app_t *app);
 static void answer(sw_io_t *io, conn_t *c, int status, const char *reason,
                    const char *extra_header, const char *detail);
 static void close_conn(sw_io_t *io, conn_t *c);
@@ -127,11 +130,12 @@ static conn_list_t *list_of(sw_io_t *io, conn_t *c)
 /* ---- start / stop ---------------------------------------------------- */
 
 sw_io_t *sw_io_start(sw_listener_t *listeners, size_t n, const sw_io_limits_t *limits,
-                     char *err, size_t errlen)
+                     pthread_rwlock_t *routes_lock, char *err, size_t errlen)
 {
     sw_io_t *io = calloc(1, sizeof *io);
     if (!io)
         goto nomem;
+    io->routes_lock = routes_lock;
     io->listeners = listeners;
     io->n_listeners = n;
     io->limits = *limits;
@@ -331,6 +335,8 @@ static void close_conn(sw_io_t *io, conn_t *c)
 
 /* ---- reading --------------------------------------------------------- */
 
+/* Grows the buffer; the parsed headers (and host) point into it, so they
+ * move with it. */
 static int grow(conn_t *c, size_t want)
 {
     if (c->cap >= want)
@@ -338,9 +344,27 @@ static int grow(conn_t *c, size_t want)
     size_t cap = c->cap ? c->cap : 4096;
     while (cap < want)
         cap *= 2;
-    char *b = realloc(c->buf, cap);
-    if (!b)
+    size_t n_off = 2 * c->n_headers + 1;
+    size_t *off = malloc(n_off * sizeof *off);
+    if (!off)
         return -1;
+    for (size_t i = 0; i < c->n_headers; i++) {
+        off[2 * i] = (size_t)(c->headers[i].name - c->buf);
+        off[2 * i + 1] = (size_t)(c->headers[i].value - c->buf);
+    }
+    off[n_off - 1] = c->host ? (size_t)(c->host - c->buf) : 0;
+    char *b = realloc(c->buf, cap);
+    if (!b) {
+        free(off);
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_headers; i++) {
+        c->headers[i].name = b + off[2 * i];
+        c->headers[i].value = b + off[2 * i + 1];
+    }
+    if (c->host)
+        c->host = b + off[n_off - 1];
+    free(off);
     c->buf = b;
     c->cap = cap;
     return 0;
@@ -441,11 +465,7 @@ static void on_header(sw_io_t *io, conn_t *c)
     const sw_scgi_header_t *host = sw_scgi_find(c->headers, c->n_headers, "HTTP_HOST");
     if (!host)
         host = sw_scgi_find(c->headers, c->n_headers, "SERVER_NAME");
-    c->route = sw_route_match(&c->listener->routes, host ? host->value : NULL, c->path);
-    if (!c->route) {
-        answer(io, c, 404, "Not Found", NULL, "no app is mounted here");
-        return;
-    }
+    c->host = host ? host->value : NULL;
     size_t have = c->len - c->parser.body_off;
     if (c->content_length <= BODY_PREFETCH && have < c->content_length) {
         if (grow(c, c->parser.body_off + c->content_length) < 0) {
@@ -472,9 +492,25 @@ static int make_blocking(int fd, double timeout)
     return 0;
 }
 
+/* Routes the request and queues it on its app. The routes lock is held
+ * from the lookup until the app has the request: SIGHUP may swap the
+ * tables and free removed apps only once it can take the lock for writing. */
 static void dispatch(sw_io_t *io, conn_t *c)
 {
-    sw_app_t *app = c->route->app;
+    pthread_rwlock_rdlock(io->routes_lock);
+    c->route = sw_route_match(&c->listener->routes, c->host, c->path);
+    if (!c->route) {
+        pthread_rwlock_unlock(io->routes_lock);
+        answer(io, c, 404, "Not Found", NULL, "no app is mounted here");
+        return;
+    }
+    queue_on(io, c, c->route->app);
+    c = NULL;   /* queue_on freed it or made it linger */
+    pthread_rwlock_unlock(io->routes_lock);
+}
+
+static void queue_on(sw_io_t *io, conn_t *c, sw_app_t *app)
+{
     sw_request_t *r = calloc(1, sizeof *r);
     if (!r || make_blocking(c->fd, io->limits.socket_timeout) < 0) {
         free(r);
@@ -495,7 +531,7 @@ static void dispatch(sw_io_t *io, conn_t *c)
         .script_name_len = c->route->prefix_len,
         .accepted = c->accepted,
     };
-    if (sw_queue_push(&app->queue, r) == 0) {
+    if (sw_app_submit(app, r) == 0) {
         /* The request owns fd, buf, headers and path now. */
         list_remove(&io->reading, c);
         free(c);
@@ -521,13 +557,11 @@ static void dispatch(sw_io_t *io, conn_t *c)
 static void answer(sw_io_t *io, conn_t *c, int status, const char *reason,
                    const char *extra_header, const char *detail)
 {
-    char body[512], resp[1024];
-    int blen = snprintf(body, sizeof body, "%d %s: %s\n", status, reason, detail);
-    int n = snprintf(resp, sizeof resp,
-                     "Status: %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %d\r\n%s\r\n%s",
-                     status, reason, blen, extra_header ? extra_header : "", body);
-    if (send(c->fd, resp, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+    char resp[1024];
+    size_t n = sw_request_format_error(resp, sizeof resp, status, reason, extra_header, detail);
+    const char *body = strstr(resp, "\r\n\r\n");
+    size_t blen = body ? n - (size_t)(body + 4 - resp) : 0;
+    if (send(c->fd, resp, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
         sw_log(SW_LOG_INFO, NULL, "could not send %d: %s", status, strerror(errno));
     const char *uri = NULL, *method = NULL;
     if (c->headers && c->n_headers) {
@@ -539,8 +573,7 @@ static void answer(sw_io_t *io, conn_t *c, int status, const char *reason,
     const char *app = c->route ? c->route->app->name : NULL;
     sw_log(status >= 500 ? SW_LOG_WARN : SW_LOG_INFO, app, "%d on %s: %s", status,
            c->listener->addr.text, detail);
-    sw_log_access(app, method, uri, status, (uint64_t)(blen > 0 ? blen : 0),
-                  sw_elapsed_ms(&c->accepted));
+    sw_log_access(app, method, uri, status, (uint64_t)blen, sw_elapsed_ms(&c->accepted));
     shutdown(c->fd, SHUT_WR);
     list_remove(&io->reading, c);
     c->state = CONN_LINGER;

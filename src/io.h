@@ -5,6 +5,7 @@
 #ifndef SW_IO_H
 #define SW_IO_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,7 +17,8 @@ struct sw_app;
 typedef struct sw_listener {
     sw_addr_t addr;
     int fd;
-    sw_route_table_t routes;
+    int shared;                /* a [server] listener (else an app's own) */
+    sw_route_table_t routes;   /* guarded by the routes lock (see sw_io_start) */
 } sw_listener_t;
 
 typedef struct {
@@ -29,9 +31,10 @@ typedef struct {
 typedef struct sw_io sw_io_t;
 
 /* Starts the I/O thread over the listeners (borrowed; they must outlive it).
- * Returns NULL with a message in err. */
+ * routes_lock is read-locked around routing and queueing (SIGHUP swaps the
+ * mount tables and apps under it). Returns NULL with a message in err. */
 sw_io_t *sw_io_start(sw_listener_t *listeners, size_t n, const sw_io_limits_t *limits,
-                     char *err, size_t errlen);
+                     pthread_rwlock_t *routes_lock, char *err, size_t errlen);
 
 /* Stops accepting, lets connections still sending their header finish
  * (they are bounded by the header timeout, and by drain_seconds), then ends

@@ -163,5 +163,5 @@ int main(int argc, char **argv)
         sw_config_free(cfg);
         return 0;
     }
-    return sw_server_run(cfg);
+    return sw_server_run(cfg, app != NULL);
 }

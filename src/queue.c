@@ -50,9 +50,19 @@ int sw_queue_push(sw_queue_t *q, sw_request_t *r)
 
 sw_request_t *sw_queue_pop(sw_queue_t *q)
 {
+    static const int never = 0;
+    return sw_queue_pop_unless(q, &never);
+}
+
+sw_request_t *sw_queue_pop_unless(sw_queue_t *q, const int *retired)
+{
     pthread_mutex_lock(&q->lock);
-    while (!q->head && !q->closed)
+    while (!q->head && !q->closed && !*retired)
         pthread_cond_wait(&q->nonempty, &q->lock);
+    if (*retired) {
+        pthread_mutex_unlock(&q->lock);
+        return NULL;
+    }
     sw_request_t *r = q->head;
     if (r) {
         q->head = r->next;
@@ -79,4 +89,22 @@ size_t sw_queue_count(sw_queue_t *q)
     size_t n = q->count;
     pthread_mutex_unlock(&q->lock);
     return n;
+}
+
+void sw_queue_retire(sw_queue_t *q, int *flag)
+{
+    pthread_mutex_lock(&q->lock);
+    *flag = 1;
+    pthread_cond_broadcast(&q->nonempty);
+    pthread_mutex_unlock(&q->lock);
+}
+
+sw_request_t *sw_queue_take_all(sw_queue_t *q)
+{
+    pthread_mutex_lock(&q->lock);
+    sw_request_t *all = q->head;
+    q->head = q->tail = NULL;
+    q->count = 0;
+    pthread_mutex_unlock(&q->lock);
+    return all;
 }

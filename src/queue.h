@@ -28,6 +28,17 @@ int sw_queue_push(sw_queue_t *q, sw_request_t *r);
  * closed AND empty (so closing drains: queued requests are still served). */
 sw_request_t *sw_queue_pop(sw_queue_t *q);
 
+/* Like sw_queue_pop for a worker of a generation: also returns NULL as soon
+ * as *retired is set (read under q->lock), leaving queued requests to the
+ * next generation. */
+sw_request_t *sw_queue_pop_unless(sw_queue_t *q, const int *retired);
+
+/* Sets *flag under q->lock and wakes every waiting worker. */
+void sw_queue_retire(sw_queue_t *q, int *flag);
+
+/* Takes every queued request (for answering them without Python). */
+sw_request_t *sw_queue_take_all(sw_queue_t *q);
+
 void sw_queue_close(sw_queue_t *q);
 size_t sw_queue_count(sw_queue_t *q);
 

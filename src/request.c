@@ -1,7 +1,9 @@
 /* request.c: request helpers: header lookup, path derivation, freeing. */
 #include "request.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -100,4 +102,28 @@ void sw_request_free(sw_request_t *r)
     free(r->headers);
     free(r->path);
     free(r);
+}
+
+size_t sw_request_format_error(char *buf, size_t len, int status, const char *reason,
+                               const char *extra_header, const char *detail)
+{
+    char body[512];
+    int blen = snprintf(body, sizeof body, "%d %s: %s\n", status, reason, detail);
+    if (blen < 0 || (size_t)blen >= sizeof body)
+        blen = (int)strlen(body);
+    int n = snprintf(buf, len,
+                     "Status: %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %d\r\n%s\r\n%s",
+                     status, reason, blen, extra_header ? extra_header : "", body);
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+void sw_request_reply(sw_request_t *r, int status, const char *reason, const char *detail)
+{
+    char buf[1024];
+    size_t n = sw_request_format_error(buf, sizeof buf, status, reason,
+                                       status == 503 ? "Retry-After: 1\r\n" : NULL, detail);
+    if (send(r->fd, buf, n, MSG_NOSIGNAL) < 0) {
+        /* the client is gone: nothing more to do */
+    }
 }

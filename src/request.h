@@ -46,6 +46,13 @@ int sw_percent_decode(char *s);
 
 double sw_elapsed_ms(const struct timespec *since);
 
+/* Formats a plain-text error response into buf; returns its length. */
+size_t sw_request_format_error(char *buf, size_t len, int status, const char *reason,
+                               const char *extra_header, const char *detail);
+
+/* Sends such a response on r's (blocking) socket; best effort. */
+void sw_request_reply(sw_request_t *r, int status, const char *reason, const char *detail);
+
 void sw_request_free(sw_request_t *r);
 
 #endif

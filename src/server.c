@@ -1,11 +1,14 @@
 /* server.c: the server's life from start-up to exit: builds apps and
- * listeners, binds, drops privileges, starts Python and the apps, starts the
- * I/O thread and the admin port, then waits for signals in the main thread
- * (sigwait: no Python signal handlers) and shuts down gracefully. */
+ * listeners, binds, drops privileges, starts Python, the loader (which
+ * loads the apps), the I/O thread and the admin port, then waits for
+ * signals in the main thread (sigwait: no Python signal handlers): SIGHUP
+ * re-reads the config and applies the difference, SIGTERM/SIGINT shut down
+ * gracefully. Also the admin port's read-only view of the server. */
 #include "server.h"
 
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,34 +23,117 @@
 #include "interp.h"
 #include "io.h"
 #include "listen.h"
+#include "loader.h"
 #include "log.h"
 
 /* Send/receive timeout of a worker's client socket: a vanished client must
  * not hold a worker for ever. */
 #define SOCKET_TIMEOUT_S 60.0
 
-typedef struct {
-    sw_config_t *cfg;
+struct sw_server {
+    pthread_rwlock_t lock;        /* apps, cfg, routes (see server.h) */
+    sw_config_t *cfg;             /* current config */
+    sw_config_t **old_cfgs;       /* replaced by SIGHUP; kept: apps may point into them */
+    size_t n_old_cfgs;
+    int quick;
     sw_app_t **apps;
     size_t n_apps;
     sw_listener_t *listeners;
     size_t n_listeners;
+    const char **listener_names;
     int admin_fd;
     sw_admin_t *admin;
     sw_io_t *io;
-    int python_up;
     int pid_file_written;
-} server_t;
+    struct timespec started;      /* CLOCK_MONOTONIC */
+};
 
-static int build_listeners(server_t *s, char *err, size_t errlen);
-static int bind_all(server_t *s, char *err, size_t errlen);
+static int build_routes(sw_server_t *s, char *err, size_t errlen);
+static int bind_all(sw_server_t *s, char *err, size_t errlen);
 static int drop_privileges(const char *user, char *err, size_t errlen);
 static int write_pid_file(const char *path, char *err, size_t errlen);
-static void wait_for_stop(void);
-static int shutdown_gracefully(server_t *s);
-static void cleanup(server_t *s);
+static void reload_config(sw_server_t *s);
+static int shutdown_gracefully(sw_server_t *s);
+static void cleanup(sw_server_t *s);
 
-static sw_listener_t *listener_for(server_t *s, const char *text)
+/* ---- the admin port's view ------------------------------------------------- */
+
+void sw_server_read_lock(sw_server_t *s)
+{
+    pthread_rwlock_rdlock(&s->lock);
+}
+
+void sw_server_read_unlock(sw_server_t *s)
+{
+    pthread_rwlock_unlock(&s->lock);
+}
+
+const sw_config_t *sw_server_config(sw_server_t *s)
+{
+    return s->cfg;
+}
+
+int sw_server_is_quick(sw_server_t *s)
+{
+    return s->quick;
+}
+
+size_t sw_server_n_apps(sw_server_t *s)
+{
+    return s->n_apps;
+}
+
+sw_app_t *sw_server_app(sw_server_t *s, size_t i)
+{
+    return i < s->n_apps ? s->apps[i] : NULL;
+}
+
+sw_app_t *sw_server_find_app(sw_server_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_apps; i++)
+        if (strcmp(s->apps[i]->name, name) == 0)
+            return s->apps[i];
+    return NULL;
+}
+
+static uint64_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "re");
+    unsigned long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+void sw_server_info(sw_server_t *s, sw_server_info_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->version = SW_VERSION;
+    out->pid = (long)getpid();
+    sw_python_describe(out->python, sizeof out->python);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    out->uptime_s = (double)(now.tv_sec - s->started.tv_sec) +
+                    (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
+    out->listeners = s->listener_names;
+    out->n_listeners = s->n_listeners;
+    out->rss_bytes = rss_bytes();
+    for (size_t i = 0; i < s->n_apps; i++) {
+        sw_app_t *a = s->apps[i];
+        out->total += a->counters.total;
+        out->active += a->counters.active;
+        out->queued += sw_queue_count(&a->queue);
+        out->rejected += a->counters.rejected;
+        out->timeouts += a->counters.timeouts;
+    }
+}
+
+/* ---- listeners and routes ---------------------------------------------------- */
+
+static sw_listener_t *listener_for(sw_server_t *s, const char *text)
 {
     for (size_t i = 0; i < s->n_listeners; i++)
         if (strcmp(s->listeners[i].addr.text, text) == 0)
@@ -55,54 +141,80 @@ static sw_listener_t *listener_for(server_t *s, const char *text)
     return NULL;
 }
 
-static sw_listener_t *add_listener(server_t *s, const char *spec, char *err, size_t errlen)
+static sw_listener_t *add_listener(sw_server_t *s, const char *spec, char *err, size_t errlen)
 {
     sw_addr_t a;
     if (sw_addr_parse(spec, &a, err, errlen) < 0)
         return NULL;
-    if (listener_for(s, a.text)) {
-        snprintf(err, errlen, "listener %s is configured twice", a.text);
-        return NULL;
-    }
+    sw_listener_t *ls = listener_for(s, a.text);
+    if (ls)
+        return ls;
     sw_listener_t *grown = realloc(s->listeners, (s->n_listeners + 1) * sizeof *grown);
     if (!grown) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     s->listeners = grown;
-    sw_listener_t *ls = &s->listeners[s->n_listeners++];
-    *ls = (sw_listener_t){.addr = a, .fd = -1};
+    ls = &s->listeners[s->n_listeners++];
+    *ls = (sw_listener_t){.addr = a, .fd = -1, .shared = 0};
     return ls;
 }
 
-/* Shared listeners route every app's mounts; an app's own `scgi =`
- * listeners route only to it (its mounts give SCRIPT_NAME, and a root
- * catch-all takes every other path). */
-static int build_listeners(server_t *s, char *err, size_t errlen)
+static sw_app_t *app_named(sw_server_t *s, const char *name)
+{
+    return sw_server_find_app(s, name);
+}
+
+/* (Re)builds every listener's mount table from s->cfg. Shared listeners
+ * route every app's mounts; an app's own `scgi =` listeners route only to
+ * it (its mounts give SCRIPT_NAME, and a root catch-all takes every other
+ * path). Listeners the config no longer names keep an empty table. With
+ * bind_new == 0 (SIGHUP), a listener the config adds is only reported. */
+static int routes_for(sw_server_t *s, int bind_new, char *err, size_t errlen)
 {
     const sw_config_t *cfg = s->cfg;
-    size_t n_shared = cfg->scgi.n;
-    for (size_t i = 0; i < n_shared; i++)
-        if (!add_listener(s, cfg->scgi.items[i], err, errlen))
+    for (size_t i = 0; i < s->n_listeners; i++)
+        sw_route_free(&s->listeners[i].routes);
+    for (size_t k = 0; k < cfg->scgi.n; k++) {
+        sw_addr_t a;
+        if (sw_addr_parse(cfg->scgi.items[k], &a, err, errlen) < 0)
             return -1;
-    for (size_t i = 0; i < n_shared; i++)
-        for (size_t a = 0; a < s->n_apps; a++)
-            for (size_t m = 0; m < s->apps[a]->cfg->n_mounts; m++) {
-                const sw_mount_t *mt = &s->apps[a]->cfg->mounts[m];
-                if (sw_route_add(&s->listeners[i].routes, mt->host, mt->prefix, s->apps[a]) < 0)
+        sw_listener_t *ls = listener_for(s, a.text);
+        if (!ls && !bind_new) {
+            sw_log(SW_LOG_WARN, NULL, "new listener %s needs a restart; ignored", a.text);
+            continue;
+        }
+        if (!ls && !(ls = add_listener(s, cfg->scgi.items[k], err, errlen)))
+            return -1;
+        ls->shared = 1;
+        for (size_t ai = 0; ai < cfg->n_apps; ai++) {
+            const sw_app_config_t *ac = &cfg->apps[ai];
+            sw_app_t *app = app_named(s, ac->name);
+            if (ac->scgi.n > 0 || !app)
+                continue;   /* an app with its own listener is served there only */
+            for (size_t m = 0; m < ac->n_mounts; m++)
+                if (sw_route_add(&ls->routes, ac->mounts[m].host, ac->mounts[m].prefix, app) < 0)
                     goto nomem;
+        }
+    }
+    for (size_t ai = 0; ai < cfg->n_apps; ai++) {
+        const sw_app_config_t *ac = &cfg->apps[ai];
+        sw_app_t *app = app_named(s, ac->name);
+        for (size_t k = 0; app && k < ac->scgi.n; k++) {
+            sw_addr_t a;
+            if (sw_addr_parse(ac->scgi.items[k], &a, err, errlen) < 0)
+                return -1;
+            sw_listener_t *ls = listener_for(s, a.text);
+            if (!ls && !bind_new) {
+                sw_log(SW_LOG_WARN, ac->name, "new listener %s needs a restart; ignored", a.text);
+                continue;
             }
-    for (size_t a = 0; a < s->n_apps; a++) {
-        const sw_app_config_t *ac = s->apps[a]->cfg;
-        for (size_t k = 0; k < ac->scgi.n; k++) {
-            sw_listener_t *ls = add_listener(s, ac->scgi.items[k], err, errlen);
-            if (!ls)
+            if (!ls && !(ls = add_listener(s, ac->scgi.items[k], err, errlen)))
                 return -1;
             for (size_t m = 0; m < ac->n_mounts; m++)
-                if (sw_route_add(&ls->routes, ac->mounts[m].host, ac->mounts[m].prefix,
-                                 s->apps[a]) < 0)
+                if (sw_route_add(&ls->routes, ac->mounts[m].host, ac->mounts[m].prefix, app) < 0)
                     goto nomem;
-            if (sw_route_add(&ls->routes, NULL, "", s->apps[a]) < 0)
+            if (sw_route_add(&ls->routes, NULL, "", app) < 0)
                 goto nomem;
         }
     }
@@ -112,7 +224,21 @@ nomem:
     return -1;
 }
 
-static int bind_all(server_t *s, char *err, size_t errlen)
+static int build_routes(sw_server_t *s, char *err, size_t errlen)
+{
+    if (routes_for(s, 1, err, errlen) < 0)
+        return -1;
+    s->listener_names = calloc(s->n_listeners ? s->n_listeners : 1, sizeof *s->listener_names);
+    if (!s->listener_names) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < s->n_listeners; i++)
+        s->listener_names[i] = s->listeners[i].addr.text;
+    return 0;
+}
+
+static int bind_all(sw_server_t *s, char *err, size_t errlen)
 {
     for (size_t i = 0; i < s->n_listeners; i++) {
         sw_listener_t *ls = &s->listeners[i];
@@ -128,7 +254,8 @@ static int bind_all(server_t *s, char *err, size_t errlen)
         s->admin_fd = sw_listen_bind(&a, s->cfg->socket_mode, 64, err, errlen);
         if (s->admin_fd < 0)
             return -1;
-        sw_log(SW_LOG_INFO, NULL, "admin listening on %s", a.text);
+        sw_log(SW_LOG_INFO, NULL, "admin listening on %s%s", a.text,
+               s->cfg->admin_tls_cert ? " (TLS)" : "");
     }
     return 0;
 }
@@ -163,6 +290,116 @@ static int write_pid_file(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- SIGHUP ------------------------------------------------------------------ */
+
+static int strv_equal(const sw_strv_t *a, const sw_strv_t *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->items[i], b->items[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static int str_equal(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether the app's code or interpreters must be rebuilt. Mounts, owner and
+ * listeners apply without a reload. */
+static int needs_reload(const sw_app_config_t *a, const sw_app_config_t *b)
+{
+    return !str_equal(a->wsgi_file, b->wsgi_file) || !str_equal(a->wsgi_module, b->wsgi_module) ||
+           !str_equal(a->callable, b->callable) || !strv_equal(&a->python_path, &b->python_path) ||
+           !str_equal(a->venv, b->venv) || a->isolation != b->isolation ||
+           a->interpreters != b->interpreters || a->threads != b->threads ||
+           !strv_equal(&a->environ, &b->environ) || !strv_equal(&a->env, &b->env);
+}
+
+static void reload_config(sw_server_t *s)
+{
+    sw_errors_t errs = {0};
+    sw_config_t *next = sw_config_load(s->cfg->file, &errs);
+    if (!next) {
+        sw_log(SW_LOG_ERROR, NULL, "SIGHUP: %s is invalid; nothing changed:", s->cfg->file);
+        for (size_t i = 0; i < errs.lines.n; i++)
+            sw_log(SW_LOG_ERROR, NULL, "  %s", errs.lines.items[i]);
+        sw_errors_free(&errs);
+        return;
+    }
+    sw_errors_free(&errs);
+
+    sw_app_t **added = calloc(next->n_apps + 1, sizeof *added);
+    sw_app_t **reload = calloc(next->n_apps + 1, sizeof *reload);
+    sw_app_t **removed = calloc(s->n_apps + 1, sizeof *removed);
+    sw_app_t **apps = calloc(next->n_apps + 1, sizeof *apps);
+    sw_config_t **olds = realloc(s->old_cfgs, (s->n_old_cfgs + 1) * sizeof *olds);
+    if (!added || !reload || !removed || !apps || !olds) {
+        sw_log(SW_LOG_ERROR, NULL, "SIGHUP: out of memory; nothing changed");
+        free(added); free(reload); free(removed); free(apps);
+        if (olds)
+            s->old_cfgs = olds;
+        sw_config_free(next);
+        return;
+    }
+    s->old_cfgs = olds;
+    size_t n_added = 0, n_reload = 0, n_removed = 0, n_apps = 0;
+
+    pthread_rwlock_wrlock(&s->lock);
+    for (size_t i = 0; i < next->n_apps; i++) {
+        const sw_app_config_t *ac = &next->apps[i];
+        sw_app_t *app = sw_server_find_app(s, ac->name);
+        if (!app) {
+            app = sw_app_new(ac, next);
+            if (!app)
+                continue;
+            added[n_added++] = app;
+        } else {
+            if (needs_reload(app->cfg, ac))
+                reload[n_reload++] = app;
+            pthread_mutex_lock(&app->lock);
+            app->cfg = ac;   /* the old config stays alive: see old_cfgs */
+            pthread_mutex_unlock(&app->lock);
+        }
+        apps[n_apps++] = app;
+    }
+    for (size_t i = 0; i < s->n_apps; i++) {
+        int kept = 0;
+        for (size_t k = 0; k < n_apps && !kept; k++)
+            kept = apps[k] == s->apps[i];
+        if (!kept)
+            removed[n_removed++] = s->apps[i];
+    }
+    free(s->apps);
+    s->apps = apps;
+    s->n_apps = n_apps;
+    s->old_cfgs[s->n_old_cfgs++] = s->cfg;
+    s->cfg = next;
+    char err[256];
+    if (routes_for(s, 0, err, sizeof err) < 0)
+        sw_log(SW_LOG_ERROR, NULL, "SIGHUP: routes: %s", err);
+    pthread_rwlock_unlock(&s->lock);
+
+    for (size_t i = 0; i < n_added; i++)
+        sw_loader_post(SW_LOADER_ADD, added[i], "(SIGHUP)");
+    for (size_t i = 0; i < n_removed; i++)
+        sw_loader_post(SW_LOADER_REMOVE, removed[i], "(SIGHUP)");
+    for (size_t i = 0; i < n_reload; i++) {
+        char msg[256];
+        if (sw_app_reload(reload[i], "(SIGHUP)", -1, msg, sizeof msg) == SW_CMD_CONFLICT)
+            sw_log(SW_LOG_WARN, reload[i]->name, "SIGHUP: cannot reload: %s", msg);
+    }
+    sw_log(SW_LOG_INFO, NULL, "SIGHUP: %s applied: %zu apps added, %zu removed, %zu reloading, "
+           "%zu users", next->file, n_added, n_removed, n_reload, next->n_users);
+    free(added);
+    free(reload);
+    free(removed);
+}
+
+/* ---- signals and shutdown ---------------------------------------------------- */
+
 static sigset_t handled_signals(void)
 {
     sigset_t set;
@@ -173,7 +410,7 @@ static sigset_t handled_signals(void)
     return set;
 }
 
-static void wait_for_stop(void)
+static void serve_until_stopped(sw_server_t *s)
 {
     sigset_t set = handled_signals();
     for (;;) {
@@ -181,7 +418,10 @@ static void wait_for_stop(void)
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            sw_log(SW_LOG_WARN, NULL, "SIGHUP: re-reading the config is not supported yet; ignored");
+            if (s->quick)
+                sw_log(SW_LOG_WARN, NULL, "SIGHUP: quick mode has no config file; ignored");
+            else
+                reload_config(s);
             continue;
         }
         sw_log(SW_LOG_INFO, NULL, "%s: shutting down, draining in-flight requests",
@@ -190,48 +430,32 @@ static void wait_for_stop(void)
     }
 }
 
-/* Returns the exit code. */
-static int shutdown_gracefully(server_t *s)
+/* Returns 0, or -1 when interpreters had to be left alive (then Python is
+ * not finalised). */
+static int shutdown_gracefully(sw_server_t *s)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
     double drain = s->cfg->drain_timeout;
-    deadline.tv_sec += (time_t)drain;
-    deadline.tv_nsec += (long)((drain - (double)(time_t)drain) * 1e9);
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
     sw_admin_stop(s->admin);
     s->admin = NULL;
     if (s->io) {
         sw_io_stop(s->io, drain);
         s->io = NULL;
     }
-    int stuck = 0;
-    for (size_t i = 0; i < s->n_apps; i++) {
-        int left = sw_app_drain(s->apps[i], &deadline);
-        if (left > 0)
-            sw_log(SW_LOG_WARN, s->apps[i]->name,
-                   "%d workers still busy after drain-timeout (%.0fs)", left, drain);
-        stuck += left;
-    }
-    if (stuck) {
+    int left = sw_loader_shutdown(drain);
+    if (left > 0) {
         /* Ending an interpreter with a running thread is fatal (FACTS.md
          * section 6): leave Python as it is and exit. */
-        sw_log(SW_LOG_WARN, NULL, "exiting without finalising Python");
+        sw_log(SW_LOG_WARN, NULL, "%d interpreters still busy after drain-timeout (%.0fs); "
+               "exiting without finalising Python", left, drain);
         return -1;
     }
     sw_python_acquire_main();
-    for (size_t i = 0; i < s->n_apps; i++)
-        sw_app_end(s->apps[i]);
     sw_python_fini();
-    s->python_up = 0;
     sw_log(SW_LOG_INFO, NULL, "stopped");
     return 0;
 }
 
-static void cleanup(server_t *s)
+static void cleanup(sw_server_t *s)
 {
     for (size_t i = 0; i < s->n_listeners; i++) {
         sw_listener_t *ls = &s->listeners[i];
@@ -242,21 +466,39 @@ static void cleanup(server_t *s)
         sw_route_free(&ls->routes);
     }
     free(s->listeners);
+    free(s->listener_names);
+    if (s->admin_fd >= 0)
+        close(s->admin_fd);
     if (s->cfg->admin && strncmp(s->cfg->admin, "unix:", 5) == 0)
         unlink(s->cfg->admin + 5);
     if (s->pid_file_written)
         unlink(s->cfg->pid_file);
 }
 
-int sw_server_run(sw_config_t *cfg)
+static void free_all(sw_server_t *s)
 {
-    server_t s = {.cfg = cfg, .admin_fd = -1};
+    for (size_t i = 0; i < s->n_apps; i++)
+        sw_app_free(s->apps[i]);
+    free(s->apps);
+    for (size_t i = 0; i < s->n_old_cfgs; i++)
+        sw_config_free(s->old_cfgs[i]);
+    free(s->old_cfgs);
+    sw_config_free(s->cfg);
+    pthread_rwlock_destroy(&s->lock);
+}
+
+int sw_server_run(sw_config_t *cfg, int quick)
+{
+    static sw_server_t server;   /* lives until _exit: threads may still look */
+    sw_server_t *s = &server;
+    *s = (sw_server_t){.cfg = cfg, .quick = quick, .admin_fd = -1};
+    pthread_rwlock_init(&s->lock, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &s->started);
     char err[512] = "";
-    int code = 2;
 
     if (sw_log_open(cfg->error_log, cfg->access_log, err, sizeof err) < 0) {
         fprintf(stderr, "subwsgi: %s\n", err);
-        sw_config_free(cfg);
+        free_all(s);
         return 2;
     }
     /* Every thread inherits this mask; only the main thread takes the
@@ -265,93 +507,74 @@ int sw_server_run(sw_config_t *cfg)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    s.apps = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *s.apps);
-    if (!s.apps)
+    s->apps = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *s->apps);
+    if (!s->apps)
         goto fail;
     for (size_t i = 0; i < cfg->n_apps; i++) {
-        s.apps[i] = sw_app_new(&cfg->apps[i], (size_t)cfg->queue_size, cfg->request_timeout);
-        if (!s.apps[i])
+        s->apps[i] = sw_app_new(&cfg->apps[i], cfg);
+        if (!s->apps[i])
             goto fail;
-        s.n_apps++;
+        s->n_apps++;
     }
-    if (build_listeners(&s, err, sizeof err) < 0 || bind_all(&s, err, sizeof err) < 0)
+    if (build_routes(s, err, sizeof err) < 0 || bind_all(s, err, sizeof err) < 0)
         goto fail;
     if (cfg->pid_file) {
         if (write_pid_file(cfg->pid_file, err, sizeof err) < 0)
             goto fail;
-        s.pid_file_written = 1;
+        s->pid_file_written = 1;
     }
     if (cfg->user && drop_privileges(cfg->user, err, sizeof err) < 0)
         goto fail;
 
     if (sw_python_init(cfg, err, sizeof err) < 0)
         goto fail;
-    s.python_up = 1;
     char pyver[128];
     sw_python_describe(pyver, sizeof pyver);
     sw_log(SW_LOG_INFO, NULL, "subwsgi %s, %s", SW_VERSION, pyver);
-    for (size_t i = 0; i < s.n_apps; i++) {
-        if (sw_app_load(s.apps[i]) < 0) {
-            snprintf(err, sizeof err, "app %s failed to load", s.apps[i]->name);
-            goto fail_python;
-        }
-    }
     sw_python_release_main();
 
+    /* The loader creates (and will end) every interpreter. */
+    if (sw_loader_start(s->apps, s->n_apps, err, sizeof err) < 0)
+        goto fail_started;
     sw_io_limits_t limits = {
         .max_header_size = cfg->max_header_size,
         .max_body_size = cfg->max_body_size,
         .header_timeout = cfg->header_timeout,
         .socket_timeout = SOCKET_TIMEOUT_S,
     };
-    s.io = sw_io_start(s.listeners, s.n_listeners, &limits, err, sizeof err);
-    if (!s.io)
+    s->io = sw_io_start(s->listeners, s->n_listeners, &limits, &s->lock, err, sizeof err);
+    if (!s->io)
         goto fail_started;
-    if (s.admin_fd >= 0) {
-        s.admin = sw_admin_start(s.admin_fd, err, sizeof err);
-        if (!s.admin)
+    if (s->admin_fd >= 0) {
+        s->admin = sw_admin_start(s->admin_fd, s, cfg->admin_tls_cert, cfg->admin_tls_key,
+                                  err, sizeof err);
+        if (!s->admin)
             goto fail_started;
-        s.admin_fd = -1;
+        s->admin_fd = -1;
     }
-    sw_log(SW_LOG_INFO, NULL, "ready: %zu apps, %zu SCGI listeners", s.n_apps, s.n_listeners);
+    sw_log(SW_LOG_INFO, NULL, "ready: %zu apps, %zu SCGI listeners", s->n_apps, s->n_listeners);
 
-    wait_for_stop();
-    shutdown_gracefully(&s);   /* exit 0 even when workers were stuck: the stop was asked for */
-    code = 0;
-    cleanup(&s);
-    for (size_t i = 0; i < s.n_apps; i++)
-        sw_app_free(s.apps[i]);
-    free(s.apps);
-    sw_config_free(cfg);
+    serve_until_stopped(s);
+    int rc = shutdown_gracefully(s);
+    cleanup(s);
+    if (rc == 0)
+        free_all(s);
     sw_log_close();
     /* With workers still stuck in Python, a normal exit would run
-     * destructors under their feet: leave at once. */
+     * destructors under their feet: leave at once. The stop was asked for,
+     * so the exit status is 0 either way. */
     fflush(NULL);
-    _exit(code);
+    _exit(0);
 
 fail_started:
     sw_log(SW_LOG_ERROR, NULL, "%s", err);
-    shutdown_gracefully(&s);
-    cleanup(&s);
-    _exit(2);
-fail_python:
-    /* Apps already loaded have workers blocked on their queues: let them
-     * leave before the process does. */
-    sw_python_release_main();
-    sw_log(SW_LOG_ERROR, NULL, "%s", err);
-    shutdown_gracefully(&s);
-    cleanup(&s);
+    shutdown_gracefully(s);
+    cleanup(s);
+    fflush(NULL);
     _exit(2);
 fail:
     sw_log(SW_LOG_ERROR, NULL, "%s", err[0] ? err : "start-up failed");
-    if (s.admin_fd >= 0)
-        close(s.admin_fd);
-    cleanup(&s);
-    for (size_t i = 0; i < s.n_apps; i++)
-        sw_app_free(s.apps[i]);
-    free(s.apps);
-    if (s.python_up)
-        sw_python_fini();
-    sw_config_free(cfg);
-    return code;
+    cleanup(s);
+    free_all(s);
+    return 2;
 }

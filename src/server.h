@@ -1,12 +1,50 @@
 /* server.h: the whole server's life: listeners, apps, Python, the I/O
- * thread, the admin port, signals, and the graceful shutdown. */
+ * thread, the loader, the admin port, signals, the graceful shutdown; and
+ * the read-only view of it that the admin port uses.
+ *
+ * Lock: the server lock (a rwlock) guards the set of apps and the current
+ * config (users, tokens); SIGHUP takes it for writing to swap them. Order:
+ * server lock, then app->lock, then app->queue.lock. */
 #ifndef SW_SERVER_H
 #define SW_SERVER_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "config.h"
 
+struct sw_app;
+typedef struct sw_server sw_server_t;
+
 /* Runs until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean
- * shutdown, 2 on a runtime failure (bind, load). Takes ownership of cfg. */
-int sw_server_run(sw_config_t *cfg);
+ * shutdown, 2 on a runtime failure (bind, load). Takes ownership of cfg.
+ * quick: started by --app (the admin port then needs no token). */
+int sw_server_run(sw_config_t *cfg, int quick);
+
+/* ---- the admin port's view (hold the read lock while using any of it) ---- */
+
+void sw_server_read_lock(sw_server_t *s);
+void sw_server_read_unlock(sw_server_t *s);
+
+const sw_config_t *sw_server_config(sw_server_t *s);   /* users and tokens */
+int sw_server_is_quick(sw_server_t *s);
+size_t sw_server_n_apps(sw_server_t *s);
+struct sw_app *sw_server_app(sw_server_t *s, size_t i);
+struct sw_app *sw_server_find_app(sw_server_t *s, const char *name);
+
+typedef struct {
+    const char *version;
+    long pid;
+    char python[128];             /* "Python 3.11.2 (own-gil ...)" */
+    double uptime_s;
+    const char *const *listeners; /* addresses as text, borrowed */
+    size_t n_listeners;
+    unsigned long handovers;
+    uint64_t rss_bytes;           /* current resident set */
+    uint64_t rss_budget_bytes;    /* 0: no budget */
+    unsigned long total, active, queued, rejected, timeouts;   /* over all apps */
+} sw_server_info_t;
+
+void sw_server_info(sw_server_t *s, sw_server_info_t *out);
 
 #endif

@@ -8,9 +8,10 @@
 /gate?f=PATH    block until PATH exists (bounded: 20 s)
 /rendezvous?f=PATH&me=0|1&timeout=S
                 raise flag `me` in a shared memory map of PATH, then spin in
-                pure Python, never releasing the GIL (switch interval 60 s),
-                until the other flag is up: "met" is possible only when the
-                other request runs Python at the same moment
+                pure Python until the other flag is up. With env
+                POOL_SWITCH_INTERVAL=60 no GIL is handed over while spinning,
+                so "met" is possible only when the other request runs Python
+                at the same moment
 anything else   a small JSON with the interpreter and generation
 """
 import json
@@ -19,6 +20,11 @@ import os
 import sys
 import time
 from urllib.parse import parse_qs
+
+# Set at import, before any request waits for a GIL: a waiter reads the
+# interval when it starts waiting.
+if os.environ.get("POOL_SWITCH_INTERVAL"):
+    sys.setswitchinterval(float(os.environ["POOL_SWITCH_INTERVAL"]))
 
 
 def application(environ, start_response):
@@ -48,7 +54,6 @@ def application(environ, start_response):
         me = int(q["me"])
         with open(q["f"], "r+b") as f:
             shared = mmap.mmap(f.fileno(), 2)
-        sys.setswitchinterval(60)   # no forced GIL hand-over while spinning
         shared[me] = 1
         deadline = time.monotonic() + float(q.get("timeout", "2"))
         met = False
@@ -56,7 +61,6 @@ def application(environ, start_response):
             if shared[1 - me]:
                 met = True
                 break
-        sys.setswitchinterval(0.005)
         shared.close()
         out["rendezvous"] = "met" if met else "timeout"
     elif path == "/gate":

@@ -53,10 +53,14 @@ def load(runs_path, cells_path):
                               'max': num(p[9]), 'errors': num(p[10]) or 0,
                               'non2xx': num(p[11]) or 0, 'cpu_s': num(p[12]),
                               'wall': num(p[13]), 'requests': num(p[14]),
-                              'speed': num(p[15]) if len(p) > 15 else None})
+                              'speed': num(p[15]) if len(p) > 15 else None,
+                              'client': num(p[16]) if len(p) > 16 else None,
+                              'other': num(p[17]) if len(p) > 17 else None})
     for c in cells.values():
         r = c['runs']
         c['rps'] = med(x['rps'] for x in r)
+        rr = [x['rps'] for x in r if x['rps'] is not None]
+        c['range'] = '%.0f-%.0f' % (min(rr), max(rr)) if rr else '-'
         c['p50'] = med(x['p50'] for x in r)
         c['p99'] = med(x['p99'] for x in r)
         c['bad'] = sum(x['errors'] + x['non2xx'] for x in r)
@@ -64,6 +68,8 @@ def load(runs_path, cells_path):
         c['us_req'] = med(x['cpu_s'] * 1e6 / x['requests'] for x in r
                           if x['cpu_s'] is not None and x['requests'])
         c['speed'] = med(x['speed'] for x in r)
+        c['other'] = med(x['other'] for x in r)
+        c['client'] = med(x['client'] / x['wall'] for x in r if x['client'] is not None and x['wall'])
         c['nruns'] = len(r)
     return cells
 
@@ -74,18 +80,19 @@ def table(argv):
     sw = 'subwsgi-' + label
     out = []
     w = out.append
-    w('| mode | app | server | procs x threads | conc | rps (median) | p50 ms | p99 ms (median) '
+    w('| mode | app | server | procs x threads | conc | rps (median) | rps min-max | p50 ms | p99 ms (median) '
       '| errors + non-2xx | server CPU (cores) | server CPU us/req | peak RSS MiB | peak PSS MiB | runs '
-      '| speed probe ms | note |')
-    w('|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|')
+      '| client CPU (cores) | other load (cores) | speed probe ms | note |')
+    w('|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|')
     for (mode, app, server, layout), c in cells.items():
         mname = 'direct SCGI (unix)' if mode == 'direct' else 'wrk -> nginx'
         note = '' if c['status'] == 'ok' else c['status']
-        w('| %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %d | %s | %s |' % (
-            mname, app, server, layout, c['conc'], fmt(c['rps']), fmt(c['p50'], 3),
+        w('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %d | %s | %s | %s | %s |' % (
+            mname, app, server, layout, c['conc'], fmt(c['rps']), c['range'], fmt(c['p50'], 3),
             fmt(c['p99'], 3), c['bad'], fmt(c['cores'], 2), fmt(c['us_req'], 0),
             fmt(c['rss'] and c['rss'] / 1024), fmt(c['pss'] and c['pss'] / 1024),
-            c['nruns'], fmt(c['speed'], 2), note.replace('|', '/')))
+            c['nruns'], fmt(c['client'], 2), fmt(c['other'], 2), fmt(c['speed'], 2),
+            note.replace('|', '/')))
     w('')
 
     def get(mode, app, server, layout):

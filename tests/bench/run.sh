@@ -30,6 +30,8 @@ STARVE_CPU_CONC=4
 STARVE_CPU_INTERPS=1
 KEEP=0
 LABEL=""
+QUIET_MAX=60
+QUIET_LOAD=0.25
 
 usage() {
     cat <<'EOF'
@@ -64,6 +66,10 @@ usage: tests/bench/run.sh [options]
   --starve-conc H,C    client connections for hello and for the cpu app in
                        --starvation (default 1,4)
   --starve-cpu-interps N  interpreters of the busy cpu app (default 1)
+  --quiet-wait S       before each run, wait up to S seconds (default 60; 0 =
+                       never) until the machine's other load is under
+                       --quiet-load cores (default 0.25) for a second: other
+                       jobs on a shared machine skew results
   --keep               keep the temp dir with sockets and configs
 EOF
 }
@@ -89,6 +95,8 @@ while [ $# -gt 0 ]; do
         --starvation) STARVATION=1 ;;
         --starve-conc) STARVE_HELLO_CONC=${2%,*}; STARVE_CPU_CONC=${2#*,}; shift ;;
         --starve-cpu-interps) STARVE_CPU_INTERPS=$2; shift ;;
+        --quiet-wait) QUIET_MAX=$2; shift ;;
+        --quiet-load) QUIET_LOAD=$2; shift ;;
         --keep) KEEP=1 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -119,9 +127,11 @@ if [ "$INSTALL" = 1 ]; then
     fi
 fi
 PATH=$PATH:/usr/sbin
+HZ=$(getconf CLK_TCK)
 NGINX=$(command -v nginx || true)
 
 [ -x "$SUBWSGI" ] || { echo "run.sh: no subwsgi binary at $SUBWSGI (make -j2, or --subwsgi)" >&2; exit 2; }
+SUBWSGI=$(cd "$(dirname "$SUBWSGI")" && pwd)/$(basename "$SUBWSGI")
 SW_VERSION=$("$SUBWSGI" --version 2>&1 | tr '\n' ' ')
 [ -n "$LABEL" ] || LABEL=py$(grep -o 'Python [0-9.]*' <<<"$SW_VERSION" | head -n 1 | cut -d' ' -f2)
 
@@ -151,6 +161,12 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# A private copy of the binary: a rebuild of the tree during the run (others
+# work in it) must not change the server half-way.
+SUBWSGI_ORIG=$SUBWSGI
+SW_SHA=$(sha256sum "$SUBWSGI" | cut -c1-12)
+cp "$SUBWSGI" "$T/subwsgi" && SUBWSGI=$T/subwsgi
 
 # ---- the load generator ----------------------------------------------------
 LOADGEN=$T/scgiload
@@ -339,7 +355,7 @@ client_direct() {       # seconds socket path
 }
 
 client_wrk() {          # seconds port path
-    wrk -t 1 -c "$CONC" -d "${1}s" --latency "http://127.0.0.1:$2$3" 2>&1 | awk '
+    /usr/bin/time -f 'client_cpu_s %U %S' wrk -t 1 -c "$CONC" -d "${1}s" --latency "http://127.0.0.1:$2$3" 2>&1 | awk '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
                          if (v ~ /m$/) return v * 60000; if (v ~ /s$/) return v * 1000; return v }
         /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
@@ -348,8 +364,9 @@ client_wrk() {          # seconds port path
         /Requests\/sec/ { rps = $2 }
         /Socket errors/ { gsub(/,/, ""); err = $4 + $6 + $8 + $10 }
         /Non-2xx or 3xx/ { non = $5 }
-        END { printf "requests=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%d non2xx=%d\n",
-                     req, rps, p50, p99, mx, err + 0, non + 0 }'
+        /^client_cpu_s/ { ccpu = $2 + $3 }
+        END { printf "requests=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%d non2xx=%d client_cpu_s=%.2f\n",
+                     req, rps, p50, p99, mx, err + 0, non + 0, ccpu }'
 }
 
 kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p;s/^$1=\([^ ]*\).*/\1/p" <<<"$2" | head -n 1; }
@@ -368,6 +385,27 @@ r = []
 for _ in range(30):
     t = time.perf_counter(); cpu.work(); r.append(time.perf_counter() - t)
 print("%.3f" % (statistics.median(r) * 1e3))' "$APPS" 2>/dev/null
+}
+
+busy_ticks() {          # CPU ticks spent busy, all CPUs, since boot
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+quiet_wait() {          # wait until the rest of the machine is (nearly) idle
+    [ "$QUIET_MAX" -gt 0 ] || return 0
+    local waited=0 a b
+    while :; do
+        a=$(busy_ticks); sleep 1; b=$(busy_ticks)
+        if awk -v d=$((b - a)) -v hz="$HZ" -v lim="$QUIET_LOAD" 'BEGIN { exit !(d / hz < lim) }'; then
+            [ "$waited" -gt 0 ] && log "  machine quiet after ${waited}s"
+            return 0
+        fi
+        waited=$((waited + 1))
+        if [ "$waited" -ge "$QUIET_MAX" ]; then
+            log "  machine still busy ($(awk -v d=$((b - a)) -v hz="$HZ" 'BEGIN { printf "%.2f", d / hz }') cores) after ${QUIET_MAX}s: measuring anyway"
+            return 0
+        fi
+    done
 }
 
 display_name() { if [ "$1" = subwsgi ]; then echo "subwsgi-$LABEL"; else echo "$1"; fi; }
@@ -410,22 +448,32 @@ group() {               # mode app layout server...
         live+=("$s")
     done
 
-    local r k n=${#live[@]} line c0 c1 t0 t1 non2xx cpu_s wall speed
+    local r k n=${#live[@]} line c0 c1 t0 t1 non2xx cpu_s wall speed b0 b1 n0 n1 other
     for r in $(seq 1 "$RUNS"); do
         for k in $(seq 0 $((n - 1))); do
             s=${live[$(((k + r - 1) % n))]}
             [ "${G_STATUS[$s]}" = ok ] || continue
+            quiet_wait
             if [ "$WARMUP" -gt 0 ]; then
                 if [ "$mode" = direct ]; then client_direct "$WARMUP" "${G_SOCK[$s]}" / >/dev/null
                 else client_wrk "$WARMUP" "${G_PORT[$s]}" / >/dev/null; fi
             fi
             speed=$(speed_probe)
             c0=$(/usr/bin/python3 "$HERE/procwatch.py" cpu "${G_PID[$s]}")
+            n0=0; n1=0
+            if [ "$mode" = nginx ] && [ "$s" != nginx-return ]; then
+                n0=$(kv cpu_s "$(/usr/bin/python3 "$HERE/procwatch.py" cpu "$NGX_PID")")
+            fi
+            b0=$(busy_ticks)
             t0=$(date +%s.%N)
             if [ "$mode" = direct ]; then line=$(client_direct "$DURATION" "${G_SOCK[$s]}" /)
             else line=$(client_wrk "$DURATION" "${G_PORT[$s]}" /); fi
             t1=$(date +%s.%N)
+            b1=$(busy_ticks)
             c1=$(/usr/bin/python3 "$HERE/procwatch.py" cpu "${G_PID[$s]}")
+            if [ "$mode" = nginx ] && [ "$s" != nginx-return ]; then
+                n1=$(kv cpu_s "$(/usr/bin/python3 "$HERE/procwatch.py" cpu "$NGX_PID")")
+            fi
             if [ "$mode" = direct ]; then
                 non2xx=$(( $(kv requests "$line") - $(kv status_2xx "$line") ))
             else
@@ -433,12 +481,17 @@ group() {               # mode app layout server...
             fi
             cpu_s=$(awk -v a="$(kv cpu_s "$c0")" -v b="$(kv cpu_s "$c1")" 'BEGIN { printf "%.2f", b - a }')
             wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+            # Everything else the machine did meanwhile (other users' jobs),
+            # in cores: all busy time minus server, client and nginx.
+            other=$(awk -v b=$((b1 - b0)) -v hz="$HZ" -v w="$wall" -v srv="$cpu_s" \
+                -v cl="$(kv client_cpu_s "$line")" -v ng="$(awk -v a="$n0" -v b="$n1" 'BEGIN { print b - a }')" \
+                'BEGIN { o = (b / hz - srv - cl - ng) / w; if (o < 0) o = 0; printf "%.2f", o }')
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
                 "$mode" "$app" "$(display_name "$s")" "$layout" "$CONC" "$r" "$(kv rps "$line")" \
                 "$(kv p50_ms "$line")" "$(kv p99_ms "$line")" "$(kv max_ms "$line")" \
                 "$(kv errors "$line")" "$non2xx" "$cpu_s" "$wall" "$(kv requests "$line")" \
-                "$speed" >>"$RUNS_TSV"
-            log "  run $r $s: rps=$(kv rps "$line") p50=$(kv p50_ms "$line") p99=$(kv p99_ms "$line") errors=$(kv errors "$line") non2xx=$non2xx server_cpu=${cpu_s}s speed=${speed}ms"
+                "$speed" "$(kv client_cpu_s "$line")" "$other" >>"$RUNS_TSV"
+            log "  run $r $s: rps=$(kv rps "$line") p50=$(kv p50_ms "$line") p99=$(kv p99_ms "$line") errors=$(kv errors "$line") non2xx=$non2xx server_cpu=${cpu_s}s client_cpu=$(kv client_cpu_s "$line")s other_load=${other} speed=${speed}ms"
             if ! kill -0 "${G_PID[$s]}" 2>/dev/null; then
                 wait "${G_PID[$s]}" 2>/dev/null
                 G_STATUS[$s]="DIED (exit $?) in run $r: $(tail -n 3 "${G_LOG[$s]}" 2>/dev/null | tr '\t\n' '  ' | cut -c1-300)"
@@ -469,7 +522,9 @@ group() {               # mode app layout server...
 versions() {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "machine: $(nproc) cpus, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
-    echo "subwsgi: $SUBWSGI ($SW_VERSION) commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$( [ -n "$(git -C "$ROOT" status --porcelain -- src 2>/dev/null)" ] && echo ' + uncommitted changes in src/')"
+    local tree
+    tree=$(cd "$(dirname "$SUBWSGI_ORIG")/.." && pwd)
+    echo "subwsgi: $SUBWSGI_ORIG (sha256 $SW_SHA; $SW_VERSION) tree $tree commit $(git -C "$tree" rev-parse --short HEAD 2>/dev/null)$( [ -n "$(git --no-optional-locks -C "$tree" status --porcelain -- src 2>/dev/null)" ] && echo ' + uncommitted changes in src/')"
     have uwsgi && echo "uwsgi: $(uwsgi --version) with $(dpkg-query -W -f='uwsgi-plugin-python3 ${Version}' uwsgi-plugin-python3 2>/dev/null) (Python $(/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])'))"
     have gunicorn && echo "gunicorn: $(gunicorn --version 2>&1 | head -n 1) on $(head -n 1 "$(command -v gunicorn)" | cut -c3-) ($(/usr/bin/python3 --version))"
     [ -n "$NGINX" ] && echo "nginx: $("$NGINX" -v 2>&1 | sed 's/.*: //')"
@@ -500,10 +555,12 @@ starvation() {
     printf 'phase\trun\thello_rps\thello_p50_ms\thello_p99_ms\thello_max_ms\thello_errors\tcpu_rps\tcpu_p99_ms\n' >"$f"
     "$LOADGEN" -c "$STARVE_HELLO_CONC" -d "$WARMUP" "unix:$sock" /hello >/dev/null
     for r in $(seq 1 "$RUNS"); do
+        quiet_wait
         line=$("$LOADGEN" -c "$STARVE_HELLO_CONC" -d "$DURATION" "unix:$sock" /hello | grep '^requests=')
         printf 'alone\t%s\t%s\t%s\t%s\t%s\t%s\t-\t-\n' "$r" "$(kv rps "$line")" "$(kv p50_ms "$line")" \
             "$(kv p99_ms "$line")" "$(kv max_ms "$line")" "$(kv errors "$line")" >>"$f"
         log "  hello alone, run $r: $line"
+        quiet_wait
         # The cpu client starts first and outlives the hello run: warm-up + 1 s margin.
         "$LOADGEN" -c "$STARVE_CPU_CONC" -d $((DURATION + WARMUP + 1)) "unix:$sock" /cpu >"$T/busy.$r" &
         bg=$!

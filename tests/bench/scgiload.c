@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -180,11 +181,17 @@ main(int argc, char **argv)
     double p99 = pct_ms(all, nlat, 99), p999 = pct_ms(all, nlat, 99.9);
     double mx = nlat ? (double) all[nlat - 1] / 1e6 : 0;
 
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double client_cpu = (double) ru.ru_utime.tv_sec + (double) ru.ru_stime.tv_sec
+                        + ((double) ru.ru_utime.tv_usec + (double) ru.ru_stime.tv_usec) / 1e6;
+
     printf("requests=%llu duration_s=%.3f rps=%.1f mean_ms=%.3f p50_ms=%.3f "
            "p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f errors=%llu "
            "connect_errors=%llu io_errors=%llu timeouts=%llu empty=%llu "
            "status_1xx=%llu status_2xx=%llu status_3xx=%llu status_4xx=%llu "
-           "status_5xx=%llu status_other=%llu bytes=%llu concurrency=%d\n",
+           "status_5xx=%llu status_other=%llu bytes=%llu concurrency=%d "
+           "client_cpu_s=%.3f\n",
            (unsigned long long) t.requests, window, rps, mean, p50, p90, p99,
            p999, mx, (unsigned long long) t.errors,
            (unsigned long long) t.connect_errors,
@@ -192,7 +199,8 @@ main(int argc, char **argv)
            (unsigned long long) t.empty, (unsigned long long) t.status[1],
            (unsigned long long) t.status[2], (unsigned long long) t.status[3],
            (unsigned long long) t.status[4], (unsigned long long) t.status[5],
-           (unsigned long long) t.status[0], (unsigned long long) t.bytes, conc);
+           (unsigned long long) t.status[0], (unsigned long long) t.bytes, conc,
+           client_cpu);
     printf("# %s %s: %d conns, %.1f s: %llu requests, %.1f req/s; latency ms "
            "p50 %.3f p99 %.3f max %.3f; %llu errors; %llu non-2xx\n",
            argv[optind], argv[optind + 1], conc, window,

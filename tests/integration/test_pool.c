@@ -31,7 +31,8 @@ static int rendezvous(const char *isolation)
     char *shared = h_fmt("%s/flags", dir);
     h_write_file(shared, "\0\0\0\0\0\0\0\0", 8);
     h_server_t *s = start_ini(h_fmt("[app:cpu]\nwsgi = %s\nmount = /\nisolation = %s\n"
-                                    "interpreters = 2\nthreads = 1\n",
+                                    "interpreters = 2\nthreads = 1\n"
+                                    "env = POOL_SWITCH_INTERVAL=60\n",
                                     h_app("pool.py"), isolation), NULL);
     h_async_t *a = h_async_get(s->scgi, h_fmt("/rendezvous?f=%s&me=0&timeout=3", shared),
                                H_IO_TIMEOUT);
@@ -101,10 +102,10 @@ Test(pool, auto_isolation_falls_back_and_says_why)
     cr_expect_eq(r.status, 200, "flask: %s", r.raw);
     sw_scgi_response_free(&r);
     /* The mode each app got, and why, is logged (and shown in status). */
-    const char *falcon_line[] = {"[falcon] isolation shared-gil", "1 of 2 interpreters",
-                                 "Interpreter change detected", NULL};
+    const char *falcon_line[] = {"[falcon] load: generation 1 serving (shared-gil",
+                                 "1 of 2 interpreters", "Interpreter change detected", NULL};
     cr_expect_not_null(h_log_wait_line(s, falcon_line, 5), "%s", h_log_tail(s));
-    const char *flask_line[] = {"[flask] isolation shared-gil", NULL};
+    const char *flask_line[] = {"[flask] load: generation 1 serving (shared-gil,", NULL};
     cr_expect_not_null(h_log_wait_line(s, flask_line, 5), "%s", h_log_tail(s));
     h_server_stop_clean(s);
 }

@@ -1,0 +1,36 @@
+/* loader.h: the loader thread, the one thread that creates and ends
+ * sub-interpreters (FACTS.md section 6: an interpreter is ended by the
+ * thread that created it). It loads every app at start-up, then works
+ * through commands (reload, destroy), ends retired generations once their
+ * workers are gone, destroys idle apps (idle-timeout), and at shutdown
+ * drains and ends everything. Serving never waits for it. */
+#ifndef SW_LOADER_H
+#define SW_LOADER_H
+
+#include <stddef.h>
+
+struct sw_app;
+
+typedef enum { SW_LOADER_RELOAD, SW_LOADER_DESTROY, SW_LOADER_ADD, SW_LOADER_REMOVE } sw_loader_cmd_t;
+
+/* Starts the thread (main thread, after sw_python_init and with the main
+ * thread state released) and waits until every app has loaded its first
+ * generation. Returns 0, or -1 when one failed (the loader then keeps
+ * running: call sw_loader_shutdown). apps is copied. */
+int sw_loader_start(struct sw_app **apps, size_t n, char *err, size_t errlen);
+
+/* Queues a command. app->lock may be held by the caller. ADD starts
+ * managing (and loads) a new app; REMOVE drains and ends one, after which
+ * the loader frees it. */
+void sw_loader_post(sw_loader_cmd_t cmd, struct sw_app *app, const char *user);
+
+/* Wakes the loader (a worker exited: a retired generation may be done). */
+void sw_loader_wake(void);
+
+/* Closes every app's queue (queued requests are still served), waits up to
+ * drain_s for the workers, ends every interpreter, stops the thread.
+ * Returns the number of interpreters that had to be left alive (then
+ * Python must not be finalised). */
+int sw_loader_shutdown(double drain_s);
+
+#endif
