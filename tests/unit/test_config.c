@@ -475,8 +475,12 @@ Test(config, unknown_keys_and_sections)
         {APP("[app:a b]"), 6, "[app:a b]: invalid app name: NAME must match "
          "[A-Za-z0-9_.-]+"},
         {APP("[app:a/b]"), 6, "[app:a/b]: invalid app name"},
-        {APP("[user:alice]\ntoken-sha256 = 00\nrole = admin"), 6,
-         "[user:alice]: user sections (tokens) are not supported yet"},
+        {APP("[user:alice]\ntoken-sha256 = 00\nrole = admin"), 7,
+         "[user:alice] token-sha256: must be 64 hex digits"},
+        {APP("[user:alice]\ntoken-sha256 = " "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\nrole = root"), 8, "[user:alice] role: must be one of user, admin"},
+        {APP("[user:al ice]\nrole = user"), 6, "[user:al ice]: invalid user name"},
+        {APP("owner = nobody"), 6, "[app:a] owner: no [user:nobody] section"},
+        {APP("[user:bob]\nrole = user"), 6, "[user:bob] token-sha256: required key is missing"},
         {"scgi = 127.0.0.1:9000\n" APP(""), 1, "scgi: key outside of any "
          "section"},
     };
@@ -583,26 +587,13 @@ Test(config, listener_and_mount_conflicts)
 Test(config, not_supported_yet)
 {
     static const err_case_t cases[] = {
-        {SRV("admin-tls-cert = /etc/ssl/a.pem"), 6, "[server] admin-tls-cert: "
-         "not supported yet"},
-        {SRV("admin-tls-key = /etc/ssl/a.key"), 6, "[server] admin-tls-key: "
-         "not supported yet"},
-        {SRV("load-timeout = 60"), 6, "[server] load-timeout: not supported "
-         "yet"},
         {SRV("recycle-rss = 512"), 6, "[server] recycle-rss: not supported "
          "yet"},
-        {APP("owner = alice"), 6, "[app:a] owner: not supported yet"},
         {APP("touch-reload = /tmp/r.txt"), 6, "[app:a] touch-reload: not "
          "supported yet"},
         {APP("watch = yes"), 6, "[app:a] watch: not supported yet (this "
          "release accepts only no), got \"yes\""},
         {APP("watch = on"), 6, "[app:a] watch: not supported yet"},
-        {APP("idle-timeout = 60"), 6, "[app:a] idle-timeout: not supported "
-         "yet"},
-        {APP("reload = interpreter"), 6, "[app:a] reload: \"interpreter\" is "
-         "not supported yet (this release accepts auto)"},
-        {APP("reload = process"), 6, "[app:a] reload: \"process\" is not "
-         "supported yet"},
     };
 
     run_cases(cases, N(cases));
@@ -668,7 +659,7 @@ Test(config, bad_file_reports_every_error)
         {4, "[server] scgi: port must be a number from 1 to 65535"},
         {5, "[server] queue-size: must be an integer between 1 and 1000000, "
             "got \"lots\""},
-        {6, "[server] load-timeout: not supported yet"},
+        {6, "[server] load-timeout: must be"},
         {7, "[server] colour: unknown key"},
         {11, "[app:blog] mount: a port in the host is not supported"},
         {12, "[app:blog] interpreters: must be an integer between 1 and 256, "
@@ -678,7 +669,7 @@ Test(config, bad_file_reports_every_error)
         {14, "[app:blog] watch: not supported yet"},
         {15, "expected \"key = value\""},
         {17, "[app:blog]: duplicate section (first on line 9)"},
-        {20, "[user:alice]: user sections (tokens) are not supported yet"},
+        {21, "[user:alice] token-sha256: must be 64 hex digits"},
         {23, "[app:nowsgi] wsgi: required key is missing"},
     };
     char path[PATH_MAX];
