@@ -251,9 +251,9 @@ static const keydef_t keys[] = {
     {SEC_APP, "threads", T_INT, 0, ST_INT, APP(threads), NULL,
      SUP_YES, NULL, 1, 1024, NULL},
     {SEC_APP, "watch", T_BOOL, 0, ST_INT, APP(watch), NULL,
-     SUP_NOOP, "no", 0, 0, NULL},
+     SUP_YES, NULL, 0, 0, NULL},
     {SEC_APP, "touch-reload", T_PATH, 0, ST_STR, APP(touch_reload), NULL,
-     SUP_NO, NULL, 0, 0, NULL},
+     SUP_YES, NULL, 0, 0, NULL},
     {SEC_APP, "idle-timeout", T_SECONDS, 0, ST_DOUBLE, APP(idle_timeout), NULL,
      SUP_YES, NULL, 0, YEAR, NULL},
     {SEC_APP, "environ", T_ENVIRON, F_REPEAT, ST_STRV, APP(environ), NULL,
@@ -457,8 +457,7 @@ sw_config_t *sw_config_quick(const char *app_spec, const char *scgi,
         else
             app->isolation = (sw_isolation_t)v.i;
     }
-    if (watch)
-        QERR("--watch: not supported yet");
+    app->watch = watch != 0;
 #undef QERR
 
     free(cwd);

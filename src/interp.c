@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -615,6 +616,50 @@ int sw_interp_needs_process_reload(sw_interp_t *it, char *reason, size_t len)
     if (it->mode == SW_ISOLATION_SHARED_GIL)
         PyThreadState_Swap(main_ts);
     return found;
+}
+
+static int under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return n > 0 && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+void sw_interp_source_files(sw_interp_t *it, sw_strv_t *out)
+{
+    const sw_app_config_t *cfg = it->app->cfg;
+    char appdir[PATH_MAX] = "";
+    if (cfg->wsgi_file) {
+        sw_strv_push(out, cfg->wsgi_file);
+        snprintf(appdir, sizeof appdir, "%s", cfg->wsgi_file);
+        char *slash = strrchr(appdir, '/');
+        if (slash)
+            *slash = '\0';
+    }
+    if (it->mode == SW_ISOLATION_OWN_GIL) {
+        PyEval_SaveThread();
+        PyEval_RestoreThread(it->creator_ts);
+    } else if (it->mode == SW_ISOLATION_SHARED_GIL) {
+        PyThreadState_Swap(it->creator_ts);
+    }
+    PyObject *mods = PySys_GetObject("modules");   /* borrowed */
+    PyObject *key, *mod;
+    Py_ssize_t pos = 0;
+    while (mods && PyDict_Next(mods, &pos, &key, &mod)) {
+        PyObject *file = PyModule_Check(mod) ? PyModule_GetFilenameObject(mod) : NULL;
+        const char *path = file ? PyUnicode_AsUTF8(file) : NULL;
+        if (path && !strstr(path, "-packages/")) {
+            int mine = appdir[0] && under(path, appdir);
+            for (size_t i = 0; !mine && i < cfg->python_path.n; i++)
+                mine = under(path, cfg->python_path.items[i]);
+            if (mine && (!cfg->wsgi_file || strcmp(path, cfg->wsgi_file) != 0))
+                sw_strv_push(out, path);
+        }
+        Py_XDECREF(file);
+        PyErr_Clear();
+    }
+    back_to_main(it);
 }
 
 int sw_interp_end(sw_interp_t *it, double stop_s, char *why, size_t whylen)

@@ -93,6 +93,11 @@ int sw_interp_start_workers(sw_interp_t *it);
  * interpreter. Loader thread, main thread state current. */
 int sw_interp_needs_process_reload(sw_interp_t *it, char *reason, size_t len);
 
+/* The app's own source files loaded in it (the wsgi file, and modules from
+ * its directory and its python-path, not from site-packages), appended to
+ * out. Loader thread, main thread state current. */
+void sw_interp_source_files(sw_interp_t *it, sw_strv_t *out);
+
 /* Whether this build can create own-GIL interpreters (CPython 3.12+), and
  * whether `auto` may choose them (3.13+: FACTS.md sections 4 and 5). */
 int sw_python_has_own_gil(void);

@@ -15,6 +15,7 @@
 #include "interp.h"
 #include "log.h"
 #include "request.h"
+#include "watch.h"
 
 #define TICK_NS 50000000L          /* housekeeping every 50 ms */
 #define APP_THREAD_STOP_S 2.0      /* app threads get this long to stop at an end */
@@ -363,6 +364,19 @@ static int build_generation(sw_app_t *app, const char *user, const char *action)
     pthread_cond_broadcast(&app->changed);
     pthread_mutex_unlock(&app->lock);
 
+    if (rc == 0 && (app->cfg->watch || app->cfg->touch_reload)) {
+        sw_watch_forget(app);
+        sw_strv_t files = {0};
+        if (app->cfg->watch)
+            sw_interp_source_files(g->interps[0], &files);
+        sw_watch_add(app, &files, "(watch)");
+        sw_strv_free(&files);
+        if (app->cfg->touch_reload) {
+            sw_strv_push(&files, app->cfg->touch_reload);
+            sw_watch_add(app, &files, "(touch-reload)");
+            sw_strv_free(&files);
+        }
+    }
     if (rc == 0)
         sw_log(SW_LOG_INFO, app->name, "%s: generation %d serving (%s%s%s, reload_mode %s) "
                "after %.0f ms", action, number, sw_isolation_name(mode), reason[0] ? ": " : "",
@@ -580,6 +594,7 @@ static void *loader_main(void *arg)
                 build_generation(c->app, c->user, "load");
                 break;
             case SW_LOADER_REMOVE:
+                sw_watch_forget(c->app);
                 unmanage(c->app);
                 finish_app(c->app, now_s() + c->app->drain_timeout);
                 sw_app_free(c->app);

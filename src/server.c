@@ -25,6 +25,7 @@
 #include "listen.h"
 #include "loader.h"
 #include "log.h"
+#include "watch.h"
 
 /* Send/receive timeout of a worker's client socket: a vanished client must
  * not hold a worker for ever. */
@@ -441,6 +442,7 @@ static int shutdown_gracefully(sw_server_t *s)
         sw_io_stop(s->io, drain);
         s->io = NULL;
     }
+    sw_watch_stop();
     int left = sw_loader_shutdown(drain);
     if (left > 0) {
         /* Ending an interpreter with a running thread is fatal (FACTS.md
@@ -533,6 +535,8 @@ int sw_server_run(sw_config_t *cfg, int quick)
     sw_log(SW_LOG_INFO, NULL, "subwsgi %s, %s", SW_VERSION, pyver);
     sw_python_release_main();
 
+    if (sw_watch_start(err, sizeof err) < 0)
+        goto fail_python;
     /* The loader creates (and will end) every interpreter. */
     if (sw_loader_start(s->apps, s->n_apps, err, sizeof err) < 0)
         goto fail_started;
@@ -572,6 +576,9 @@ fail_started:
     cleanup(s);
     fflush(NULL);
     _exit(2);
+fail_python:
+    sw_python_acquire_main();
+    sw_python_fini();
 fail:
     sw_log(SW_LOG_ERROR, NULL, "%s", err[0] ? err : "start-up failed");
     cleanup(s);

@@ -622,9 +622,16 @@ Test(admin, request_body_over_64k_is_413)
     memset(big, 'x', n);
     h_http_resp_t r;
     adm_raw(&e, "POST", "/v1/apps/ablog/reload", "Authorization: Bearer " ALICE, big, n, &r);
-    expect_status(&r, 413, "POST with a 70 KiB body");
+    expect_error(&r, 413, "bad_request", "POST with a 70 KiB body");
+    h_http_free(&r);
+    /* Auth is still decided first. */
+    adm_raw(&e, "POST", "/v1/apps/ablog/reload", NULL, big, n, &r);
+    expect_error(&r, 401, "unauthorized", "POST with a 70 KiB body and no token");
     h_http_free(&r);
     free(big);
+    const char *audit[] = {"audit user=alice app=ablog action=reload result=too_large", NULL};
+    cr_expect_not_null(h_log_wait_line(e.srv, audit, 10), "no audit line for the 413; log:\n%s",
+                       h_log_tail(e.srv));
     /* A small body is ignored. */
     adm_raw(&e, "POST", "/v1/apps/ablog/reload?wait=30", "Authorization: Bearer " ALICE,
             "{}", 2, &r);

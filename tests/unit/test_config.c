@@ -589,11 +589,6 @@ Test(config, not_supported_yet)
     static const err_case_t cases[] = {
         {SRV("recycle-rss = 512"), 6, "[server] recycle-rss: not supported "
          "yet"},
-        {APP("touch-reload = /tmp/r.txt"), 6, "[app:a] touch-reload: not "
-         "supported yet"},
-        {APP("watch = yes"), 6, "[app:a] watch: not supported yet (this "
-         "release accepts only no), got \"yes\""},
-        {APP("watch = on"), 6, "[app:a] watch: not supported yet"},
     };
 
     run_cases(cases, N(cases));
@@ -666,7 +661,7 @@ Test(config, bad_file_reports_every_error)
              "got \"x\""},
         {13, "[app:blog] isolation: must be one of auto, own-gil, shared-gil, "
              "main; got \"turbo\""},
-        {14, "[app:blog] watch: not supported yet"},
+        {14, "[app:blog] watch: must be yes or no"},
         {15, "expected \"key = value\""},
         {17, "[app:blog]: duplicate section (first on line 9)"},
         {21, "[user:alice] token-sha256: must be 64 hex digits"},
@@ -1066,8 +1061,6 @@ Test(config, quick_mode_errors)
          "must be an integer between 1 and 1024"},
         {"app.py", "127.0.0.1:9000", NULL, 0, 0, "fast", 0, "--isolation: "
          "must be one of auto, own-gil, shared-gil, main"},
-        {"app.py", "127.0.0.1:9000", NULL, 0, 0, NULL, 1, "--watch: not "
-         "supported yet"},
     };
 
     cr_assert_eq(chdir(tmp), 0);
@@ -1100,7 +1093,7 @@ Test(config, quick_mode_collects_all_errors)
     cfg = sw_config_quick("nope.py", "bad", "10.1.1.1:1", 999, 9999, "fast",
                           1, &errs);
     cr_expect_null(cfg);
-    cr_expect_eq(errs.lines.n, 7, "%s", joined(&errs));
+    cr_expect_eq(errs.lines.n, 6, "%s", joined(&errs));
     sw_errors_free(&errs);
 }
 
