@@ -11,7 +11,9 @@
  * (owner bob, /bob) and ops (no owner: admins only, /ops). */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -817,8 +819,8 @@ Test(admin, reload_of_broken_code_is_422_and_old_code_serves)
     json_t *j = body_json(&r, "422");
     cr_expect(json_is_string(json_object_get(j, "error")), "422 error: %s", r.body);
     cr_expect(json_is_string(json_object_get(j, "message")), "422 message: %s", r.body);
-    cr_expect(strstr(r.body, "SyntaxError") != NULL, "no traceback in the 422 body: %s",
-              r.body);
+    cr_expect(strstr(r.body, "SyntaxError") != NULL && strstr(r.body, "Traceback") != NULL,
+              "no traceback in the 422 body: %s", r.body);
     json_t *a = json_object_get(j, "app");
     expect_app_shape(a, "422 app");
     cr_expect_eq(jint(a, "generation"), 1, "the failed generation replaced the old: %s",
@@ -847,6 +849,74 @@ Test(admin, reload_of_broken_code_is_422_and_old_code_serves)
     expect_status(&r, 200, "reload after the fix");
     h_http_free(&r);
     cr_expect_str_eq(scgi_body(&e, "/alice"), "ablog fixed\n");
+    h_server_stop_clean(e.srv);
+}
+
+/* A reload request waiting (?wait=) holds up no other admin request: the
+ * port runs a thread per connection, and status reads take no GIL. */
+typedef struct {
+    int port;
+    h_http_resp_t resp;
+    int rc;
+    char err[256];
+    atomic_int done;
+} bg_reload_t;
+
+static void *bg_reload(void *arg)
+{
+    bg_reload_t *b = arg;
+    const char *hdr[] = {"Authorization: Bearer " ALICE};
+    b->rc = h_http(b->port, "POST", "/v1/apps/ablog/reload?wait=60", hdr, 1, NULL, 0, WAIT_IO,
+                   &b->resp, b->err, sizeof b->err);
+    atomic_store(&b->done, 1);
+    return NULL;
+}
+
+Test(admin, other_requests_answer_while_a_reload_waits)
+{
+    env_t e = start_env();
+    /* The new code takes a few seconds to import. */
+    char *slow = h_fmt("import time\n"
+                       "time.sleep(4)\n"
+                       "\n"
+                       "\n"
+                       "def application(environ, start_response):\n"
+                       "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                       "    return [b'ablog slow\\n']\n");
+    h_write_file(h_fmt("%s/ablog.py", e.dir), slow, strlen(slow));
+    bg_reload_t b = {.port = e.admin_port};
+    atomic_init(&b.done, 0);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, bg_reload, &b), 0);
+
+    /* While it waits: the app shows "reloading", and old code serves. */
+    int seen = 0;
+    double end = h_now() + 30;
+    while (!seen && !atomic_load(&b.done) && h_now() < end) {
+        json_t *a = app_as_root(&e, "ablog");
+        seen = strcmp(jstr(a, "state"), "reloading") == 0 && !atomic_load(&b.done);
+        json_decref(a);
+        if (!seen)
+            h_nap(0.05);
+    }
+    cr_expect(seen, "never saw state \"reloading\" while the reload waited");
+    if (seen) {
+        h_http_resp_t r;
+        adm(&e, "GET", "/healthz", NULL, &r);
+        expect_status(&r, 200, "GET /healthz during a reload");
+        h_http_free(&r);
+        adm(&e, "GET", "/v1/apps", BOB, &r);
+        expect_status(&r, 200, "bob's GET /v1/apps during alice's reload");
+        h_http_free(&r);
+        cr_expect_str_eq(scgi_body(&e, "/alice"), "ablog v1\n");
+        cr_expect(!atomic_load(&b.done), "the reload ended before the checks ran");
+    }
+    pthread_join(t, NULL);
+    cr_assert_eq(b.rc, 0, "reload request: %s", b.err);
+    cr_expect_eq(b.resp.status, 200, "reload?wait=60 of slow code: %d %s", b.resp.status,
+                 b.resp.body);
+    h_http_free(&b.resp);
+    cr_expect_str_eq(scgi_body(&e, "/alice"), "ablog slow\n");
     h_server_stop_clean(e.srv);
 }
 
