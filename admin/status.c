@@ -133,9 +133,10 @@ static json_t *latency_json(const sw_app_status_t *st)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    /* Always numbers (reals), 0.0 before the first request. */
-    double p50 = isfinite(st->p50_ms) ? st->p50_ms : 0.0;
-    double p99 = isfinite(st->p99_ms) ? st->p99_ms : 0.0;
+    /* Always numbers (reals), 0.0 before the first request; to the
+     * microsecond, which keeps the text short. */
+    double p50 = isfinite(st->p50_ms) ? round(st->p50_ms * 1000.0) / 1000.0 : 0.0;
+    double p99 = isfinite(st->p99_ms) ? round(st->p99_ms * 1000.0) / 1000.0 : 0.0;
     int rc = 0;
     rc |= set(o, "p50", json_real(p50));
     rc |= set(o, "p99", json_real(p99));
@@ -194,7 +195,9 @@ json_t *sw_status_server_json(const sw_server_info_t *info)
         rc |= set(o, "version", text(info->version ? info->version : ""));
         rc |= set(o, "pid", json_integer((json_int_t)info->pid));
         rc |= set(o, "python", text(info->python));
-        rc |= set(o, "uptime_s", json_real(isfinite(info->uptime_s) ? info->uptime_s : 0.0));
+        rc |= set(o, "uptime_s", json_real(isfinite(info->uptime_s)
+                                               ? round(info->uptime_s * 1000.0) / 1000.0
+                                               : 0.0));
         rc |= set(o, "listeners", ls);
         ls = NULL;   /* set() took it, even on failure */
         rc |= set(o, "totals", tot);

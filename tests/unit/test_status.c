@@ -156,6 +156,9 @@ Test(status, app_has_every_field_with_its_type)
     cr_expect(json_is_real(json_object_get(lat, "p99")), "p99 is a number (real)");
     cr_expect_float_eq(json_real_value(json_object_get(lat, "p50")), 1.5, 1e-9);
     cr_expect_float_eq(json_real_value(json_object_get(lat, "p99")), 12.25, 1e-9);
+    char *lt = json_dumps(lat, JSON_COMPACT);
+    cr_expect_str_eq(lt, "{\"p50\":1.5,\"p99\":12.25}");
+    free(lt);
 
     json_t *last = json_object_get(j, "last_reload");
     static const char *const last_keys[] = {"generation", "action", "requested_by",
@@ -206,6 +209,17 @@ Test(status, nulls_and_texts)
     cr_expect_str_eq(str_at(j, "isolation_reason"), "numpy refused an own-GIL interpreter");
     cr_expect_str_eq(str_at(j, "reload_mode"), "process");
     cr_expect_str_eq(str_at(j, "reload_mode_reason"), "_cffi_backend uses single-phase init");
+    json_decref(j);
+
+    /* Latencies to the microsecond; never NaN in the JSON. */
+    fill(&st);
+    st.p50_ms = 0.21820500000000001;
+    st.p99_ms = 0.0 / 0.0;
+    j = sw_status_app_json(&st);
+    cr_assert_not_null(j);
+    char *lt = json_dumps(json_object_get(j, "latency_ms"), JSON_COMPACT);
+    cr_expect_str_eq(lt, "{\"p50\":0.218,\"p99\":0.0}");
+    free(lt);
     json_decref(j);
 }
 
