@@ -3,6 +3,7 @@
  * GET /v1/server JSON, and the Prometheus text (families, escaping). */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,7 +215,7 @@ Test(status, nulls_and_texts)
     /* Latencies to the microsecond; never NaN in the JSON. */
     fill(&st);
     st.p50_ms = 0.21820500000000001;
-    st.p99_ms = 0.0 / 0.0;
+    st.p99_ms = NAN;
     j = sw_status_app_json(&st);
     cr_assert_not_null(j);
     char *lt = json_dumps(json_object_get(j, "latency_ms"), JSON_COMPACT);
