@@ -281,7 +281,8 @@ h_proc_t *h_spawn(const char *name, char *const argv[], const char *log,
         nx++;
     char **envp = calloc(ne + nx + 1, sizeof *envp);
     memcpy(envp, environ, ne * sizeof *envp);
-    memcpy(envp + ne, extra_env, nx * sizeof *envp);
+    if (nx)
+        memcpy(envp + ne, extra_env, nx * sizeof *envp);
 
     h_proc_t *p = calloc(1, sizeof *p);
     p->name = h_fmt("%s", name);
