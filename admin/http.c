@@ -1,141 +1,742 @@
-/* http.c: the admin HTTP port: routes from one table, JSON error bodies
- * through one emitter (jansson), libmicrohttpd's own polling thread. */
+/* http.c: the admin HTTP port (DESIGN section 6): routes from one table
+ * {method, path pattern, handler, permission}, the caller's token checked
+ * from the row before dispatch, JSON bodies owned by their responses, every
+ * error through one emitter, an audit line for every state-changing request.
+ * libmicrohttpd runs a thread per connection, so a handler that waits for a
+ * reload (?wait=) holds up no other request. Handlers never take a GIL. */
 #include "http.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <microhttpd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "app.h"
+#include "auth.h"
 #include "log.h"
+#include "status.h"
+
+#define BODY_LIMIT (64 * 1024)     /* request bodies: none is needed; 413 beyond */
+#define WAIT_MAX_S 3600.0          /* ?wait= bounds: 0 .. 1 hour */
+#define DESTROY_EXTRA_WAIT_S 5.0   /* destroy waits drain-timeout + this */
+#define PEM_MAX (1024 * 1024)
+#define NAME_MAX_LEN 256           /* an app name segment; longer ones match no app */
+#define JSON_TYPE "application/json"
 
 struct sw_admin {
     struct MHD_Daemon *daemon;
+    sw_server_t *server;
+    char *tls_cert;                /* PEM text, kept for the daemon's life */
+    char *tls_key;
+    size_t tls_key_len;
 };
 
-typedef enum MHD_Result (*handler_fn)(struct MHD_Connection *conn);
+typedef enum { PERM_NONE, PERM_USER, PERM_ADMIN } perm_t;
+
+/* One request as a handler sees it. */
+typedef struct {
+    struct MHD_Connection *conn;
+    sw_admin_t *admin;
+    const sw_user_config_t *user;  /* borrowed from the config: valid while the
+                                    * server read lock is held (PERM_USER and
+                                    * PERM_ADMIN rows run under it) */
+    char name[NAME_MAX_LEN];       /* the '*' segment of the path, "" if none
+                                    * or too long */
+    unsigned status;               /* the status queued, for the audit line */
+} req_t;
+
+typedef enum MHD_Result (*handler_fn)(req_t *rq);
 
 typedef struct {
-    const char *method;
-    const char *path;
+    const char *method;            /* a GET row also answers HEAD */
+    const char *pattern;           /* '*' matches one non-empty path segment */
     handler_fn handler;
+    perm_t perm;
+    const char *audit;             /* action named in the audit line, or NULL */
 } route_t;
 
-static enum MHD_Result handle_healthz(struct MHD_Connection *conn);
+/* Per request, from libmicrohttpd's first call until it completes. */
+typedef struct {
+    size_t body_bytes;
+    int too_large;
+} conn_state_t;
 
+static enum MHD_Result h_healthz(req_t *rq);
+static enum MHD_Result h_panel(req_t *rq);
+static enum MHD_Result h_apps(req_t *rq);
+static enum MHD_Result h_app(req_t *rq);
+static enum MHD_Result h_reload(req_t *rq);
+static enum MHD_Result h_destroy(req_t *rq);
+static enum MHD_Result h_server(req_t *rq);
+static enum MHD_Result h_recycle(req_t *rq);
+static enum MHD_Result h_metrics(req_t *rq);
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls);
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe);
+static void on_mhd_log(void *cls, const char *fmt, va_list ap);
+static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const char *url,
+                             const char *method, int too_large);
+static int match(const char *pattern, const char *path, char *name, size_t namelen);
+static int method_ok(const char *row_method, const char *method);
+static enum MHD_Result respond(req_t *rq, unsigned status, char *body, const char *content_type,
+                               const char *const *headers);
+static enum MHD_Result respond_json(req_t *rq, unsigned status, json_t *j,
+                                    const char *const *headers);
+static enum MHD_Result respond_error(req_t *rq, unsigned status, const char *code,
+                                     const char *message, json_t *app,
+                                     const char *const *headers);
+static enum MHD_Result respond_not_found_app(req_t *rq);
+static enum MHD_Result respond_too_large(req_t *rq);
+static enum MHD_Result respond_command(req_t *rq, sw_app_t *app, sw_cmd_result_t r,
+                                       const char *msg);
+static sw_app_t *visible_app(req_t *rq);
+static json_t *app_json(sw_app_t *app);
+static int parse_wait(req_t *rq, double dflt, double *out);
+static void audit(const req_t *rq, const char *action, double ms);
+static const char *result_word(unsigned status);
+static void clean_name(const char *in, char *out, size_t outlen);
+static double now_ms(void);
+static char *read_pem(const char *path, size_t *len, char *err, size_t errlen);
+
+/* The whole API. State changes only by POST. perm decides, before the
+ * handler runs, whether a token is needed (user) and whether it must be an
+ * admin's; what a user may see inside a row is the handler's (visible_app). */
 static const route_t routes[] = {
-    {"GET", "/healthz", handle_healthz},
+    {"GET", "/healthz", h_healthz, PERM_NONE, NULL},
+    {"GET", "/", h_panel, PERM_NONE, NULL},
+    {"GET", "/v1/apps", h_apps, PERM_USER, NULL},
+    {"GET", "/v1/apps/*", h_app, PERM_USER, NULL},
+    {"POST", "/v1/apps/*/reload", h_reload, PERM_USER, "reload"},
+    {"POST", "/v1/apps/*/destroy", h_destroy, PERM_USER, "destroy"},
+    {"GET", "/v1/server", h_server, PERM_ADMIN, NULL},
+    {"POST", "/v1/server/recycle", h_recycle, PERM_ADMIN, "recycle"},
+    {"GET", "/metrics", h_metrics, PERM_ADMIN, NULL},
 };
 
-static void free_buffer(void *p)
-{
-    free(p);
-}
+/* Quick mode has no tokens: the listener is loopback or a unix socket and
+ * every caller is an admin. */
+static const sw_user_config_t quick_user = {.name = "(quick)", .role = SW_ROLE_ADMIN};
 
-/* Queues body (malloc'd; the response takes it on every path). */
-static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status,
-                               char *body, const char *content_type)
-{
-    if (!body)
-        return MHD_NO;
-    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
-        strlen(body), body, free_buffer);
-    if (!resp) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    enum MHD_Result rc = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
+static const char panel_html[] =
+    "<!doctype html>\n"
+    "<html lang=\"en\"><head><meta charset=\"utf-8\"><title>subwsgi admin</title></head>\n"
+    "<body><h1>subwsgi admin</h1>\n"
+    "<p>The control panel comes later. The JSON API is under <code>/v1/</code>; send\n"
+    "<code>Authorization: Bearer TOKEN</code>.</p></body></html>\n";
 
-/* The one error emitter: {"error": CODE, "message": TEXT}. */
-static enum MHD_Result respond_error(struct MHD_Connection *conn, unsigned status,
-                                     const char *code, const char *message)
-{
-    json_t *j = json_pack("{s:s, s:s}", "error", code, "message", message);
-    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!body)
-        return MHD_NO;
-    size_t len = strlen(body);
-    char *nl = realloc(body, len + 2);   /* a trailing newline for curl users */
-    if (nl) {
-        body = nl;
-        memcpy(body + len, "\n", 2);
-    }
-    return respond(conn, status, body, "application/json");
-}
+/* ---- start and stop ---------------------------------------------------------- */
 
-static enum MHD_Result handle_healthz(struct MHD_Connection *conn)
-{
-    return respond(conn, MHD_HTTP_OK, strdup("ok\n"), "text/plain; charset=utf-8");
-}
-
-static enum MHD_Result dispatch(void *cls, struct MHD_Connection *conn, const char *url,
-                                const char *method, const char *version,
-                                const char *upload_data, size_t *upload_data_size,
-                                void **req_cls)
-{
-    (void)cls;
-    (void)version;
-    (void)upload_data;
-    /* First call per request: headers only; answer on the second. */
-    if (*req_cls == NULL) {
-        static int marker;
-        *req_cls = &marker;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        *upload_data_size = 0;   /* no route takes a body yet */
-        return MHD_YES;
-    }
-    int path_known = 0;
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (strcmp(url, routes[i].path) != 0)
-            continue;
-        path_known = 1;
-        if (strcmp(method, routes[i].method) == 0)
-            return routes[i].handler(conn);
-    }
-    if (path_known)
-        return respond_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-                             "this path does not take that method");
-    return respond_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource");
-}
-
+/* On failure listen_fd is left to the caller (server.c closes it): this
+ * gives libmicrohttpd a duplicate, because libmicrohttpd 0.9.75 closes the
+ * socket it was given on some of its failure paths and not on others. */
 sw_admin_t *sw_admin_start(int listen_fd, sw_server_t *server, const char *tls_cert,
                            const char *tls_key, char *err, size_t errlen)
 {
-    (void)server;
-    (void)tls_cert;
-    (void)tls_key;
+    if ((tls_cert == NULL) != (tls_key == NULL)) {
+        snprintf(err, errlen, "admin TLS needs both a certificate and a key");
+        return NULL;
+    }
+    if (tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, errlen, "this libmicrohttpd was built without TLS");
+        return NULL;
+    }
     sw_admin_t *a = calloc(1, sizeof *a);
     if (!a) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    a->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                                     MHD_USE_ERROR_LOG,
-                                 0, NULL, NULL, dispatch, NULL,
-                                 MHD_OPTION_LISTEN_SOCKET, listen_fd,
+    a->server = server;
+    size_t cert_len = 0;
+    if (tls_cert) {
+        a->tls_cert = read_pem(tls_cert, &cert_len, err, errlen);
+        if (!a->tls_cert)
+            goto fail;
+        a->tls_key = read_pem(tls_key, &a->tls_key_len, err, errlen);
+        if (!a->tls_key)
+            goto fail;
+    }
+    int fd = fcntl(listen_fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
+        snprintf(err, errlen, "admin socket: %s", strerror(errno));
+        goto fail;
+    }
+    struct MHD_OptionItem tls_ops[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, a->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_OptionItem no_ops[] = {{MHD_OPTION_END, 0, NULL}};
+    /* Thread per connection: a handler blocked in ?wait= holds up no other
+     * request. poll, not select: fds above FD_SETSIZE are common in a busy
+     * server. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG | (tls_cert ? MHD_USE_TLS : 0);
+    /* The logger first: libmicrohttpd logs option errors as it parses. */
+    a->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a,
+                                 MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+                                 MHD_OPTION_LISTEN_SOCKET, fd,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                                 MHD_OPTION_ARRAY, tls_cert ? tls_ops : no_ops,
                                  MHD_OPTION_END);
     if (!a->daemon) {
-        snprintf(err, errlen, "libmicrohttpd could not start on the admin socket");
-        free(a);
-        return NULL;
+        /* fd may or may not have been closed by libmicrohttpd: leave it. */
+        snprintf(err, errlen, "libmicrohttpd could not start on the admin socket%s",
+                 tls_cert ? " (check admin-tls-cert and admin-tls-key)" : "");
+        goto fail;
     }
+    close(listen_fd);   /* the daemon serves on the duplicate */
     return a;
+
+fail:
+    if (a->tls_key)
+        explicit_bzero(a->tls_key, a->tls_key_len);
+    free(a->tls_key);
+    free(a->tls_cert);
+    free(a);
+    return NULL;
 }
 
 void sw_admin_stop(sw_admin_t *admin)
 {
     if (!admin)
         return;
+    /* Joins the connection threads, so it returns once every handler has
+     * (a waiting reload or destroy ends with its wait). */
     MHD_stop_daemon(admin->daemon);
+    if (admin->tls_key)
+        explicit_bzero(admin->tls_key, admin->tls_key_len);
+    free(admin->tls_key);
+    free(admin->tls_cert);
     free(admin);
+}
+
+/* ---- dispatch ------------------------------------------------------------------- */
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    (void)version;
+    (void)upload_data;
+    sw_admin_t *a = cls;
+    conn_state_t *cs = *req_cls;
+    if (!cs) {
+        /* First call: headers only. A response can be queued now or once
+         * the whole request is in, not in between; so a declared body over
+         * the limit is refused now, before it is read. */
+        cs = calloc(1, sizeof *cs);
+        if (!cs)
+            return MHD_NO;
+        *req_cls = cs;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > BODY_LIMIT)
+            return route(a, conn, url, method, 1);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        /* Bodies are ignored: count them (chunked ones have no length). */
+        cs->body_bytes += *upload_data_size;
+        if (cs->body_bytes > BODY_LIMIT)
+            cs->too_large = 1;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return route(a, conn, url, method, cs->too_large);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    free(*req_cls);
+    *req_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    sw_log(SW_LOG_WARN, NULL, "admin: %s", buf);
+}
+
+/* Finds the row, then decides auth from it, then runs the handler; a body
+ * over the limit (too_large) answers 413 in the handler's place. */
+static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const char *url,
+                             const char *method, int too_large)
+{
+    req_t rq = {.conn = conn, .admin = a};
+    const route_t *row = NULL;
+    char allow[64] = "";
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (!match(routes[i].pattern, url, rq.name, sizeof rq.name))
+            continue;
+        if (method_ok(routes[i].method, method)) {
+            row = &routes[i];
+            break;
+        }
+        size_t used = strlen(allow);
+        snprintf(allow + used, sizeof allow - used, "%s%s%s", used ? ", " : "",
+                 routes[i].method, strcmp(routes[i].method, "GET") == 0 ? ", HEAD" : "");
+    }
+    if (!row && allow[0]) {
+        const char *hdr[] = {MHD_HTTP_HEADER_ALLOW, allow, NULL};
+        return respond_error(&rq, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                             "this path does not take that method", NULL, hdr);
+    }
+    if (!row)
+        return respond_error(&rq, MHD_HTTP_NOT_FOUND, "not_found", "no such resource", NULL,
+                             NULL);
+    if (row->perm == PERM_NONE)
+        return too_large ? respond_too_large(&rq) : row->handler(&rq);
+
+    double t0 = now_ms();
+    enum MHD_Result rc;
+    /* The read lock guards the config (users) and the set of apps; the
+     * user found and any app looked up stay valid until it is released. */
+    sw_server_read_lock(a->server);
+    if (sw_server_is_quick(a->server)) {
+        rq.user = &quick_user;
+    } else {
+        const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                        MHD_HTTP_HEADER_AUTHORIZATION);
+        rq.user = sw_auth_user(sw_server_config(a->server), authz);
+    }
+    if (!rq.user) {
+        const char *hdr[] = {MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer", NULL};
+        rc = respond_error(&rq, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                           "a valid token is needed: Authorization: Bearer TOKEN", NULL, hdr);
+    } else if (row->perm == PERM_ADMIN && rq.user->role != SW_ROLE_ADMIN) {
+        rc = respond_error(&rq, MHD_HTTP_FORBIDDEN, "forbidden", "this needs an admin token",
+                           NULL, NULL);
+    } else if (too_large) {
+        rc = respond_too_large(&rq);
+    } else {
+        rc = row->handler(&rq);
+    }
+    if (row->audit)
+        audit(&rq, row->audit, now_ms() - t0);
+    sw_server_read_unlock(a->server);
+    return rc;
+}
+
+/* 1 when path matches pattern; the segment matched by '*' is copied into
+ * name ("" when it is NAME_MAX_LEN or longer: such a name matches no app). */
+static int match(const char *pattern, const char *path, char *name, size_t namelen)
+{
+    const char *p = pattern, *u = path;
+    while (*p) {
+        if (*p == '*') {
+            size_t n = strcspn(u, "/");
+            if (n == 0)
+                return 0;
+            if (n < namelen) {
+                memcpy(name, u, n);
+                name[n] = '\0';
+            } else {
+                name[0] = '\0';
+            }
+            u += n;
+            p++;
+            continue;
+        }
+        if (*p != *u)
+            return 0;
+        p++;
+        u++;
+    }
+    return *u == '\0';
+}
+
+static int method_ok(const char *row_method, const char *method)
+{
+    if (strcmp(row_method, method) == 0)
+        return 1;
+    /* libmicrohttpd sends no body for HEAD. */
+    return strcmp(row_method, "GET") == 0 && strcmp(method, "HEAD") == 0;
+}
+
+/* ---- handlers ------------------------------------------------------------------- */
+
+static enum MHD_Result h_healthz(req_t *rq)
+{
+    return respond(rq, MHD_HTTP_OK, strdup("ok\n"), "text/plain; charset=utf-8", NULL);
+}
+
+/* A placeholder until the control panel is built (admin/panel/). */
+static enum MHD_Result h_panel(req_t *rq)
+{
+    static const char *const hdr[] = {
+        "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'",
+        "X-Frame-Options", "DENY", NULL};
+    return respond(rq, MHD_HTTP_OK, strdup(panel_html), "text/html; charset=utf-8", hdr);
+}
+
+/* {"apps": [APP...]}: the caller's apps, in config order. */
+static enum MHD_Result h_apps(req_t *rq)
+{
+    sw_server_t *s = rq->admin->server;
+    json_t *arr = json_array(), *o = json_object();
+    int rc = arr && o ? 0 : -1;
+    for (size_t i = 0, n = sw_server_n_apps(s); rc == 0 && i < n; i++) {
+        sw_app_t *app = sw_server_app(s, i);
+        if (app && sw_auth_can_see(rq->user, app))
+            rc = json_array_append_new(arr, app_json(app));
+    }
+    if (rc == 0) {
+        rc = json_object_set_new(o, "apps", arr);
+        arr = NULL;   /* taken, even on failure */
+    }
+    json_decref(arr);
+    if (rc != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return respond_json(rq, MHD_HTTP_OK, o, NULL);
+}
+
+static enum MHD_Result h_app(req_t *rq)
+{
+    sw_app_t *app = visible_app(rq);
+    if (!app)
+        return respond_not_found_app(rq);
+    return respond_json(rq, MHD_HTTP_OK, app_json(app), NULL);
+}
+
+static enum MHD_Result h_reload(req_t *rq)
+{
+    double wait_s;
+    if (parse_wait(rq, -1.0, &wait_s) != 0)
+        return respond_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request",
+                             "wait must be a number of seconds from 0 to 3600", NULL, NULL);
+    sw_app_t *app = visible_app(rq);
+    if (!app)
+        return respond_not_found_app(rq);
+    char msg[512] = "";
+    /* The read lock stays held while this waits for the new generation:
+     * it keeps app valid (a SIGHUP could otherwise remove and free it under
+     * us). A SIGHUP's write lock then waits until the reload ends or the
+     * wait does, which is acceptable: config reloads are rare and the wait
+     * is bounded (3600 s at most). The loader never needs the server lock,
+     * so the reload itself cannot be blocked by it. */
+    sw_cmd_result_t r = sw_app_reload(app, rq->user->name, wait_s, msg, sizeof msg);
+    return respond_command(rq, app, r, msg);
+}
+
+static enum MHD_Result h_destroy(req_t *rq)
+{
+    double wait_s;
+    if (parse_wait(rq, -1.0, &wait_s) != 0)
+        return respond_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request",
+                             "wait must be a number of seconds from 0 to 3600", NULL, NULL);
+    sw_app_t *app = visible_app(rq);
+    if (!app)
+        return respond_not_found_app(rq);
+    if (wait_s < 0)
+        wait_s = app->drain_timeout + DESTROY_EXTRA_WAIT_S;
+    char msg[512] = "";
+    /* Under the read lock, as for a reload (see h_reload). */
+    sw_cmd_result_t r = sw_app_destroy(app, rq->user->name, wait_s, msg, sizeof msg);
+    return respond_command(rq, app, r, msg);
+}
+
+static enum MHD_Result h_server(req_t *rq)
+{
+    sw_server_info_t info;
+    sw_server_info(rq->admin->server, &info);
+    return respond_json(rq, MHD_HTTP_OK, sw_status_server_json(&info), NULL);
+}
+
+static enum MHD_Result h_recycle(req_t *rq)
+{
+    double wait_s;
+    if (parse_wait(rq, -1.0, &wait_s) != 0)
+        return respond_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request",
+                             "wait must be a number of seconds from 0 to 3600", NULL, NULL);
+    return respond_error(rq, MHD_HTTP_CONFLICT, "conflict",
+                         "process handover is not supported yet", NULL, NULL);
+}
+
+static enum MHD_Result h_metrics(req_t *rq)
+{
+    sw_server_t *s = rq->admin->server;
+    size_t n = sw_server_n_apps(s);
+    sw_app_status_t *st = calloc(n ? n : 1, sizeof *st);
+    if (!st)
+        return respond_json(rq, MHD_HTTP_OK, NULL, NULL);   /* answers 500 */
+    for (size_t i = 0; i < n; i++)
+        sw_app_get_status(sw_server_app(s, i), &st[i]);
+    sw_server_info_t info;
+    sw_server_info(s, &info);
+    char *text = sw_status_metrics(st, n, &info);
+    for (size_t i = 0; i < n; i++)
+        sw_app_status_free(&st[i]);
+    free(st);
+    if (!text)
+        return respond_json(rq, MHD_HTTP_OK, NULL, NULL);   /* answers 500 */
+    return respond(rq, MHD_HTTP_OK, text, "text/plain; version=0.0.4; charset=utf-8", NULL);
+}
+
+/* ---- responses ------------------------------------------------------------------ */
+
+/* Queues body (malloc'd, NUL-terminated; the response owns it on every
+ * path, NULL answers nothing and closes). headers: name, value, ...,
+ * NULL; may be NULL. */
+static enum MHD_Result respond(req_t *rq, unsigned status, char *body, const char *content_type,
+                               const char *const *headers)
+{
+    if (!body)
+        return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer_with_free_callback(strlen(body), body, free);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    int ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) ==
+                 MHD_YES &&
+             MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") ==
+                 MHD_YES &&
+             MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES;
+    for (size_t i = 0; ok && headers && headers[i]; i += 2)
+        ok = MHD_add_response_header(resp, headers[i], headers[i + 1]) == MHD_YES;
+    enum MHD_Result rc = ok ? MHD_queue_response(rq->conn, status, resp) : MHD_NO;
+    MHD_destroy_response(resp);
+    if (rc == MHD_YES)
+        rq->status = status;
+    return rc;
+}
+
+/* j (taken) as the compact JSON body plus a newline (for curl users); a
+ * NULL j (a builder ran out of memory) answers 500. */
+static enum MHD_Result respond_json(req_t *rq, unsigned status, json_t *j,
+                                    const char *const *headers)
+{
+    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (body) {
+        size_t len = strlen(body);
+        char *nl = realloc(body, len + 2);
+        if (nl) {
+            memcpy(nl + len, "\n", 2);
+            return respond(rq, status, nl, JSON_TYPE, headers);
+        }
+        free(body);
+    }
+    return respond(rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                   strdup("{\"error\":\"internal_error\",\"message\":\"out of memory\"}\n"),
+                   JSON_TYPE, NULL);
+}
+
+/* The one error emitter: {"error": CODE, "message": TEXT} plus, for a
+ * command's outcome, "app": APP (app is taken; may be NULL). */
+static enum MHD_Result respond_error(req_t *rq, unsigned status, const char *code,
+                                     const char *message, json_t *app,
+                                     const char *const *headers)
+{
+    json_t *o = json_object();
+    int rc = o ? 0 : -1;
+    if (rc == 0)
+        rc = json_object_set_new(o, "error", json_string(code));
+    if (rc == 0)
+        rc = json_object_set_new(o, "message", json_string(message));
+    if (rc == 0 && app) {
+        rc = json_object_set_new(o, "app", app);
+        app = NULL;   /* taken, even on failure */
+    }
+    json_decref(app);
+    if (rc != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return respond_json(rq, status, o, headers);
+}
+
+/* An app that does not exist and an app of another user answer with the
+ * same bytes: nothing in the body depends on the name asked for. */
+static enum MHD_Result respond_not_found_app(req_t *rq)
+{
+    return respond_error(rq, MHD_HTTP_NOT_FOUND, "not_found", "no such app", NULL, NULL);
+}
+
+static enum MHD_Result respond_too_large(req_t *rq)
+{
+    return respond_error(rq, MHD_HTTP_CONTENT_TOO_LARGE, "bad_request",
+                         "the request body is over 64 KiB (no route takes a body)", NULL, NULL);
+}
+
+/* A reload's or destroy's outcome (app.h: DONE 200, ACCEPTED 202, FAILED
+ * 422, TIMEOUT 504, CONFLICT 409). */
+static enum MHD_Result respond_command(req_t *rq, sw_app_t *app, sw_cmd_result_t r,
+                                       const char *msg)
+{
+    switch (r) {
+    case SW_CMD_DONE:
+        return respond_json(rq, MHD_HTTP_OK, app_json(app), NULL);
+    case SW_CMD_ACCEPTED:
+        return respond_json(rq, MHD_HTTP_ACCEPTED, app_json(app), NULL);
+    case SW_CMD_FAILED:
+        /* app.last_reload.error holds the error and its traceback. */
+        return respond_error(rq, MHD_HTTP_UNPROCESSABLE_CONTENT, "load_failed",
+                             msg[0] ? msg : "the new code failed to load", app_json(app),
+                             NULL);
+    case SW_CMD_TIMEOUT:
+        return respond_error(rq, MHD_HTTP_GATEWAY_TIMEOUT, "timeout",
+                             msg[0] ? msg : "not finished when the wait ended", app_json(app),
+                             NULL);
+    case SW_CMD_CONFLICT:
+        return respond_error(rq, MHD_HTTP_CONFLICT, "conflict",
+                             msg[0] ? msg : "not possible now", NULL, NULL);
+    }
+    return respond_json(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL);
+}
+
+/* ---- helpers -------------------------------------------------------------------- */
+
+/* The app named by the path if the caller may see it, else NULL (the
+ * caller then answers as for a missing app). Server read lock held. */
+static sw_app_t *visible_app(req_t *rq)
+{
+    if (!rq->name[0])
+        return NULL;
+    sw_app_t *app = sw_server_find_app(rq->admin->server, rq->name);
+    return app && sw_auth_can_see(rq->user, app) ? app : NULL;
+}
+
+/* APP of app now (a new reference, or NULL). Takes app->lock briefly. */
+static json_t *app_json(sw_app_t *app)
+{
+    sw_app_status_t st;
+    sw_app_get_status(app, &st);
+    json_t *j = sw_status_app_json(&st);
+    sw_app_status_free(&st);
+    return j;
+}
+
+/* ?wait=SECONDS: 1*DIGIT ["." 1*DIGIT], at most 3600. Absent: dflt.
+ * Returns -1 when present but anything else (empty, negative, "1e3",
+ * "inf"...). */
+static int parse_wait(req_t *rq, double dflt, double *out)
+{
+    const char *v = NULL;
+    size_t len = 0;
+    if (MHD_lookup_connection_value_n(rq->conn, MHD_GET_ARGUMENT_KIND, "wait", 4, &v, &len) !=
+        MHD_YES) {
+        *out = dflt;
+        return 0;
+    }
+    if (!v || len == 0 || len > 16)
+        return -1;
+    size_t i = 0, int_digits = 0, frac_digits = 0;
+    while (i < len && v[i] >= '0' && v[i] <= '9')
+        i++, int_digits++;
+    if (i < len && v[i] == '.') {
+        i++;
+        while (i < len && v[i] >= '0' && v[i] <= '9')
+            i++, frac_digits++;
+        if (frac_digits == 0)
+            return -1;
+    }
+    if (int_digits == 0 || i != len)
+        return -1;
+    double w = strtod(v, NULL);
+    if (!(w >= 0.0 && w <= WAIT_MAX_S))
+        return -1;
+    *out = w;
+    return 0;
+}
+
+/* audit user=NAME app=NAME action=ACTION result=WORD duration_ms=N. Never
+ * the token. Names are from the config or the URL: anything but
+ * [A-Za-z0-9._-] is shown as '?', so a name cannot forge a field or a line. */
+static void audit(const req_t *rq, const char *action, double ms)
+{
+    char user[64], app[NAME_MAX_LEN];
+    clean_name(rq->user ? rq->user->name : NULL, user, sizeof user);
+    clean_name(rq->name, app, sizeof app);
+    sw_log(SW_LOG_INFO, NULL, "audit user=%s app=%s action=%s result=%s duration_ms=%lld", user,
+           app, action, result_word(rq->status), (long long)llround(ms));
+}
+
+static const char *result_word(unsigned status)
+{
+    switch (status) {
+    case MHD_HTTP_OK:                     return "ok";
+    case MHD_HTTP_ACCEPTED:               return "accepted";
+    case MHD_HTTP_UNPROCESSABLE_CONTENT:  return "failed";
+    case MHD_HTTP_GATEWAY_TIMEOUT:        return "timeout";
+    case MHD_HTTP_CONFLICT:               return "conflict";
+    case MHD_HTTP_NOT_FOUND:              return "not_found";
+    case MHD_HTTP_UNAUTHORIZED:           return "unauthorized";
+    case MHD_HTTP_FORBIDDEN:              return "forbidden";
+    case MHD_HTTP_BAD_REQUEST:            return "bad_request";
+    case MHD_HTTP_CONTENT_TOO_LARGE:      return "too_large";
+    default:                              return "error";
+    }
+}
+
+static void clean_name(const char *in, char *out, size_t outlen)
+{
+    if (!in || !*in) {
+        snprintf(out, outlen, "-");
+        return;
+    }
+    size_t i = 0;
+    for (; in[i] && i + 1 < outlen; i++) {
+        char c = in[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-';
+        out[i] = ok ? c : '?';
+    }
+    out[i] = '\0';
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The whole PEM file, NUL-terminated (malloc'd), or NULL with err. */
+static char *read_pem(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(PEM_MAX + 1);
+    size_t n = buf ? fread(buf, 1, PEM_MAX + 1, f) : 0;
+    int bad = !buf || ferror(f);
+    fclose(f);
+    if (bad || n == 0 || n > PEM_MAX) {
+        snprintf(err, errlen, "%s: %s", path,
+                 !buf ? "out of memory" : n > PEM_MAX ? "larger than 1 MiB" : "cannot read it");
+        if (buf)
+            explicit_bzero(buf, n > PEM_MAX ? PEM_MAX + 1 : n);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }

@@ -10,7 +10,8 @@
 
 typedef struct sw_admin sw_admin_t;
 
-/* Serves on an already bound, listening socket (TCP or unix); takes it.
+/* Serves on an already bound, listening socket (TCP or unix); takes it on
+ * success (on failure it stays the caller's).
  * tls_cert/tls_key: PEM file paths, or NULL for plain HTTP. Returns NULL
  * with a message in err. */
 sw_admin_t *sw_admin_start(int listen_fd, sw_server_t *server, const char *tls_cert,

@@ -155,6 +155,7 @@ cleanup() {
     for p in "${PIDS[@]}"; do
         kill -KILL "$p" 2>/dev/null
     done
+    mkdir -p "$OUT/logs" 2>/dev/null && cp "$T"/*.err "$T"/*.log "$T"/*.ini "$OUT/logs/" 2>/dev/null
     if [ "$KEEP" = 1 ]; then log "temp dir kept: $T"; else
         find "$T" -maxdepth 1 -name '*.sock' -delete 2>/dev/null
     fi
@@ -180,6 +181,7 @@ SRV_PID=""
 SRV_SOCK=""
 SRV_WHY=""
 SRV_LOG=""
+CUR_MODE=direct           # in server log names, so a later cell keeps an earlier one's log
 
 app_file() { case "$1" in flask) echo "$APPS/flask_app.py" ;; *) echo "$APPS/$1.py" ;; esac; }
 app_module() { case "$1" in flask) echo flask_app ;; *) echo "$1" ;; esac; }
@@ -237,7 +239,7 @@ write_subwsgi_conf() {
 
 start_subwsgi() {       # app interps threads
     SRV_SOCK=$T/sw.sock
-    local conf=$T/sw-$1-$2x$3.ini
+    local conf=$T/sw-$CUR_MODE-$1-$2x$3.ini
     rm -f "$SRV_SOCK" "${conf%.ini}.err"
     write_subwsgi_conf "$1" "$2" "$3" "$SRV_SOCK" "$conf"
     SRV_LOG=${conf%.ini}.err
@@ -249,7 +251,7 @@ start_subwsgi() {       # app interps threads
 
 start_uwsgi() {         # app processes threads
     SRV_SOCK=$T/uw.sock
-    SRV_LOG=$T/uw-$1-$2x$3.log
+    SRV_LOG=$T/uw-$CUR_MODE-$1-$2x$3.log
     rm -f "$SRV_SOCK" "$SRV_LOG"
     uwsgi --plugin python3 --scgi-socket "$SRV_SOCK" --wsgi-file "$(app_file "$1")" \
         --master --processes "$2" --threads "$3" --disable-logging \
@@ -261,7 +263,7 @@ start_uwsgi() {         # app processes threads
 
 start_gunicorn() {      # app workers threads (HTTP: only behind nginx)
     SRV_SOCK=$T/gu.sock
-    SRV_LOG=$T/gu-$1-$2x$3.log
+    SRV_LOG=$T/gu-$CUR_MODE-$1-$2x$3.log
     rm -f "$SRV_SOCK" "$SRV_LOG"
     gunicorn --workers "$2" --threads "$3" --bind "unix:$SRV_SOCK" --chdir "$APPS" \
         --error-logfile "$SRV_LOG" --log-level warning \
@@ -415,6 +417,7 @@ group() {               # mode app layout server...
     shift 3
     local np=${layout%x*} nt=${layout#*x} s live=() i
     log "group: $mode $app $layout c=$CONC: $*"
+    CUR_MODE=$mode
     for s in "$@"; do
         G_STATUS[$s]=ok
         if [ "$s" = nginx-return ]; then

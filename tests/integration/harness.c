@@ -423,6 +423,7 @@ h_server_t *h_server_start_ex(const char *dir, const char *scgi,
         argv[i + 1] = (char *)args[i];
 
     h_server_t *s = calloc(1, sizeof *s);
+    ptrv_push(&reg_strings, (char *)s);   /* freed with the strings by h_cleanup */
     s->dir = h_fmt("%s", dir);
     s->out = h_fmt("%s/server.log", dir);
     s->log = error_log ? h_fmt("%s", error_log) : s->out;
