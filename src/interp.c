@@ -274,27 +274,10 @@ void sw_interp_log_exception(sw_interp_t *it, const char *app_name, const char *
     if (tb)
         PyException_SetTraceback(value, tb);
     sw_log(SW_LOG_ERROR, app_name, "%s:", what);
-    PyObject *lines = NULL, *text = NULL;
-    if (it && it->format_exception)
-        lines = PyObject_CallFunctionObjArgs(it->format_exception, type, value,
-                                             tb ? tb : Py_None, NULL);
-    if (lines) {
-        PyObject *sep = PyUnicode_FromString("");
-        text = sep ? PyUnicode_Join(sep, lines) : NULL;
-        Py_XDECREF(sep);
-    }
-    if (!text) {
-        PyErr_Clear();
-        text = PyObject_Repr(value ? value : type);
-    }
-    Py_ssize_t len;
-    const char *s = text ? PyUnicode_AsUTF8AndSize(text, &len) : NULL;
-    if (s)
-        sw_log_text(SW_LOG_ERROR, app_name, s, (size_t)len);
-    else
-        PyErr_Clear();
-    Py_XDECREF(text);
-    Py_XDECREF(lines);
+    char *text = format_exception_text(it, type, value, tb);
+    if (text)
+        sw_log_text(SW_LOG_ERROR, app_name, text, strlen(text));
+    free(text);
     Py_XDECREF(type);
     Py_XDECREF(value);
     Py_XDECREF(tb);
