@@ -1,7 +1,8 @@
 /* loader.c: the loader thread (see loader.h). It holds a main-interpreter
  * thread state of its own and takes the main GIL only while it creates or
- * ends interpreters. Lock order: loader.lock is a leaf, never held while
- * taking an app lock. */
+ * ends interpreters. Locks: L.lock (the command queue) is a leaf, taken
+ * under app->lock by sw_loader_post; L.apps_lock comes before app->lock
+ * (sw_loader_tick) and is never taken while holding another lock. */
 #include "loader.h"
 
 #include <errno.h>
@@ -36,18 +37,21 @@ static struct {
     int stopping;
     double drain_s;
     int left_alive;                 /* interpreters that could not be ended */
-    sw_app_t **apps;                /* managed apps (loader thread only) */
+    pthread_mutex_t apps_lock;      /* guards apps/n_apps against sw_loader_tick */
+    sw_app_t **apps;                /* managed apps (written by the loader only) */
     size_t n_apps;
     /* start-up handshake */
     int started;
     int start_failed;
     char start_err[256];
-} L = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+} L = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
+       .apps_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void *loader_main(void *arg);
 static int build_generation(sw_app_t *app, const char *user, const char *action);
 static void destroy_app(sw_app_t *app, const char *user);
 static void reap(sw_app_t *app, int final);
+static void expire_waiting(sw_app_t *app);
 
 static double now_s(void)
 {
@@ -122,13 +126,17 @@ static cmd_t *next_command(void)
 
 int sw_loader_start(sw_app_t **apps, size_t n, char *err, size_t errlen)
 {
+    pthread_mutex_lock(&L.apps_lock);
     L.apps = calloc(n ? n : 1, sizeof *L.apps);
+    if (L.apps) {
+        memcpy(L.apps, apps, n * sizeof *apps);
+        L.n_apps = n;
+    }
+    pthread_mutex_unlock(&L.apps_lock);
     if (!L.apps) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    memcpy(L.apps, apps, n * sizeof *apps);
-    L.n_apps = n;
     int rc = pthread_create(&L.thread, NULL, loader_main, NULL);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the loader thread: %s", strerror(rc));
@@ -156,8 +164,11 @@ int sw_loader_shutdown(double drain_s)
         free(c);
     }
     L.head = L.tail = NULL;
+    pthread_mutex_lock(&L.apps_lock);
     free(L.apps);
     L.apps = NULL;
+    L.n_apps = 0;
+    pthread_mutex_unlock(&L.apps_lock);
     return L.left_alive;
 }
 
@@ -284,6 +295,34 @@ static void fail_queued(sw_app_t *app, const char *why)
         sw_log_access(app->name, sw_request_header(r, "REQUEST_METHOD"),
                       sw_request_header(r, "REQUEST_URI"), 503, 0, sw_elapsed_ms(&r->accepted));
         sw_request_free(r);
+        r = next;
+    }
+}
+
+/* load-timeout: while an app has no generation (loading after a destroy or
+ * an idle-timeout), queued requests wait for it, but not longer than this;
+ * older ones get 503. Runs on the watch thread's tick (sw_loader_tick), since
+ * the loader itself may be busy importing for longer. */
+static void expire_waiting(sw_app_t *app)
+{
+    pthread_mutex_lock(&app->lock);
+    int waiting = app->gen == NULL;
+    pthread_mutex_unlock(&app->lock);
+    if (!waiting || sw_queue_count(&app->queue) == 0)
+        return;
+    sw_request_t *r = sw_queue_take_all(&app->queue);
+    while (r) {
+        sw_request_t *next = r->next;
+        r->next = NULL;
+        if (sw_elapsed_ms(&r->accepted) > app->load_timeout * 1e3 ||
+            sw_queue_push(&app->queue, r) < 0) {
+            sw_request_reply(r, 503, "Service Unavailable", "the app did not load within load-timeout");
+            atomic_fetch_add(&app->counters.rejected, 1);
+            sw_log_access(app->name, sw_request_header(r, "REQUEST_METHOD"),
+                          sw_request_header(r, "REQUEST_URI"), 503, 0,
+                          sw_elapsed_ms(&r->accepted));
+            sw_request_free(r);
+        }
         r = next;
     }
 }
@@ -497,22 +536,36 @@ static void check_idle(sw_app_t *app)
         destroy_app(app, "(idle-timeout)");
 }
 
+/* L.apps changes only on the loader thread, under L.apps_lock
+ * (sw_loader_tick reads it from the watch thread). */
 static void manage(sw_app_t *app)
 {
+    pthread_mutex_lock(&L.apps_lock);
     sw_app_t **grown = realloc(L.apps, (L.n_apps + 1) * sizeof *grown);
-    if (!grown)
-        return;
-    L.apps = grown;
-    L.apps[L.n_apps++] = app;
+    if (grown) {
+        L.apps = grown;
+        L.apps[L.n_apps++] = app;
+    }
+    pthread_mutex_unlock(&L.apps_lock);
 }
 
 static void unmanage(sw_app_t *app)
 {
+    pthread_mutex_lock(&L.apps_lock);
     for (size_t i = 0; i < L.n_apps; i++)
         if (L.apps[i] == app) {
             L.apps[i] = L.apps[--L.n_apps];
-            return;
+            break;
         }
+    pthread_mutex_unlock(&L.apps_lock);
+}
+
+void sw_loader_tick(void)
+{
+    pthread_mutex_lock(&L.apps_lock);
+    for (size_t i = 0; i < L.n_apps; i++)
+        expire_waiting(L.apps[i]);
+    pthread_mutex_unlock(&L.apps_lock);
 }
 
 /* Drains and ends every generation of app (final): shutdown and removal. */

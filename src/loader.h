@@ -27,6 +27,10 @@ void sw_loader_post(sw_loader_cmd_t cmd, struct sw_app *app, const char *user);
 /* Wakes the loader (a worker exited: a retired generation may be done). */
 void sw_loader_wake(void);
 
+/* Housekeeping that must not wait for the loader (load-timeout); called
+ * periodically by another thread. */
+void sw_loader_tick(void);
+
 /* Closes every app's queue (queued requests are still served), waits up to
  * drain_s for the workers, ends every interpreter, stops the thread.
  * Returns the number of interpreters that had to be left alive (then

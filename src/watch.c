@@ -1,5 +1,6 @@
-/* watch.c: file-triggered reloads (see watch.h). Lock: W.lock guards the
- * entry list; it is a leaf (sw_app_reload is called without it). */
+/* watch.c: file-triggered reloads (see watch.h); its thread also runs the
+ * loader's housekeeping tick. Lock: W.lock guards the entry list; it is a
+ * leaf (sw_app_reload and sw_loader_tick are called without it). */
 #include "watch.h"
 
 #include <errno.h>
@@ -16,10 +17,12 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "loader.h"
 #include "log.h"
 
 /* Editors write a file in several steps: wait for quiet before reloading. */
 #define DEBOUNCE_MS 300
+#define TICK_MS 200
 
 typedef struct entry {
     struct sw_app *app;
@@ -183,9 +186,13 @@ static void *watch_main(void *arg)
                 timeout = t;
         }
         pthread_mutex_unlock(&W.lock);
+        /* Also the loader's housekeeping tick (load-timeout). */
+        if (timeout < 0 || timeout > TICK_MS)
+            timeout = TICK_MS;
         struct pollfd fds[2] = {{W.ifd, POLLIN, 0}, {W.stopfd, POLLIN, 0}};
         if (poll(fds, 2, timeout) < 0 && errno != EINTR)
             break;
+        sw_loader_tick();
         if (fds[1].revents)
             break;
         if (fds[0].revents & POLLIN) {

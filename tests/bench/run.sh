@@ -527,7 +527,12 @@ versions() {
     echo "machine: $(nproc) cpus, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
     local tree
     tree=$(cd "$(dirname "$SUBWSGI_ORIG")/.." && pwd)
-    echo "subwsgi: $SUBWSGI_ORIG (sha256 $SW_SHA; $SW_VERSION) tree $tree commit $(git -C "$tree" rev-parse --short HEAD 2>/dev/null)$( [ -n "$(git --no-optional-locks -C "$tree" status --porcelain -- src 2>/dev/null)" ] && echo ' + uncommitted changes in src/')"
+    local commit="not a git checkout; built $(date -r "$SUBWSGI_ORIG" '+%Y-%m-%d %H:%M')"
+    if git -C "$tree" rev-parse --git-dir >/dev/null 2>&1; then
+        commit="commit $(git -C "$tree" rev-parse --short HEAD)"
+        [ -n "$(git --no-optional-locks -C "$tree" status --porcelain -- src 2>/dev/null)" ] && commit="$commit + uncommitted changes in src/"
+    fi
+    echo "subwsgi: $SUBWSGI_ORIG (sha256 $SW_SHA; $SW_VERSION) tree $tree, $commit"
     have uwsgi && echo "uwsgi: $(uwsgi --version) with $(dpkg-query -W -f='uwsgi-plugin-python3 ${Version}' uwsgi-plugin-python3 2>/dev/null) (Python $(/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])'))"
     have gunicorn && echo "gunicorn: $(gunicorn --version 2>&1 | head -n 1) on $(head -n 1 "$(command -v gunicorn)" | cut -c3-) ($(/usr/bin/python3 --version))"
     [ -n "$NGINX" ] && echo "nginx: $("$NGINX" -v 2>&1 | sed 's/.*: //')"

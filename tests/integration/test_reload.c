@@ -45,7 +45,14 @@ static void write_app(const env_t *e, const char *version, const char *extra)
     cr_assert_eq(rename(tmp, e->app), 0);
 }
 
+static env_t start_ex(const char *server_keys, const char *app_keys, const char *version);
+
 static env_t start(const char *app_keys, const char *version)
+{
+    return start_ex("", app_keys, version);
+}
+
+static env_t start_ex(const char *server_keys, const char *app_keys, const char *version)
 {
     env_t e = {0};
     e.dir = h_tmpdir();
@@ -54,10 +61,10 @@ static env_t start(const char *app_keys, const char *version)
     e.admin_port = h_free_port();
     char *addr = h_fmt("127.0.0.1:%d", h_free_port());
     char *ini = h_fmt("[server]\nscgi = %s\nadmin = 127.0.0.1:%d\naccess-log = off\n"
-                      "drain-timeout = 10\n"
+                      "drain-timeout = 10\n%s"
                       "[user:panel]\ntoken-sha256 = " TOKEN_SHA256 "\nrole = user\n"
                       "[app:site]\nowner = panel\nwsgi = %s\nmount = /\n%s",
-                      addr, e.admin_port, e.app, app_keys);
+                      addr, e.admin_port, server_keys, e.app, app_keys);
     e.srv = h_server_config(e.dir, addr, ini, NULL);
     return e;
 }
@@ -262,5 +269,32 @@ Test(reload, status_reports_an_interpreter_left_alive)
         h_nap(0.1);
     }
     cr_expect(stuck, "no stuck interpreter in status\n%s", h_log_tail(e.srv));
+    h_server_stop_clean(e.srv);
+}
+
+Test(reload, load_timeout_answers_503_while_a_slow_load_runs)
+{
+    env_t e = start_ex("load-timeout = 1\n", "", "'v'");
+    /* From now on the app takes 3 s to import. */
+    write_app(&e, "'slow'", "time.sleep(3)");
+    json_t *app = NULL;
+    cr_assert_eq(api(&e, "POST", "/v1/apps/site/destroy", &app, 30), 200, "%s",
+                 json_dumps(app, 0));
+    json_decref(app);
+    double t0 = h_now();
+    sw_scgi_response_t r;
+    h_get(e.srv->scgi, "/", &r);
+    double took = h_now() - t0;
+    cr_expect_eq(r.status, 503, "a request waiting for a load got %d: %s", r.status, r.raw);
+    cr_expect(took >= 0.9 && took < 2.9, "503 after %.2fs (load-timeout 1s, load 3s)", took);
+    sw_scgi_response_free(&r);
+    /* The load goes on; once it is done the app serves. */
+    char *b = NULL;
+    double until = h_now() + 20;
+    do {
+        h_nap(0.2);
+        b = body_of(&e, "/");
+    } while (!strstr(b, "200 slow") && h_now() < until);
+    cr_expect(strstr(b, "200 slow"), "after the slow load: %s", b);
     h_server_stop_clean(e.srv);
 }
