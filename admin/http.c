@@ -181,7 +181,8 @@ sw_admin_t *sw_admin_start(int listen_fd, sw_server_t *server, const char *tls_c
      * request. poll, not select: fds above FD_SETSIZE are common in a busy
      * server. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG | (tls_cert ? MHD_USE_TLS : 0);
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+                     (tls_cert ? MHD_USE_TLS : 0);
     /* The logger first: libmicrohttpd logs option errors as it parses. */
     a->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a,
                                  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
@@ -213,6 +214,20 @@ void sw_admin_stop(sw_admin_t *admin)
 {
     if (!admin)
         return;
+    /* Stop accepting, then give answers in flight (a recycle's, sent just
+     * before this process leaves) up to 2 s to be sent before the
+     * connections are closed. */
+    MHD_socket fd = MHD_quiesce_daemon(admin->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    for (int i = 0; i < 200; i++) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(admin->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0)
+            break;
+        struct timespec nap = {0, 10000000L};
+        nanosleep(&nap, NULL);
+    }
     /* Joins the connection threads, so it returns once every handler has
      * (a waiting reload or destroy ends with its wait). */
     MHD_stop_daemon(admin->daemon);
@@ -471,8 +486,17 @@ static enum MHD_Result h_recycle(req_t *rq)
     if (parse_wait(rq, -1.0, &wait_s) != 0)
         return respond_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request",
                              "wait must be a number of seconds from 0 to 3600", NULL, NULL);
-    return respond_error(rq, MHD_HTTP_CONFLICT, "conflict",
-                         "process handover is not supported yet", NULL, NULL);
+    char msg[4096] = "";
+    sw_server_t *s = rq->admin->server;
+    sw_cmd_result_t r = sw_server_recycle(s, rq->user->name, wait_s, msg, sizeof msg);
+    if (r == SW_CMD_FAILED)
+        return respond_error(rq, 422, "load_failed", msg, NULL, NULL);
+    if (r == SW_CMD_TIMEOUT)
+        return respond_error(rq, MHD_HTTP_GATEWAY_TIMEOUT, "timeout", msg, NULL, NULL);
+    sw_server_info_t info;
+    sw_server_info(s, &info);
+    return respond_json(rq, r == SW_CMD_ACCEPTED ? MHD_HTTP_ACCEPTED : MHD_HTTP_OK,
+                        sw_status_server_json(&info), NULL);
 }
 
 static enum MHD_Result h_metrics(req_t *rq)

@@ -13,6 +13,17 @@
 #include "log.h"
 
 static void deadline_after(struct timespec *abs, double seconds);
+
+static sw_cmd_result_t (*process_reload)(const char *, double, char *, size_t);
+static int (*memory_over_budget)(void);
+
+void sw_app_set_process_reload(sw_cmd_result_t (*reload)(const char *user, double wait_s,
+                                                         char *msg, size_t msglen),
+                               int (*over_budget)(void))
+{
+    process_reload = reload;
+    memory_over_budget = over_budget;
+}
 static int wait_until(sw_app_t *app, const struct timespec *abs);
 
 const char *sw_app_state_name(sw_app_state_t s)
@@ -172,16 +183,19 @@ static int wait_until(sw_app_t *app, const struct timespec *abs)
     return pthread_cond_timedwait(&app->changed, &app->lock, abs);
 }
 
-/* Why this app's reload cannot be done in-process now; NULL when it can.
- * app->lock held. */
+/* Whether this app's reload must be a process handover. app->lock held. */
+static int reload_by_process(sw_app_t *app)
+{
+    return app->gen && (app->isolation == SW_ISOLATION_MAIN || app->reload_in_process);
+}
+
+/* Why this app's reload cannot be done now; NULL when it can. app->lock
+ * held. */
 static const char *reload_conflict(sw_app_t *app)
 {
-    if (app->isolation == SW_ISOLATION_MAIN && app->gen)
-        return "the app runs in the main interpreter (isolation = main): its reload is a "
-               "process handover, which this release does not do yet";
-    if (app->reload_in_process && app->gen)
-        return app->reload_mode_reason[0] ? app->reload_mode_reason
-                                          : "reload_mode is process";
+    if (reload_by_process(app) && !process_reload)
+        return "this app reloads by process handover (reload_mode process), which is not "
+               "available here";
     if (app->destroy_pending || app->state == SW_APP_DRAINING)
         return "the app is being destroyed";
     return NULL;
@@ -197,6 +211,13 @@ sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
         snprintf(msg, msglen, "%s", why);
         pthread_mutex_unlock(&app->lock);
         return SW_CMD_CONFLICT;
+    }
+    /* Some reloads CPython cannot do in-process, and in-process reloads
+     * leak: past the memory budget the next one is a fresh process. */
+    if (process_reload && (reload_by_process(app) || (app->gen && memory_over_budget &&
+                                                      memory_over_budget()))) {
+        pthread_mutex_unlock(&app->lock);
+        return process_reload(user, wait_s, msg, msglen);
     }
     /* A reload asked while one is loading joins it. */
     unsigned long ticket;

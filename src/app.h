@@ -153,6 +153,13 @@ void sw_app_status_free(sw_app_status_t *st);
 sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
                               char *msg, size_t msglen);
 
+/* A reload that must be a process handover (reload_mode process, or the
+ * memory budget spent) is handed to this hook (server.c); over_budget says
+ * whether the budget is spent. */
+void sw_app_set_process_reload(sw_cmd_result_t (*reload)(const char *user, double wait_s,
+                                                         char *msg, size_t msglen),
+                               int (*over_budget)(void));
+
 /* Destroy: drains and ends the current generation; the app becomes idle.
  * Waits up to wait_s for it (DONE or TIMEOUT). */
 sw_cmd_result_t sw_app_destroy(sw_app_t *app, const char *user, double wait_s,

@@ -227,8 +227,8 @@ static const keydef_t keys[] = {
      SUP_YES, NULL, 0, 0, NULL},
     {SEC_SERVER, "preload", T_MODLIST, F_REPEAT, ST_STRV, SRV(preload), NULL,
      SUP_YES, NULL, 0, 0, NULL},
-    {SEC_SERVER, "recycle-rss", T_ANY, 0, ST_NONE, 0, NULL,
-     SUP_NO, NULL, 0, 0, NULL},
+    {SEC_SERVER, "recycle-rss", T_SECONDS, 0, ST_DOUBLE, SRV(recycle_rss), NULL,
+     SUP_YES, NULL, 0, 1048576, NULL},
     {SEC_SERVER, "user", T_USER, 0, ST_STR, SRV(user), NULL,
      SUP_YES, NULL, 0, 0, NULL},
 

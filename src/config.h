@@ -76,6 +76,7 @@ typedef struct {
     char *admin_tls_cert;     /* PEM files; both or neither */
     char *admin_tls_key;
     double load_timeout;      /* default 60 */
+    double recycle_rss;       /* MiB of growth before a reload becomes a handover; 0 = none */
     sw_user_config_t *users;
     size_t n_users;
     unsigned socket_mode;     /* default 0660 */

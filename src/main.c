@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "handover.h"
 #include "interp.h"
 #include "server.h"
 
@@ -104,6 +105,7 @@ int main(int argc, char **argv)
 {
     const char *config = NULL, *app = NULL, *scgi = NULL, *admin = NULL, *isolation = NULL;
     int check = 0, watch = 0, interpreters = 0, threads = 0, opt;
+    sw_handover_init(argc, argv);
 
     while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
         switch (opt) {

@@ -7,6 +7,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -18,7 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "app.h"
+#include "handover.h"
 #include "http.h"
 #include "interp.h"
 #include "io.h"
@@ -43,11 +47,27 @@ struct sw_server {
     size_t n_listeners;
     const char **listener_names;
     int admin_fd;
+    int admin_listen_fd;          /* a dup of the admin socket, for a handover */
+    char admin_name[256];
     sw_admin_t *admin;
     sw_io_t *io;
     int pid_file_written;
     struct timespec started;      /* CLOCK_MONOTONIC */
+    pthread_t main_thread;
+    /* process handover (main thread; recycle_* under recycle_lock) */
+    unsigned long handovers;      /* over the life of the service */
+    int handed_over;              /* a successor serves: leave the sockets */
+    uint64_t rss_baseline;        /* at ready, for recycle-rss */
+    pthread_mutex_t recycle_lock;
+    pthread_cond_t recycle_done_cond;
+    int recycle_pending;
+    unsigned long recycle_asked, recycle_done;
+    sw_cmd_result_t recycle_result;
+    char recycle_msg[4096];
+    char recycle_user[64];
 };
+
+static sw_server_t *the_server;   /* for the process-reload hook */
 
 static int build_routes(sw_server_t *s, char *err, size_t errlen);
 static int bind_all(sw_server_t *s, char *err, size_t errlen);
@@ -56,6 +76,11 @@ static int write_pid_file(const char *path, char *err, size_t errlen);
 static void reload_config(sw_server_t *s);
 static int shutdown_gracefully(sw_server_t *s);
 static void cleanup(sw_server_t *s);
+static int handover(sw_server_t *s);
+static void restore_state(sw_server_t *s);
+static sw_cmd_result_t recycle_for_reload(const char *user, double wait_s, char *msg, size_t len);
+static int over_budget(void);
+static uint64_t rss_bytes(void);
 
 /* ---- the admin port's view ------------------------------------------------- */
 
@@ -122,6 +147,8 @@ void sw_server_info(sw_server_t *s, sw_server_info_t *out)
     out->listeners = s->listener_names;
     out->n_listeners = s->n_listeners;
     out->rss_bytes = rss_bytes();
+    out->handovers = s->handovers;
+    out->rss_budget_bytes = (uint64_t)(s->cfg->recycle_rss * 1024 * 1024);
     for (size_t i = 0; i < s->n_apps; i++) {
         sw_app_t *a = s->apps[i];
         out->total += a->counters.total;
@@ -241,23 +268,35 @@ static int build_routes(sw_server_t *s, char *err, size_t errlen)
 
 static int bind_all(sw_server_t *s, char *err, size_t errlen)
 {
+    /* Sockets a handover or systemd passed in are used as they are: the
+     * connections waiting on them are not lost. */
     for (size_t i = 0; i < s->n_listeners; i++) {
         sw_listener_t *ls = &s->listeners[i];
-        ls->fd = sw_listen_bind(&ls->addr, s->cfg->socket_mode, 1024, err, errlen);
+        ls->fd = sw_handover_take_fd(ls->addr.text);
+        int inherited = ls->fd >= 0;
+        if (!inherited)
+            ls->fd = sw_listen_bind(&ls->addr, s->cfg->socket_mode, 1024, err, errlen);
         if (ls->fd < 0)
             return -1;
-        sw_log(SW_LOG_INFO, NULL, "SCGI listening on %s", ls->addr.text);
+        sw_log(SW_LOG_INFO, NULL, "SCGI listening on %s%s", ls->addr.text,
+               inherited ? " (inherited)" : "");
     }
     if (s->cfg->admin) {
         sw_addr_t a;
         if (sw_addr_parse(s->cfg->admin, &a, err, errlen) < 0)
             return -1;
-        s->admin_fd = sw_listen_bind(&a, s->cfg->socket_mode, 64, err, errlen);
+        snprintf(s->admin_name, sizeof s->admin_name, "%s", a.text);
+        s->admin_fd = sw_handover_take_fd(a.text);
+        int inherited = s->admin_fd >= 0;
+        if (!inherited)
+            s->admin_fd = sw_listen_bind(&a, s->cfg->socket_mode, 64, err, errlen);
         if (s->admin_fd < 0)
             return -1;
-        sw_log(SW_LOG_INFO, NULL, "admin listening on %s%s", a.text,
-               s->cfg->admin_tls_cert ? " (TLS)" : "");
+        s->admin_listen_fd = fcntl(s->admin_fd, F_DUPFD_CLOEXEC, 3);
+        sw_log(SW_LOG_INFO, NULL, "admin listening on %s%s%s", a.text,
+               s->cfg->admin_tls_cert ? " (TLS)" : "", inherited ? " (inherited)" : "");
     }
+    sw_handover_close_unused();
     return 0;
 }
 
@@ -399,6 +438,175 @@ static void reload_config(sw_server_t *s)
     free(removed);
 }
 
+/* ---- process handover ---------------------------------------------------------- */
+
+/* What a successor continues: handovers so far, and per app the next
+ * generation number, reloads and counters. */
+static char *state_json(sw_server_t *s)
+{
+    json_t *root = json_object(), *apps = json_object();
+    if (!root || !apps) {
+        json_decref(root);
+        json_decref(apps);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->n_apps; i++) {
+        sw_app_t *a = s->apps[i];
+        pthread_mutex_lock(&a->lock);
+        json_t *o = json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                              "next_generation", a->next_generation,
+                              "reloads", (json_int_t)a->reloads,
+                              "total", (json_int_t)a->counters.total,
+                              "status_2xx", (json_int_t)a->counters.status_2xx,
+                              "status_3xx", (json_int_t)a->counters.status_3xx,
+                              "status_4xx", (json_int_t)a->counters.status_4xx,
+                              "status_5xx", (json_int_t)a->counters.status_5xx,
+                              "rejected", (json_int_t)a->counters.rejected,
+                              "timeouts", (json_int_t)a->counters.timeouts);
+        pthread_mutex_unlock(&a->lock);
+        if (o)
+            json_object_set_new(apps, a->name, o);
+    }
+    json_object_set_new(root, "handovers", json_integer((json_int_t)s->handovers + 1));
+    json_object_set_new(root, "apps", apps);
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
+}
+
+static void restore_state(sw_server_t *s)
+{
+    const char *text = sw_handover_state();
+    if (!text[0])
+        return;
+    json_error_t je;
+    json_t *root = json_loads(text, 0, &je);
+    if (!root) {
+        sw_log(SW_LOG_WARN, NULL, "handover state unreadable: %s", je.text);
+        return;
+    }
+    s->handovers = (unsigned long)json_integer_value(json_object_get(root, "handovers"));
+    json_t *apps = json_object_get(root, "apps");
+    for (size_t i = 0; i < s->n_apps; i++) {
+        sw_app_t *a = s->apps[i];
+        json_t *o = json_object_get(apps, a->name);
+        if (!o)
+            continue;
+        a->next_generation = (int)json_integer_value(json_object_get(o, "next_generation"));
+        if (a->next_generation < 1)
+            a->next_generation = 1;
+        a->reloads = (unsigned long)json_integer_value(json_object_get(o, "reloads"));
+#define RESTORE(f) a->counters.f = (unsigned long)json_integer_value(json_object_get(o, #f))
+        RESTORE(total);
+        RESTORE(status_2xx);
+        RESTORE(status_3xx);
+        RESTORE(status_4xx);
+        RESTORE(status_5xx);
+        RESTORE(rejected);
+        RESTORE(timeouts);
+#undef RESTORE
+    }
+    json_decref(root);
+    sw_log(SW_LOG_INFO, NULL, "continuing after handover %lu", s->handovers);
+}
+
+/* Runs a handover (main thread: SIGUSR2, or a recycle asked through
+ * sw_server_recycle). Returns 1 when the successor serves. */
+static int handover(sw_server_t *s)
+{
+    pthread_mutex_lock(&s->recycle_lock);
+    unsigned long asked = s->recycle_asked;
+    char user[64];
+    snprintf(user, sizeof user, "%s", s->recycle_pending ? s->recycle_user : "(SIGUSR2)");
+    pthread_mutex_unlock(&s->recycle_lock);
+
+    int fds[66];
+    const char *names[66];
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_listeners && n < 64; i++) {
+        if (s->listeners[i].fd < 0)
+            continue;
+        fds[n] = s->listeners[i].fd;
+        names[n++] = s->listeners[i].addr.text;
+    }
+    if (s->admin_listen_fd >= 0) {
+        fds[n] = s->admin_listen_fd;
+        names[n++] = s->admin_name;
+    }
+    char *state = state_json(s);
+    char why[4096];
+    pid_t successor = 0;
+    sw_log(SW_LOG_INFO, NULL, "handover asked by %s", user);
+    int rc = sw_handover_run(fds, names, n, state, s->cfg->load_timeout + 30, why, sizeof why,
+                             &successor);
+    free(state);
+    if (rc == 0) {
+        s->handed_over = 1;
+        sw_log(SW_LOG_INFO, NULL, "handover: process %ld serves; this one drains and exits",
+               (long)successor);
+    } else {
+        sw_log(SW_LOG_ERROR, NULL, "handover aborted; this process keeps serving:");
+        sw_log_text(SW_LOG_ERROR, NULL, why, strlen(why));
+    }
+    pthread_mutex_lock(&s->recycle_lock);
+    s->recycle_done = asked;
+    s->recycle_result = rc == 0 ? SW_CMD_DONE : SW_CMD_FAILED;
+    snprintf(s->recycle_msg, sizeof s->recycle_msg, "%s",
+             rc == 0 ? "a new process serves" : why);
+    s->recycle_pending = 0;
+    pthread_cond_broadcast(&s->recycle_done_cond);
+    pthread_mutex_unlock(&s->recycle_lock);
+    return rc == 0;
+}
+
+sw_cmd_result_t sw_server_recycle(sw_server_t *s, const char *user, double wait_s, char *msg,
+                                  size_t msglen)
+{
+    msg[0] = '\0';
+    pthread_mutex_lock(&s->recycle_lock);
+    if (!s->recycle_pending) {
+        s->recycle_pending = 1;
+        s->recycle_asked++;
+        snprintf(s->recycle_user, sizeof s->recycle_user, "%s", user ? user : "-");
+        /* Every other thread blocks SIGUSR2: the main thread takes it. */
+        kill(getpid(), SIGUSR2);
+    }
+    unsigned long ticket = s->recycle_asked;
+    if (wait_s < 0) {
+        pthread_mutex_unlock(&s->recycle_lock);
+        return SW_CMD_ACCEPTED;
+    }
+    struct timespec abs;
+    clock_gettime(CLOCK_REALTIME, &abs);
+    long long ns = abs.tv_nsec + (long long)(wait_s * 1e9);
+    abs.tv_sec += (time_t)(ns / 1000000000LL);
+    abs.tv_nsec = (long)(ns % 1000000000LL);
+    while (s->recycle_done < ticket) {
+        if (pthread_cond_timedwait(&s->recycle_done_cond, &s->recycle_lock, &abs) == ETIMEDOUT &&
+            s->recycle_done < ticket) {
+            pthread_mutex_unlock(&s->recycle_lock);
+            snprintf(msg, msglen, "the new process was not serving after %gs", wait_s);
+            return SW_CMD_TIMEOUT;
+        }
+    }
+    sw_cmd_result_t r = s->recycle_result;
+    snprintf(msg, msglen, "%s", s->recycle_msg);
+    pthread_mutex_unlock(&s->recycle_lock);
+    return r;
+}
+
+static sw_cmd_result_t recycle_for_reload(const char *user, double wait_s, char *msg, size_t len)
+{
+    return sw_server_recycle(the_server, user, wait_s, msg, len);
+}
+
+static int over_budget(void)
+{
+    sw_server_t *s = the_server;
+    return s->cfg->recycle_rss > 0 &&
+           rss_bytes() > s->rss_baseline + (uint64_t)(s->cfg->recycle_rss * 1024 * 1024);
+}
+
 /* ---- signals and shutdown ---------------------------------------------------- */
 
 static sigset_t handled_signals(void)
@@ -408,6 +616,7 @@ static sigset_t handled_signals(void)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR2);
     return set;
 }
 
@@ -423,6 +632,11 @@ static void serve_until_stopped(sw_server_t *s)
                 sw_log(SW_LOG_WARN, NULL, "SIGHUP: quick mode has no config file; ignored");
             else
                 reload_config(s);
+            continue;
+        }
+        if (sig == SIGUSR2) {
+            if (handover(s))
+                return;   /* the successor serves: drain and leave */
             continue;
         }
         sw_log(SW_LOG_INFO, NULL, "%s: shutting down, draining in-flight requests",
@@ -463,7 +677,7 @@ static void cleanup(sw_server_t *s)
         sw_listener_t *ls = &s->listeners[i];
         if (ls->fd >= 0)
             close(ls->fd);
-        if (ls->addr.is_unix)
+        if (ls->addr.is_unix && !s->handed_over)
             unlink(ls->addr.text + 5);   /* "unix:" */
         sw_route_free(&ls->routes);
     }
@@ -471,9 +685,12 @@ static void cleanup(sw_server_t *s)
     free(s->listener_names);
     if (s->admin_fd >= 0)
         close(s->admin_fd);
-    if (s->cfg->admin && strncmp(s->cfg->admin, "unix:", 5) == 0)
+    if (s->admin_listen_fd >= 0)
+        close(s->admin_listen_fd);
+    /* After a handover the successor owns the socket files and the pid file. */
+    if (s->cfg->admin && strncmp(s->cfg->admin, "unix:", 5) == 0 && !s->handed_over)
         unlink(s->cfg->admin + 5);
-    if (s->pid_file_written)
+    if (s->pid_file_written && !s->handed_over)
         unlink(s->cfg->pid_file);
 }
 
@@ -493,8 +710,12 @@ int sw_server_run(sw_config_t *cfg, int quick)
 {
     static sw_server_t server;   /* lives until _exit: threads may still look */
     sw_server_t *s = &server;
-    *s = (sw_server_t){.cfg = cfg, .quick = quick, .admin_fd = -1};
+    *s = (sw_server_t){.cfg = cfg, .quick = quick, .admin_fd = -1, .admin_listen_fd = -1};
     pthread_rwlock_init(&s->lock, NULL);
+    pthread_mutex_init(&s->recycle_lock, NULL);
+    pthread_cond_init(&s->recycle_done_cond, NULL);
+    s->main_thread = pthread_self();
+    the_server = s;
     clock_gettime(CLOCK_MONOTONIC, &s->started);
     char err[512] = "";
 
@@ -520,6 +741,7 @@ int sw_server_run(sw_config_t *cfg, int quick)
     }
     if (build_routes(s, err, sizeof err) < 0 || bind_all(s, err, sizeof err) < 0)
         goto fail;
+    restore_state(s);
     if (cfg->pid_file) {
         if (write_pid_file(cfg->pid_file, err, sizeof err) < 0)
             goto fail;
@@ -556,7 +778,11 @@ int sw_server_run(sw_config_t *cfg, int quick)
             goto fail_started;
         s->admin_fd = -1;
     }
+    s->rss_baseline = rss_bytes();
+    sw_app_set_process_reload(recycle_for_reload, over_budget);
     sw_log(SW_LOG_INFO, NULL, "ready: %zu apps, %zu SCGI listeners", s->n_apps, s->n_listeners);
+    if (sw_handover_is_successor())
+        sw_handover_ready();
 
     serve_until_stopped(s);
     int rc = shutdown_gracefully(s);
@@ -572,6 +798,20 @@ int sw_server_run(sw_config_t *cfg, int quick)
 
 fail_started:
     sw_log(SW_LOG_ERROR, NULL, "%s", err);
+    if (sw_handover_is_successor()) {
+        /* Tell the old process why, with the app's traceback. */
+        char *why = NULL;
+        for (size_t i = 0; i < s->n_apps && !why; i++) {
+            sw_app_t *a = s->apps[i];
+            pthread_mutex_lock(&a->lock);
+            if (a->state == SW_APP_FAILED && asprintf(&why, "app %s failed to load:\n%s", a->name,
+                                                      a->last.error ? a->last.error : "") < 0)
+                why = NULL;
+            pthread_mutex_unlock(&a->lock);
+        }
+        sw_handover_failed(why ? why : err);
+        free(why);
+    }
     shutdown_gracefully(s);
     cleanup(s);
     fflush(NULL);

@@ -47,4 +47,11 @@ typedef struct {
 
 void sw_server_info(sw_server_t *s, sw_server_info_t *out);
 
+/* Asks for a process handover (the main thread runs it); waits up to
+ * wait_s (< 0: not at all) for the outcome: DONE, FAILED (msg has the new
+ * process's error and traceback), TIMEOUT or ACCEPTED. */
+#include "app.h"
+sw_cmd_result_t sw_server_recycle(sw_server_t *s, const char *user, double wait_s, char *msg,
+                                  size_t msglen);
+
 #endif

@@ -587,8 +587,6 @@ Test(config, listener_and_mount_conflicts)
 Test(config, not_supported_yet)
 {
     static const err_case_t cases[] = {
-        {SRV("recycle-rss = 512"), 6, "[server] recycle-rss: not supported "
-         "yet"},
     };
 
     run_cases(cases, N(cases));

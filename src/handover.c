@@ -1,0 +1,333 @@
+/* handover.c: process handover and inherited sockets (see handover.h). */
+#include "handover.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MAX_INHERITED 64
+
+static struct {
+    char exe[PATH_MAX];
+    char **argv;
+    int n_inherited;
+    int fds[MAX_INHERITED];
+    char *names[MAX_INHERITED];
+    int taken[MAX_INHERITED];
+    int ready_fd;
+    int successor;
+    char *state;
+} H = {.ready_fd = -1};
+
+static void unset_all(void)
+{
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDNAMES");
+    unsetenv("SUBWSGI_LISTEN_NAMES");
+    unsetenv("SUBWSGI_READY_FD");
+    unsetenv("SUBWSGI_HANDOVER_STATE");
+}
+
+void sw_handover_init(int argc, char **argv)
+{
+    (void)argc;
+    H.argv = argv;
+    /* The installed path, resolved now: running it later picks up a binary
+     * replaced since (an upgrade), which /proc/self/exe would not. */
+    if (!realpath("/proc/self/exe", H.exe))
+        snprintf(H.exe, sizeof H.exe, "%s", argv[0]);
+
+    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+    if (pid && fds && strtol(pid, NULL, 10) == (long)getpid()) {
+        long n = strtol(fds, NULL, 10);
+        if (n < 0 || n > MAX_INHERITED)
+            n = 0;
+        /* Names: ours (newline-separated addresses) or systemd's
+         * (colon-separated FileDescriptorName=, which can't hold an
+         * address with a port: systemd sockets are matched by address). */
+        char *names = getenv("SUBWSGI_LISTEN_NAMES") ? strdup(getenv("SUBWSGI_LISTEN_NAMES")) : NULL;
+        char *save = NULL, *tok = names ? strtok_r(names, "\n", &save) : NULL;
+        for (long i = 0; i < n; i++) {
+            H.fds[i] = 3 + (int)i;
+            H.names[i] = tok ? strdup(tok) : NULL;
+            fcntl(H.fds[i], F_SETFD, FD_CLOEXEC);
+            tok = tok ? strtok_r(NULL, "\n", &save) : NULL;
+        }
+        free(names);
+        H.n_inherited = (int)n;
+    }
+    const char *ready = getenv("SUBWSGI_READY_FD");
+    if (ready) {
+        H.ready_fd = (int)strtol(ready, NULL, 10);
+        fcntl(H.ready_fd, F_SETFD, FD_CLOEXEC);
+        H.successor = 1;
+    }
+    const char *state = getenv("SUBWSGI_HANDOVER_STATE");
+    H.state = strdup(state ? state : "");
+    unset_all();
+}
+
+/* The address a socket listens on, as listen.c writes it, for systemd's
+ * sockets (they come without our names). */
+static int socket_matches(int fd, const char *addr_text);
+
+int sw_handover_take_fd(const char *addr_text)
+{
+    for (int i = 0; i < H.n_inherited; i++) {
+        if (H.taken[i])
+            continue;
+        if ((H.names[i] && strcmp(H.names[i], addr_text) == 0) ||
+            (!H.names[i] && socket_matches(H.fds[i], addr_text))) {
+            H.taken[i] = 1;
+            return H.fds[i];
+        }
+    }
+    return -1;
+}
+
+void sw_handover_close_unused(void)
+{
+    for (int i = 0; i < H.n_inherited; i++) {
+        if (!H.taken[i]) {
+            sw_log(SW_LOG_WARN, NULL, "inherited socket %d (%s) matches no listener; closed",
+                   H.fds[i], H.names[i] ? H.names[i] : "?");
+            close(H.fds[i]);
+        }
+        free(H.names[i]);
+        H.names[i] = NULL;
+    }
+    H.n_inherited = 0;
+}
+
+int sw_handover_is_successor(void)
+{
+    return H.successor;
+}
+
+const char *sw_handover_state(void)
+{
+    return H.state ? H.state : "";
+}
+
+static void tell_old(const char *msg)
+{
+    if (H.ready_fd < 0)
+        return;
+    size_t len = strlen(msg);
+    while (len > 0) {
+        ssize_t w = write(H.ready_fd, msg, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        msg += w;
+        len -= (size_t)w;
+    }
+    close(H.ready_fd);
+    H.ready_fd = -1;
+}
+
+void sw_handover_ready(void)
+{
+    tell_old("READY\n");
+}
+
+void sw_handover_failed(const char *why)
+{
+    char *msg = NULL;
+    if (asprintf(&msg, "FAILED %s\n", why) < 0)
+        msg = NULL;
+    tell_old(msg ? msg : "FAILED\n");
+    free(msg);
+}
+
+/* ---- the old side ---------------------------------------------------------- */
+
+extern char **environ;
+
+static int is_ours(const char *entry)
+{
+    static const char *const vars[] = {"LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=",
+                                       "SUBWSGI_LISTEN_NAMES=", "SUBWSGI_READY_FD=",
+                                       "SUBWSGI_HANDOVER_STATE=", NULL};
+    for (size_t i = 0; vars[i]; i++)
+        if (strncmp(entry, vars[i], strlen(vars[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* Writes v in decimal into the 10-character field at p (async-signal-safe). */
+static void put_pid(char *p, long v)
+{
+    for (int i = 9; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+int sw_handover_run(const int *fds, const char *const *names, size_t n, const char *state,
+                    double timeout, char *why, size_t whylen, pid_t *successor)
+{
+    why[0] = '\0';
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        snprintf(why, whylen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    /* Everything the child needs is built before fork: between fork and
+     * exec only async-signal-safe calls (other threads are running). */
+    size_t ne = 0;
+    while (environ[ne])
+        ne++;
+    char **envp = calloc(ne + 8, sizeof *envp);
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++)
+        if (!is_ours(environ[i]))
+            envp[k++] = environ[i];
+    size_t names_len = 1;
+    for (size_t i = 0; i < n; i++)
+        names_len += strlen(names[i]) + 1;
+    char *listen_names = calloc(names_len + 32, 1);
+    strcpy(listen_names, "SUBWSGI_LISTEN_NAMES=");
+    for (size_t i = 0; i < n; i++) {
+        strcat(listen_names, names[i]);
+        strcat(listen_names, "\n");
+    }
+    char listen_fds[32], ready_fd[48], listen_pid[32] = "LISTEN_PID=0000000000";
+    snprintf(listen_fds, sizeof listen_fds, "LISTEN_FDS=%zu", n);
+    snprintf(ready_fd, sizeof ready_fd, "SUBWSGI_READY_FD=%zu", 3 + n);
+    char *state_env = NULL;
+    if (asprintf(&state_env, "SUBWSGI_HANDOVER_STATE=%s", state ? state : "") < 0)
+        state_env = NULL;
+    envp[k++] = listen_fds;
+    envp[k++] = listen_pid;
+    envp[k++] = listen_names;
+    envp[k++] = ready_fd;
+    if (state_env)
+        envp[k++] = state_env;
+    envp[k] = NULL;
+
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Move the sockets and the pipe to 3..3+n, through high numbers so
+         * no source is overwritten before it is moved. */
+        int high[MAX_INHERITED + 1];
+        size_t m = n < MAX_INHERITED ? n : MAX_INHERITED;
+        for (size_t i = 0; i < m; i++)
+            high[i] = fcntl(fds[i], F_DUPFD, 1000);
+        high[m] = fcntl(pipefd[1], F_DUPFD, 1000);
+        for (size_t i = 0; i <= m; i++)
+            if (high[i] < 0 || dup2(high[i], 3 + (int)i) < 0)
+                _exit(127);
+        put_pid(listen_pid + 11, (long)getpid());
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(H.exe, H.argv, envp);
+        _exit(127);
+    }
+    free(envp);
+    free(listen_names);
+    free(state_env);
+    close(pipefd[1]);
+    if (pid < 0) {
+        snprintf(why, whylen, "fork: %s", strerror(errno));
+        close(pipefd[0]);
+        return -1;
+    }
+    *successor = pid;
+    sw_log(SW_LOG_INFO, NULL, "handover: started process %ld (%s)", (long)pid, H.exe);
+
+    /* Wait for READY or FAILED (or the child's end). */
+    char buf[16384];
+    size_t got = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = -1;
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double left = timeout - ((double)(now.tv_sec - t0.tv_sec) +
+                                 (double)(now.tv_nsec - t0.tv_nsec) / 1e9);
+        if (left <= 0) {
+            snprintf(why, whylen, "the new process was not ready within %gs", timeout);
+            break;
+        }
+        struct pollfd pfd = {pipefd[0], POLLIN, 0};
+        int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            continue;
+        ssize_t r = read(pipefd[0], buf + got, sizeof buf - 1 - got);
+        if (r > 0) {
+            got += (size_t)r;
+            buf[got] = '\0';
+            if (strncmp(buf, "READY\n", 6) == 0) {
+                rc = 0;
+                break;
+            }
+            if (got < sizeof buf - 1)
+                continue;
+        }
+        buf[got] = '\0';
+        if (strncmp(buf, "FAILED ", 7) == 0)
+            snprintf(why, whylen, "%s", buf + 7);
+        else
+            snprintf(why, whylen, "the new process exited during start-up");
+        break;
+    }
+    close(pipefd[0]);
+    if (rc < 0) {
+        /* Make sure it is gone, and reap it. */
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        size_t len = strlen(why);
+        while (len > 0 && why[len - 1] == '\n')
+            why[--len] = '\0';
+    }
+    return rc;
+}
+
+/* ---- systemd sockets --------------------------------------------------------- */
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include "listen.h"
+
+static int socket_matches(int fd, const char *addr_text)
+{
+    sw_addr_t want;
+    char err[128];
+    if (sw_addr_parse(addr_text, &want, err, sizeof err) < 0)
+        return 0;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 || ss.ss_family != want.sa.ss_family)
+        return 0;
+    if (ss.ss_family == AF_UNIX)
+        return strcmp(((struct sockaddr_un *)&ss)->sun_path,
+                      ((struct sockaddr_un *)&want.sa)->sun_path) == 0;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss, *b = (struct sockaddr_in *)&want.sa;
+        return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+    }
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss, *b = (struct sockaddr_in6 *)&want.sa;
+        return a->sin6_port == b->sin6_port &&
+               memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
+    }
+    return 0;
+}

@@ -1,0 +1,211 @@
+/* test_handover.c: process handover: under load nothing is lost and the pid
+ * changes each time; a successor that cannot load the app is aborted and the
+ * old process keeps serving (422 with the traceback); a reload that must be
+ * a process handover (Flask with markupsafe's compiled speedups, not
+ * preloaded, on 3.11) serves the new code. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+#define TOKEN "handover-test-token-0123456789"
+#define TOKEN_SHA256 "79447fad422053d4c5b72df6c3729804bf4f0d2484d51b505bd521cb9316fc50"
+
+/* Successors are not the test's children: stop the one serving at the end,
+ * found through the pid file. */
+static char pid_file[512];
+
+static void stop_successor(void)
+{
+    char *text = pid_file[0] ? h_read_file(pid_file, NULL) : NULL;
+    long pid = text ? strtol(text, NULL, 10) : 0;
+    free(text);
+    if (pid > 1 && kill((pid_t)pid, SIGTERM) == 0) {
+        for (int i = 0; i < 300 && kill((pid_t)pid, 0) == 0; i++)
+            h_nap(0.05);
+        kill((pid_t)pid, SIGKILL);
+    }
+    pid_file[0] = '\0';
+    h_cleanup();
+}
+
+TestSuite(handover, .fini = stop_successor, .timeout = H_SUITE_TIMEOUT);
+
+typedef struct {
+    h_server_t *srv;
+    char *dir, *app;
+    int admin_port;
+} env_t;
+
+static void write_app(const env_t *e, const char *body)
+{
+    char *tmp = h_fmt("%s.new", e->app);
+    h_write_file(tmp, body, strlen(body));
+    cr_assert_eq(rename(tmp, e->app), 0);
+}
+
+static const char *plain_app(const char *version)
+{
+    return h_fmt("import time\n"
+                 "def application(environ, start_response):\n"
+                 "    if environ['PATH_INFO'] == '/slow':\n"
+                 "        time.sleep(0.2)\n"
+                 "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                 "    return [b'%s ' + str(environ['subwsgi.generation']).encode()]\n", version);
+}
+
+static env_t start(const char *app_src, const char *app_keys)
+{
+    env_t e = {0};
+    e.dir = h_tmpdir();
+    e.app = h_fmt("%s/app.py", e.dir);
+    write_app(&e, app_src);
+    e.admin_port = h_free_port();
+    snprintf(pid_file, sizeof pid_file, "%s/subwsgi.pid", e.dir);
+    char *addr = h_fmt("127.0.0.1:%d", h_free_port());
+    char *ini = h_fmt("[server]\nscgi = %s\nadmin = 127.0.0.1:%d\naccess-log = off\n"
+                      "pid-file = %s\ndrain-timeout = 10\n"
+                      "[user:panel]\ntoken-sha256 = " TOKEN_SHA256 "\nrole = admin\n"
+                      "[app:site]\nowner = panel\nwsgi = %s\nmount = /\n%s%s",
+                      addr, e.admin_port, pid_file, e.app, app_keys, h_debian_packages());
+    e.srv = h_server_config(e.dir, addr, ini, NULL);
+    return e;
+}
+
+static int api(const env_t *e, const char *method, const char *path, json_t **out)
+{
+    const char *hdr[] = {"Authorization: Bearer " TOKEN};
+    h_http_resp_t r;
+    char err[256];
+    cr_assert_eq(h_http(e->admin_port, method, path, hdr, 1, NULL, 0, 120, &r, err, sizeof err),
+                 0, "%s %s: %s", method, path, err);
+    if (out)
+        *out = json_loadb(r.body, r.body_len, 0, NULL);
+    int status = r.status;
+    h_http_free(&r);
+    return status;
+}
+
+static long serving_pid(const env_t *e)
+{
+    json_t *srv = NULL;
+    cr_assert_eq(api(e, "GET", "/v1/server", &srv), 200);
+    long pid = (long)json_integer_value(json_object_get(srv, "pid"));
+    json_decref(srv);
+    return pid;
+}
+
+static char *body_of(const env_t *e, const char *uri)
+{
+    sw_scgi_response_t r;
+    h_get(e->srv->scgi, uri, &r);
+    char *b = h_fmt("%d %s", r.status, r.body ? r.body : "");
+    sw_scgi_response_free(&r);
+    return b;
+}
+
+Test(handover, ten_handovers_under_load_lose_nothing)
+{
+    env_t e = start(plain_app("v"), "interpreters = 2\nthreads = 2\n");
+    enum { CLIENTS = 8, HANDOVERS = 10 };
+    h_async_t *load[CLIENTS];
+    unsigned long sent = 0, failed = 0;
+    for (int i = 0; i < CLIENTS; i++)
+        load[i] = h_async_get(e.srv->scgi, i % 5 == 0 ? "/slow" : "/", H_IO_TIMEOUT);
+    long pid = serving_pid(&e);
+    for (int n = 1; n <= HANDOVERS; n++) {
+        json_t *body = NULL;
+        int st = api(&e, "POST", "/v1/server/recycle?wait=60", &body);
+        cr_expect_eq(st, 200, "handover %d answered %d: %s", n, st, json_dumps(body, 0));
+        json_decref(body);
+        /* For a moment both processes accept: ask until the new one answers. */
+        long now = serving_pid(&e);
+        for (int tries = 0; now == pid && tries < 200; tries++) {
+            h_nap(0.05);
+            now = serving_pid(&e);
+        }
+        cr_expect_neq(now, pid, "handover %d: the pid did not change", n);
+        pid = now;
+        for (int i = 0; i < CLIENTS; i++) {
+            if (!h_async_wait(load[i], 0))
+                continue;
+            sent++;
+            if (load[i]->rc != 0 || load[i]->resp.status != 200) {
+                failed++;
+                cr_expect_fail("request failed around handover %d: rc %d status %d %s", n,
+                               load[i]->rc, load[i]->resp.status, load[i]->err);
+            }
+            load[i] = h_async_get(e.srv->scgi, sent % 5 == 0 ? "/slow" : "/", H_IO_TIMEOUT);
+        }
+    }
+    for (int i = 0; i < CLIENTS; i++) {
+        cr_assert(h_async_wait(load[i], 60));
+        sent++;
+        failed += load[i]->rc != 0 || load[i]->resp.status != 200;
+    }
+    cr_expect_eq(failed, 0, "%lu of %lu requests failed", failed, sent);
+    /* The first process left cleanly; counters and generations continued. */
+    cr_expect(h_proc_wait(e.srv->proc, 30) && WIFEXITED(e.srv->proc->status) &&
+              WEXITSTATUS(e.srv->proc->status) == 0, "the first process did not exit 0");
+    json_t *srv = NULL;
+    api(&e, "GET", "/v1/server", &srv);
+    cr_expect_eq(json_integer_value(json_object_get(srv, "handovers")), HANDOVERS);
+    json_decref(srv);
+    cr_expect(strstr(body_of(&e, "/"), "200 v 11"), "generation did not continue: %s",
+              body_of(&e, "/"));
+}
+
+Test(handover, broken_new_code_aborts_and_the_old_process_serves)
+{
+    env_t e = start(plain_app("old"), "");
+    long pid = serving_pid(&e);
+    write_app(&e, "import nonexistent_module_for_the_test\n");
+    json_t *body = NULL;
+    int st = api(&e, "POST", "/v1/server/recycle?wait=60", &body);
+    char *text = json_dumps(body, 0);
+    cr_expect_eq(st, 422, "%s", text);
+    cr_expect(text && strstr(text, "Traceback") &&
+              strstr(text, "No module named 'nonexistent_module_for_the_test'"),
+              "no traceback in %s", text);
+    free(text);
+    json_decref(body);
+    cr_expect_eq(serving_pid(&e), pid);
+    cr_expect(strstr(body_of(&e, "/"), "200 old 1"));
+    cr_expect(h_log_wait(e.srv, "handover aborted", 5), "%s", h_log_tail(e.srv));
+    pid_file[0] = '\0';   /* no successor: the harness stops the server */
+    h_server_stop_clean(e.srv);
+}
+
+Test(handover, process_reload_mode_reloads_by_handover)
+{
+    if (h_python_version() != 311)
+        cr_skip_test("markupsafe's compiled speedups force reload_mode process on Debian's "
+                     "CPython 3.11 only; this build embeds %d.%d",
+                     h_python_version() / 100, h_python_version() % 100);
+    const char *flask = "from flask import Flask\n"
+                        "application = Flask(__name__)\n"
+                        "@application.route('/')\n"
+                        "def index():\n"
+                        "    return '%s'\n";
+    env_t e = start(h_fmt(flask, "first"), "");
+    json_t *app = NULL;
+    api(&e, "GET", "/v1/apps/site", &app);
+    cr_expect_str_eq(json_string_value(json_object_get(app, "reload_mode")), "process");
+    cr_expect(strstr(json_string_value(json_object_get(app, "reload_mode_reason")), "markupsafe"));
+    json_decref(app);
+    long pid = serving_pid(&e);
+    write_app(&e, h_fmt(flask, "second"));
+    cr_expect_eq(api(&e, "POST", "/v1/apps/site/reload?wait=60", NULL), 200);
+    long now = serving_pid(&e);
+    for (int tries = 0; now == pid && tries < 200; tries++) {
+        h_nap(0.05);
+        now = serving_pid(&e);
+    }
+    cr_expect_neq(now, pid, "the reload was not a handover");
+    cr_expect(strstr(body_of(&e, "/"), "200 second"), "%s", body_of(&e, "/"));
+}
