@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include "listen.h"
 
 #include "harness.h"
 
@@ -59,7 +63,14 @@ static const char *plain_app(const char *version)
                  "    return [b'%s ' + str(environ['subwsgi.generation']).encode()]\n", version);
 }
 
+static env_t start_with(const char *server_keys, const char *app_src, const char *app_keys);
+
 static env_t start(const char *app_src, const char *app_keys)
+{
+    return start_with("", app_src, app_keys);
+}
+
+static env_t start_with(const char *server_keys, const char *app_src, const char *app_keys)
 {
     env_t e = {0};
     e.dir = h_tmpdir();
@@ -69,10 +80,11 @@ static env_t start(const char *app_src, const char *app_keys)
     snprintf(pid_file, sizeof pid_file, "%s/subwsgi.pid", e.dir);
     char *addr = h_fmt("127.0.0.1:%d", h_free_port());
     char *ini = h_fmt("[server]\nscgi = %s\nadmin = 127.0.0.1:%d\naccess-log = off\n"
-                      "pid-file = %s\ndrain-timeout = 10\n"
+                      "pid-file = %s\ndrain-timeout = 10\n%s"
                       "[user:panel]\ntoken-sha256 = " TOKEN_SHA256 "\nrole = admin\n"
                       "[app:site]\nowner = panel\nwsgi = %s\nmount = /\n%s%s",
-                      addr, e.admin_port, pid_file, e.app, app_keys, h_debian_packages());
+                      addr, e.admin_port, pid_file, server_keys, e.app, app_keys,
+                      h_debian_packages());
     e.srv = h_server_config(e.dir, addr, ini, NULL);
     return e;
 }
@@ -91,13 +103,27 @@ static int api(const env_t *e, const char *method, const char *path, json_t **ou
     return status;
 }
 
+/* The pid of the process answering the admin port. While a handover ends,
+ * the old process may close an admin connection it had just accepted: a
+ * client (a control panel) asks again. */
 static long serving_pid(const env_t *e)
 {
-    json_t *srv = NULL;
-    cr_assert_eq(api(e, "GET", "/v1/server", &srv), 200);
-    long pid = (long)json_integer_value(json_object_get(srv, "pid"));
-    json_decref(srv);
-    return pid;
+    const char *hdr[] = {"Authorization: Bearer " TOKEN};
+    for (int tries = 0; tries < 20; tries++) {
+        h_http_resp_t r;
+        char err[256];
+        if (h_http(e->admin_port, "GET", "/v1/server", hdr, 1, NULL, 0, 30, &r, err,
+                   sizeof err) == 0 && r.status == 200) {
+            json_t *srv = json_loadb(r.body, r.body_len, 0, NULL);
+            long pid = (long)json_integer_value(json_object_get(srv, "pid"));
+            json_decref(srv);
+            h_http_free(&r);
+            return pid;
+        }
+        h_nap(0.05);
+    }
+    cr_assert_fail("the admin port did not answer GET /v1/server");
+    return 0;
 }
 
 static char *body_of(const env_t *e, const char *uri)
@@ -208,4 +234,94 @@ Test(handover, process_reload_mode_reloads_by_handover)
     }
     cr_expect_neq(now, pid, "the reload was not a handover");
     cr_expect(strstr(body_of(&e, "/"), "200 second"), "%s", body_of(&e, "/"));
+}
+
+Test(handover, starts_from_sockets_passed_like_systemd)
+{
+    /* A listening socket made here, passed as fd 3 with LISTEN_FDS=1 and
+     * LISTEN_PID set to the server's pid (the shell's, which exec keeps). */
+    char *dir = h_tmpdir();
+    char *app = h_fmt("%s/app.py", dir);
+    const char *src = plain_app("activated");
+    h_write_file(app, src, strlen(src));
+    int port = h_free_port();
+    char *addr = h_fmt("127.0.0.1:%d", port);
+    sw_addr_t a;
+    char err[256];
+    cr_assert_eq(sw_addr_parse(addr, &a, err, sizeof err), 0, "%s", err);
+    int fd = sw_listen_bind(&a, 0660, 16, err, sizeof err);
+    cr_assert(fd >= 0, "%s", err);
+    /* A request that arrives before the server runs waits in the backlog. */
+    h_async_t *early = h_async_get(addr, "/early", H_IO_TIMEOUT);
+    h_nap(0.2);
+    char *ini = h_fmt("[server]\nscgi = %s\n[app:site]\nwsgi = %s\nmount = /\n", addr, app);
+    char *ini_path = h_fmt("%s/subwsgi.ini", dir);
+    h_write_file(ini_path, ini, strlen(ini));
+    char *script = h_fmt("export LISTEN_FDS=1 LISTEN_PID=$$; exec %s -c %s", h_binary(),
+                         ini_path);
+    char *const argv[] = {"/bin/sh", "-c", script, NULL};
+    char *log = h_fmt("%s/server.log", dir);
+    /* Not h_spawn: it closes every fd above 2. */
+    int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    cr_assert(out >= 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(out, 1);
+        dup2(out, 2);
+        if (fd != 3 && dup2(fd, 3) < 0)
+            _exit(127);
+        fcntl(3, F_SETFD, 0);
+        execv("/bin/sh", argv);
+        _exit(127);
+    }
+    close(out);
+    close(fd);
+    cr_assert(h_async_wait(early, 30), "the early request was never answered");
+    cr_expect_eq(early->rc, 0, "%s", early->err);
+    cr_expect_eq(early->resp.status, 200);
+    cr_expect(early->resp.body && strstr(early->resp.body, "activated"));
+    char *text = h_read_file(log, NULL);
+    cr_expect(text && strstr(text, h_fmt("SCGI listening on %s (inherited)", addr)),
+              "the socket was not taken over:\n%s", text ? text : "");
+    free(text);
+    kill(pid, SIGTERM);
+    int st = 0;
+    for (int i = 0; i < 600 && waitpid(pid, &st, WNOHANG) == 0; i++)
+        h_nap(0.05);
+    if (waitpid(pid, &st, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", h_status_text(st));
+}
+
+Test(handover, recycle_rss_turns_a_reload_into_a_handover)
+{
+    /* Each generation leaks 24 MiB outside Python's reach (as C extensions
+     * do); with recycle-rss = 40 the third reload must be a handover. */
+    const char *leaky = "import ctypes\n"
+                        "libc = ctypes.CDLL(None)\n"
+                        "libc.malloc.restype = ctypes.c_void_p\n"
+                        "p = libc.malloc(24 << 20)\n"
+                        "ctypes.memset(p, 1, 24 << 20)\n"
+                        "def application(environ, start_response):\n"
+                        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                        "    return [b'%s']\n";
+    env_t f = start_with("recycle-rss = 40\n", h_fmt(leaky, "v0"), "");
+    for (int n = 1; n <= 3; n++) {
+        write_app(&f, h_fmt(leaky, h_fmt("v%d", n)));
+        cr_expect_eq(api(&f, "POST", "/v1/apps/site/reload?wait=60", NULL), 200, "reload %d", n);
+    }
+    json_t *srv = NULL;
+    json_int_t handovers = 0;
+    for (int i = 0; i < 100 && handovers == 0; i++) {
+        api(&f, "GET", "/v1/server", &srv);
+        handovers = json_integer_value(json_object_get(srv, "handovers"));
+        cr_expect_eq(json_integer_value(json_object_get(srv, "rss_budget_bytes")), 40 << 20);
+        json_decref(srv);
+        h_nap(0.05);
+    }
+    cr_expect(handovers >= 1, "no handover after three leaking reloads");
+    cr_expect(strstr(body_of(&f, "/"), "200 v3"), "%s", body_of(&f, "/"));
 }
