@@ -544,6 +544,13 @@ static int handover(sw_server_t *s)
         s->handed_over = 1;
         sw_log(SW_LOG_INFO, NULL, "handover: process %ld serves; this one drains and exits",
                (long)successor);
+        /* Stop taking SCGI connections before anyone is told: a request
+         * sent after the answer must reach the new code. What this process
+         * accepted already is still served. */
+        if (s->io) {
+            sw_io_stop(s->io, s->cfg->drain_timeout);
+            s->io = NULL;
+        }
     } else {
         sw_log(SW_LOG_ERROR, NULL, "handover aborted; this process keeps serving:");
         sw_log_text(SW_LOG_ERROR, NULL, why, strlen(why));
@@ -650,12 +657,12 @@ static void serve_until_stopped(sw_server_t *s)
 static int shutdown_gracefully(sw_server_t *s)
 {
     double drain = s->cfg->drain_timeout;
-    sw_admin_stop(s->admin);
-    s->admin = NULL;
     if (s->io) {
         sw_io_stop(s->io, drain);
         s->io = NULL;
     }
+    sw_admin_stop(s->admin);
+    s->admin = NULL;
     sw_watch_stop();
     int left = sw_loader_shutdown(drain);
     if (left > 0) {
