@@ -6,13 +6,17 @@
 #
 #   tests/bench/reload_memory.sh [SUBWSGI_BINARY] [CHECKPOINTS...]
 #   tests/bench/reload_memory.sh src/subwsgi 1 50 200
+#   RECYCLE_RSS=128 tests/bench/reload_memory.sh src/subwsgi 1 50 300   # with a memory budget
+# With RECYCLE_RSS the server hands over to a fresh process once it has
+# grown by that many MiB; the table then follows the serving process.
 set -euo pipefail
 bin=$(realpath "${1:-src/subwsgi}")
 shift || true
 checkpoints=${*:-1 50 200}
 last=${checkpoints##* }
 dir=$(mktemp -d /tmp/subwsgi-reload-XXXXXX)
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+recycle=${RECYCLE_RSS:-}
+trap 'kill $(cat "$dir/pid" 2>/dev/null) $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 token=bench-token-$RANDOM$RANDOM$RANDOM
 hash=$(printf '%s\n' "$token" | "$bin" --hash-token)
 pyver=$("$bin" --version | sed -n 's/^Python \([0-9]*\.[0-9]*\).*/\1/p')
@@ -40,6 +44,8 @@ scgi = 127.0.0.1:$scgi
 admin = 127.0.0.1:$admin
 access-log = off
 error-log = $dir/error.log
+pid-file = $dir/pid
+${recycle:+recycle-rss = $recycle}
 $1
 [user:bench]
 $hash
@@ -56,7 +62,9 @@ INI
 }
 
 api() { curl -s -H "Authorization: Bearer $token" "$@"; }
-rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$pid/status; }
+serving_pid() { api "http://127.0.0.1:$admin/v1/server" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'; }
+handovers() { api "http://127.0.0.1:$admin/v1/server" | python3 -c 'import json,sys; print(json.load(sys.stdin)["handovers"])'; }
+rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$(serving_pid)/status; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin).get('$1'))"; }
 
 echo "subwsgi: $("$bin" --version | tr '\n' ' ')"
@@ -66,6 +74,7 @@ write_app 0
 start ""
 api "http://127.0.0.1:$admin/v1/apps/flask" | python3 -c 'import json,sys; a=json.load(sys.stdin); print("  isolation=%s reload_mode=%s reason=%s" % (a["isolation"], a["reload_mode"], a["reload_mode_reason"]))'
 kill $pid; wait $pid || true
+rm -f "$dir/pid"
 
 # On 3.11 Flask needs markupsafe preloaded for in-process reloads (FACTS.md
 # section 5); other Pythons here do not see Debian's packages from the main
@@ -76,7 +85,7 @@ start "$preload"
 echo "with '${preload:-no preload}':"
 api "http://127.0.0.1:$admin/v1/apps/flask" | python3 -c 'import json,sys; a=json.load(sys.stdin); print("  isolation=%s reload_mode=%s reason=%s" % (a["isolation"], a["reload_mode"], a["reload_mode_reason"]))'
 echo
-printf '%8s %10s %16s %16s\n' reloads rss_mib reload_ms_last reload_ms_median
+printf '%8s %10s %16s %16s %10s\n' reloads rss_mib reload_ms_last reload_ms_median handovers
 echo "       0 $(rss_mib)"
 times=()
 for n in $(seq 1 "$last"); do
@@ -92,7 +101,7 @@ for n in $(seq 1 "$last"); do
   for c in $checkpoints; do
     if [ "$c" = "$n" ]; then
       median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-      printf '%8s %10s %16s %16s\n' "$n" "$(rss_mib)" "$ms" "$median"
+      printf '%8s %10s %16s %16s %10s\n' "$n" "$(rss_mib)" "$ms" "$median" "$(handovers)"
     fi
   done
 done
