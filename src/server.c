@@ -20,6 +20,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "app.h"
 #include "handover.h"
@@ -438,6 +441,19 @@ static void reload_config(sw_server_t *s)
     free(removed);
 }
 
+/* ---- systemd ------------------------------------------------------------------- */
+
+/* Type=notify: READY, RELOADING (a handover), MAINPID (its successor),
+ * STOPPING. A no-op without libsystemd or outside systemd. */
+static void notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+    sd_notify(0, state);
+#else
+    (void)state;
+#endif
+}
+
 /* ---- process handover ---------------------------------------------------------- */
 
 /* What a successor continues: handovers so far, and per app the next
@@ -537,6 +553,7 @@ static int handover(sw_server_t *s)
     char why[4096];
     pid_t successor = 0;
     sw_log(SW_LOG_INFO, NULL, "handover asked by %s", user);
+    notify("RELOADING=1");
     int rc = sw_handover_run(fds, names, n, state, s->cfg->load_timeout + 30, why, sizeof why,
                              &successor);
     free(state);
@@ -544,6 +561,9 @@ static int handover(sw_server_t *s)
         s->handed_over = 1;
         sw_log(SW_LOG_INFO, NULL, "handover: process %ld serves; this one drains and exits",
                (long)successor);
+        char main_pid[64];
+        snprintf(main_pid, sizeof main_pid, "MAINPID=%ld\nREADY=1", (long)successor);
+        notify(main_pid);
         /* Stop taking SCGI connections before anyone is told: a request
          * sent after the answer must reach the new code. What this process
          * accepted already is still served. */
@@ -552,6 +572,7 @@ static int handover(sw_server_t *s)
             s->io = NULL;
         }
     } else {
+        notify("READY=1");
         sw_log(SW_LOG_ERROR, NULL, "handover aborted; this process keeps serving:");
         sw_log_text(SW_LOG_ERROR, NULL, why, strlen(why));
     }
@@ -790,8 +811,12 @@ int sw_server_run(sw_config_t *cfg, int quick)
     sw_log(SW_LOG_INFO, NULL, "ready: %zu apps, %zu SCGI listeners", s->n_apps, s->n_listeners);
     if (sw_handover_is_successor())
         sw_handover_ready();
+    else
+        notify("READY=1");
 
     serve_until_stopped(s);
+    if (!s->handed_over)
+        notify("STOPPING=1");
     int rc = shutdown_gracefully(s);
     cleanup(s);
     if (rc == 0)

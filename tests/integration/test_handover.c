@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -324,4 +327,40 @@ Test(handover, recycle_rss_turns_a_reload_into_a_handover)
     }
     cr_expect(handovers >= 1, "no handover after three leaking reloads");
     cr_expect(strstr(body_of(&f, "/"), "200 v3"), "%s", body_of(&f, "/"));
+}
+
+/* Reads one datagram from the notify socket (or "" after timeout s). */
+static char *notify_recv(int fd, double timeout)
+{
+    struct timeval tv = {(time_t)timeout, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[512];
+    ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    return h_fmt("%s", buf);
+}
+
+Test(handover, tells_systemd_ready_reloading_mainpid_stopping)
+{
+    char *dir = h_tmpdir();
+    char *path = h_fmt("%s/notify", dir);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    /* The harness passes extra environment only through h_server_config:
+     * set NOTIFY_SOCKET in ours for the child to inherit. */
+    setenv("NOTIFY_SOCKET", path, 1);
+    env_t e = start(plain_app("n"), "");
+    unsetenv("NOTIFY_SOCKET");
+    cr_expect(strstr(notify_recv(fd, 10), "READY=1"));
+    cr_expect_eq(api(&e, "POST", "/v1/server/recycle?wait=60", NULL), 200);
+    cr_expect(strstr(notify_recv(fd, 10), "RELOADING=1"));
+    char *msg = notify_recv(fd, 10);
+    cr_expect(strstr(msg, "MAINPID=") && strstr(msg, "READY=1"), "got %s", msg);
+    long successor = strtol(strstr(msg, "MAINPID=") ? strstr(msg, "MAINPID=") + 8 : "0", NULL, 10);
+    cr_expect_neq(successor, (long)e.srv->proc->pid);
+    kill((pid_t)successor, SIGTERM);
+    cr_expect(strstr(notify_recv(fd, 10), "STOPPING=1"));
+    close(fd);
 }
