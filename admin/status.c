@@ -195,6 +195,7 @@ json_t *sw_status_server_json(const sw_server_info_t *info)
         rc |= set(o, "version", text(info->version ? info->version : ""));
         rc |= set(o, "pid", json_integer((json_int_t)info->pid));
         rc |= set(o, "python", text(info->python));
+        rc |= set(o, "started_at", timespec_or_null(&info->started_at));
         rc |= set(o, "uptime_s", json_real(isfinite(info->uptime_s)
                                                ? round(info->uptime_s * 1000.0) / 1000.0
                                                : 0.0));

@@ -124,8 +124,13 @@ static cmd_t *next_command(void)
 
 /* ---- start / stop --------------------------------------------------------- */
 
-int sw_loader_start(sw_app_t **apps, size_t n, char *err, size_t errlen)
+static char start_user[64], start_action[16];
+
+int sw_loader_start(sw_app_t **apps, size_t n, const char *user, const char *action,
+                    char *err, size_t errlen)
 {
+    snprintf(start_user, sizeof start_user, "%s", user);
+    snprintf(start_action, sizeof start_action, "%s", action);
     pthread_mutex_lock(&L.apps_lock);
     L.apps = calloc(n ? n : 1, sizeof *L.apps);
     if (L.apps) {
@@ -610,7 +615,7 @@ static void *loader_main(void *arg)
         L.apps[i]->pending_ticket = ++L.apps[i]->ticket_seq;
         L.apps[i]->busy_loading = 1;
         pthread_mutex_unlock(&L.apps[i]->lock);
-        if (build_generation(L.apps[i], "(start-up)", "load") < 0) {
+        if (build_generation(L.apps[i], start_user, start_action) < 0) {
             failed = 1;
             pthread_mutex_lock(&L.lock);
             snprintf(L.start_err, sizeof L.start_err, "app %s failed to load", L.apps[i]->name);

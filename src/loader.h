@@ -15,9 +15,10 @@ typedef enum { SW_LOADER_RELOAD, SW_LOADER_DESTROY, SW_LOADER_ADD, SW_LOADER_REM
 
 /* Starts the thread (main thread, after sw_python_init and with the main
  * thread state released) and waits until every app has loaded its first
- * generation. Returns 0, or -1 when one failed (the loader then keeps
+ * generation (recorded as action by user in each app's last_reload). Returns 0, or -1 when one failed (the loader then keeps
  * running: call sw_loader_shutdown). apps is copied. */
-int sw_loader_start(struct sw_app **apps, size_t n, char *err, size_t errlen);
+int sw_loader_start(struct sw_app **apps, size_t n, const char *user, const char *action,
+                    char *err, size_t errlen);
 
 /* Queues a command. app->lock may be held by the caller. ADD starts
  * managing (and loads) a new app; REMOVE drains and ends one, after which

@@ -56,9 +56,11 @@ struct sw_server {
     sw_io_t *io;
     int pid_file_written;
     struct timespec started;      /* CLOCK_MONOTONIC */
+    struct timespec started_real; /* CLOCK_REALTIME, for status */
     pthread_t main_thread;
     /* process handover (main thread; recycle_* under recycle_lock) */
     unsigned long handovers;      /* over the life of the service */
+    char handover_by[64];         /* who asked for the handover that started us */
     int handed_over;              /* a successor serves: leave the sockets */
     uint64_t rss_baseline;        /* at ready, for recycle-rss */
     pthread_mutex_t recycle_lock;
@@ -147,6 +149,7 @@ void sw_server_info(sw_server_t *s, sw_server_info_t *out)
     clock_gettime(CLOCK_MONOTONIC, &now);
     out->uptime_s = (double)(now.tv_sec - s->started.tv_sec) +
                     (double)(now.tv_nsec - s->started.tv_nsec) / 1e9;
+    out->started_at = s->started_real;
     out->listeners = s->listener_names;
     out->n_listeners = s->n_listeners;
     out->rss_bytes = rss_bytes();
@@ -484,6 +487,10 @@ static char *state_json(sw_server_t *s)
             json_object_set_new(apps, a->name, o);
     }
     json_object_set_new(root, "handovers", json_integer((json_int_t)s->handovers + 1));
+    pthread_mutex_lock(&s->recycle_lock);
+    json_object_set_new(root, "requested_by",
+                        json_string(s->recycle_pending ? s->recycle_user : "(SIGUSR2)"));
+    pthread_mutex_unlock(&s->recycle_lock);
     json_object_set_new(root, "apps", apps);
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
@@ -502,6 +509,8 @@ static void restore_state(sw_server_t *s)
         return;
     }
     s->handovers = (unsigned long)json_integer_value(json_object_get(root, "handovers"));
+    const char *by = json_string_value(json_object_get(root, "requested_by"));
+    snprintf(s->handover_by, sizeof s->handover_by, "%s", by ? by : "-");
     json_t *apps = json_object_get(root, "apps");
     for (size_t i = 0; i < s->n_apps; i++) {
         sw_app_t *a = s->apps[i];
@@ -745,6 +754,7 @@ int sw_server_run(sw_config_t *cfg, int quick)
     s->main_thread = pthread_self();
     the_server = s;
     clock_gettime(CLOCK_MONOTONIC, &s->started);
+    clock_gettime(CLOCK_REALTIME, &s->started_real);
     char err[512] = "";
 
     if (sw_log_open(cfg->error_log, cfg->access_log, err, sizeof err) < 0) {
@@ -788,7 +798,11 @@ int sw_server_run(sw_config_t *cfg, int quick)
     if (sw_watch_start(err, sizeof err) < 0)
         goto fail_python;
     /* The loader creates (and will end) every interpreter. */
-    if (sw_loader_start(s->apps, s->n_apps, err, sizeof err) < 0)
+    /* A successor's first load is the handover's: recorded as such, for the
+     * user who asked (the control panel shows it as the last reload). */
+    int successor = sw_handover_is_successor();
+    if (sw_loader_start(s->apps, s->n_apps, successor ? s->handover_by : "(start-up)",
+                        successor ? "handover" : "load", err, sizeof err) < 0)
         goto fail_started;
     sw_io_limits_t limits = {
         .max_header_size = cfg->max_header_size,

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "config.h"
 
@@ -37,6 +38,7 @@ typedef struct {
     long pid;
     char python[128];             /* "Python 3.11.2 (own-gil ...)" */
     double uptime_s;
+    struct timespec started_at;   /* CLOCK_REALTIME: this process's start */
     const char *const *listeners; /* addresses as text, borrowed */
     size_t n_listeners;
     unsigned long handovers;
