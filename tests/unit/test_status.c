@@ -359,14 +359,16 @@ Test(status, server_json)
                              .total = 10, .active = 2, .queued = 3, .rejected = 4,
                              .timeouts = 5};
     snprintf(info.python, sizeof info.python, "Python 3.11.2 (own-gil: no)");
+    info.started_at = (struct timespec){.tv_sec = 1795000000, .tv_nsec = 0};
     json_t *j = sw_status_server_json(&info);
     cr_assert_not_null(j);
-    static const char *const keys[] = {"version", "pid", "python", "uptime_s", "listeners",
-                                       "totals", "handovers", "rss_bytes",
+    static const char *const keys[] = {"version", "pid", "python", "started_at", "uptime_s",
+                                       "listeners", "totals", "handovers", "rss_bytes",
                                        "rss_budget_bytes", NULL};
     expect_keys(j, "server", keys);
     cr_expect_str_eq(str_at(j, "version"), "0.1.0");
     cr_expect_eq(int_at(j, "pid"), 4242);
+    cr_expect_str_eq(str_at(j, "started_at"), "2026-11-18T11:06:40.000Z");
     cr_expect_str_eq(str_at(j, "python"), "Python 3.11.2 (own-gil: no)");
     cr_expect(json_is_number(json_object_get(j, "uptime_s")));
     cr_expect_float_eq(json_number_value(json_object_get(j, "uptime_s")), 12.5, 1e-9);
