@@ -114,7 +114,7 @@ def table(argv):
             return fmt(ratio(a and a[k], b and b[k]), 2)
         share = '-'
         if mode == 'nginx' and ceil and ceil['rps']:
-            share = ' / '.join(fmt(x and x['rps'] and 100 * x['rps'] / ceil['rps'], 0) + '%'
+            share = ' / '.join(fmt(x and x['rps'] and 100 * x['rps'] / ceil['rps'], 1) + '%'
                                for x in (s, u, g))
         w('| %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
             mode, app, layout, r(s, u, 'rps'), r(s, u, 'p99'), r(s, g, 'rps'),

@@ -208,6 +208,16 @@ main(int argc, char **argv)
            (unsigned long long) t.errors,
            (unsigned long long) (t.requests - t.status[2]));
     fflush(stdout);
+    for (int i = 0; i < nthreads; i++) {
+        free(w[i].lat);
+        free(w[i].conns);
+        free(w[i].scratch);
+    }
+    free(w);
+    free(all);
+    free(hdrs);
+    free(body);
+    free(g.req);
     return (t.requests > 0 && t.errors == 0 && t.status[2] == t.requests) ? 0 : 1;
 }
 
