@@ -96,8 +96,8 @@ typedef struct {
 } sw_config_t;
 
 /* Parses and validates FILE. Returns the config, or NULL with every problem
- * appended to errs as "FILE:LINE: message". check_files also verifies that
- * each app's wsgi file exists (always done by the server, and by --check). */
+ * appended to errs as "FILE:LINE: message". Also checks that each app's
+ * wsgi file exists and is readable. */
 sw_config_t *sw_config_load(const char *file, sw_errors_t *errs);
 
 /* Quick mode (--app/--scgi): one app named after the file, mounted at "/".

@@ -86,11 +86,6 @@ static const char loader_source[] =
 
 /* ---- main interpreter ------------------------------------------------ */
 
-int sw_python_has_own_gil(void)
-{
-    return PY_VERSION_HEX >= 0x030C0000;
-}
-
 int sw_python_auto_own_gil(void)
 {
     /* 3.12.1 aborts at teardown after common imports (FACTS.md section 4). */

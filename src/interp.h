@@ -98,9 +98,8 @@ int sw_interp_needs_process_reload(sw_interp_t *it, char *reason, size_t len);
  * out. Loader thread, main thread state current. */
 void sw_interp_source_files(sw_interp_t *it, sw_strv_t *out);
 
-/* Whether this build can create own-GIL interpreters (CPython 3.12+), and
- * whether `auto` may choose them (3.13+: FACTS.md sections 4 and 5). */
-int sw_python_has_own_gil(void);
+/* Whether `auto` may choose own-GIL interpreters (3.13+: FACTS.md sections
+ * 4 and 5; explicit own-gil needs 3.12+). */
 int sw_python_auto_own_gil(void);
 
 /* Ends an interpreter whose workers have all exited and frees it. App
