@@ -6,7 +6,6 @@
 #include "io.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@ typedef struct conn {
     int kind;                 /* KIND_CONN; first, like the other epoll tags */
     int fd;
     int state;
+    int watched;              /* in the epoll set (added only when needed) */
     sw_listener_t *listener;
     char *buf;
     size_t len, cap;
@@ -88,6 +88,8 @@ static void queue_on(sw_io_t *io, conn_t *c, sw_app_t *app);
 static void answer(sw_io_t *io, conn_t *c, int status, const char *reason,
                    const char *extra_header, const char *detail);
 static void close_conn(sw_io_t *io, conn_t *c);
+static void watch(sw_io_t *io, conn_t *c);
+static void unwatch(sw_io_t *io, conn_t *c);
 
 static double now_s(void)
 {
@@ -309,22 +311,41 @@ static void accept_all(sw_io_t *io, sw_listener_t *ls)
         clock_gettime(CLOCK_MONOTONIC, &c->accepted);
         c->deadline = now_s() + io->limits.header_timeout;
         sw_scgi_init(&c->parser, io->limits.max_header_size);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-        if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            sw_log(SW_LOG_WARN, NULL, "epoll_ctl: %s", strerror(errno));
-            close(fd);
-            free(c);
-            continue;
-        }
         list_append(&io->reading, c);
+        /* A front end usually sends the header with its connect: read it
+         * now, and involve epoll only if it has not all arrived yet. */
+        on_readable(io, c);
     }
+}
+
+/* Makes sure epoll reports c's input (it is added only once c has to wait
+ * for more). On failure c is closed. */
+static void watch(sw_io_t *io, conn_t *c)
+{
+    if (c->watched)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+    if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+        sw_log(SW_LOG_WARN, NULL, "epoll_ctl: %s", strerror(errno));
+        close_conn(io, c);
+        return;
+    }
+    c->watched = 1;
+}
+
+static void unwatch(sw_io_t *io, conn_t *c)
+{
+    if (!c->watched)
+        return;
+    epoll_ctl(io->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    c->watched = 0;
 }
 
 static void close_conn(sw_io_t *io, conn_t *c)
 {
     list_remove(list_of(io, c), c);
     if (c->fd >= 0) {
-        epoll_ctl(io->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        unwatch(io, c);
         close(c->fd);
     }
     free(c->buf);
@@ -389,7 +410,9 @@ static void on_readable(sw_io_t *io, conn_t *c)
     }
     ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
     if (n < 0) {
-        if (errno != EAGAIN && errno != EINTR)
+        if (errno == EAGAIN || errno == EINTR)
+            watch(io, c);
+        else
             close_conn(io, c);
         return;
     }
@@ -410,10 +433,13 @@ static void on_readable(sw_io_t *io, conn_t *c)
     if (c->state == CONN_BODY) {
         if (c->len - c->parser.body_off >= c->content_length)
             dispatch(io, c);
+        else
+            watch(io, c);
         return;
     }
     switch (sw_scgi_feed(&c->parser, c->buf, c->len)) {
     case SW_SCGI_MORE:
+        watch(io, c);
         return;
     case SW_SCGI_TOO_BIG:
         answer(io, c, 431, "Request Header Fields Too Large", NULL,
@@ -473,24 +499,13 @@ static void on_header(sw_io_t *io, conn_t *c)
             return;
         }
         c->state = CONN_BODY;
+        watch(io, c);
         return;
     }
     dispatch(io, c);
 }
 
 /* ---- handing over ---------------------------------------------------- */
-
-static int make_blocking(int fd, double timeout)
-{
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
-        return -1;
-    struct timeval tv = {(time_t)timeout, (suseconds_t)((timeout - (double)(time_t)timeout) * 1e6)};
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
-        return -1;
-    return 0;
-}
 
 /* Routes the request and queues it on its app. The routes lock is held
  * from the lookup until the app has the request: SIGHUP may swap the
@@ -512,12 +527,13 @@ static void dispatch(sw_io_t *io, conn_t *c)
 static void queue_on(sw_io_t *io, conn_t *c, sw_app_t *app)
 {
     sw_request_t *r = calloc(1, sizeof *r);
-    if (!r || make_blocking(c->fd, io->limits.socket_timeout) < 0) {
-        free(r);
-        answer(io, c, 503, "Service Unavailable", NULL, "cannot prepare the request");
+    if (!r) {
+        answer(io, c, 503, "Service Unavailable", NULL, "out of memory");
         return;
     }
-    epoll_ctl(io->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    /* Once queued, a worker may close the fd at any moment: it must leave
+     * the epoll set first, or a late event would name a freed conn. */
+    unwatch(io, c);
     *r = (sw_request_t){
         .fd = c->fd,
         .buf = c->buf,
@@ -543,10 +559,6 @@ static void queue_on(sw_io_t *io, conn_t *c, sw_app_t *app)
     r->headers = NULL;
     r->path = NULL;
     sw_request_free(r);
-    int flags = fcntl(c->fd, F_GETFL);
-    fcntl(c->fd, F_SETFL, flags | O_NONBLOCK);
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-    epoll_ctl(io->epfd, EPOLL_CTL_ADD, c->fd, &ev);
     atomic_fetch_add(&app->counters.rejected, 1);
     answer(io, c, 503, "Service Unavailable", "Retry-After: 1\r\n", "the app's queue is full");
 }
@@ -579,4 +591,5 @@ static void answer(sw_io_t *io, conn_t *c, int status, const char *reason,
     c->state = CONN_LINGER;
     c->deadline = now_s() + LINGER_SECONDS;
     list_append(&io->lingering, c);
+    watch(io, c);   /* to discard what the client still sends */
 }

@@ -25,7 +25,6 @@ typedef struct {
     size_t max_header_size;
     uint64_t max_body_size;
     double header_timeout;     /* seconds to receive the header (and a small body) */
-    double socket_timeout;     /* send/receive timeout for workers, seconds */
 } sw_io_limits_t;
 
 typedef struct sw_io sw_io_t;

@@ -1,6 +1,8 @@
 /* request.c: request helpers: header lookup, path derivation, freeing. */
 #include "request.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -123,7 +125,27 @@ void sw_request_reply(sw_request_t *r, int status, const char *reason, const cha
     char buf[1024];
     size_t n = sw_request_format_error(buf, sizeof buf, status, reason,
                                        status == 503 ? "Retry-After: 1\r\n" : NULL, detail);
-    if (send(r->fd, buf, n, MSG_NOSIGNAL) < 0) {
-        /* the client is gone: nothing more to do */
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = send(r->fd, buf + off, n - off, MSG_NOSIGNAL);
+        if (w > 0)
+            off += (size_t)w;
+        else if (w < 0 && errno == EINTR)
+            continue;
+        else if (w < 0 && errno == EAGAIN && sw_request_wait(r->fd, POLLOUT) > 0)
+            continue;
+        else
+            return;   /* the client is gone or stuck: nothing more to do */
+    }
+}
+
+int sw_request_wait(int fd, short events)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    for (;;) {
+        int n = poll(&p, 1, SW_CLIENT_WAIT_MS);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n < 0 ? -1 : n > 0 ? 1 : 0;
     }
 }

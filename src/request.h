@@ -15,7 +15,7 @@ struct sw_app;
 struct sw_listener;
 
 typedef struct sw_request {
-    int fd;                       /* client socket; blocking once queued */
+    int fd;                       /* client socket, non-blocking for life */
     char *buf;                    /* every byte the I/O thread read */
     size_t len;
     size_t body_off;              /* first body byte in buf */
@@ -50,7 +50,19 @@ double sw_elapsed_ms(const struct timespec *since);
 size_t sw_request_format_error(char *buf, size_t len, int status, const char *reason,
                                const char *extra_header, const char *detail);
 
-/* Sends such a response on r's (blocking) socket; best effort. */
+/* Client sockets stay non-blocking from accept to close (no fcntl or
+ * setsockopt per request); a worker that must wait for its client polls,
+ * for at most this long per wait, so a vanished client cannot hold a
+ * worker for ever. */
+#define SW_CLIENT_WAIT_MS 60000
+
+/* Waits until fd is ready for events (POLLIN or POLLOUT). Returns 1 when
+ * ready, 0 after SW_CLIENT_WAIT_MS, -1 on error (errno set). No GIL
+ * business: callers release it around the wait. */
+int sw_request_wait(int fd, short events);
+
+/* Sends such a response on r's socket (waiting for room if needed); best
+ * effort. */
 void sw_request_reply(sw_request_t *r, int status, const char *reason, const char *detail);
 
 void sw_request_free(sw_request_t *r);

@@ -36,7 +36,6 @@
 
 /* Send/receive timeout of a worker's client socket: a vanished client must
  * not hold a worker for ever. */
-#define SOCKET_TIMEOUT_S 60.0
 
 struct sw_server {
     pthread_rwlock_t lock;        /* apps, cfg, routes (see server.h) */
@@ -808,7 +807,6 @@ int sw_server_run(sw_config_t *cfg, int quick)
         .max_header_size = cfg->max_header_size,
         .max_body_size = cfg->max_body_size,
         .header_timeout = cfg->header_timeout,
-        .socket_timeout = SOCKET_TIMEOUT_S,
     };
     s->io = sw_io_start(s->listeners, s->n_listeners, &limits, &s->lock, err, sizeof err);
     if (!s->io)

@@ -1,11 +1,13 @@
 /* wsgi_input.c: wsgi.input, the streaming request body (PEP 3333).
  * Bytes the I/O thread already read are served first; the rest is received
- * from the socket on demand, with the GIL released, never past
+ * from the socket on demand (polling while the client is slow, at most
+ * SW_CLIENT_WAIT_MS per wait), with the GIL released, never past
  * CONTENT_LENGTH ("the server must not read past the end of the input"
  * is what makes wsgi.input_terminated True). */
 #include "wsgi_types.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #define INPUT_CHUNK 65536
@@ -46,13 +48,26 @@ static sw_reqctx_t *live_ctx(sw_ctxobject_t *self)
 static Py_ssize_t recv_some(sw_reqctx_t *ctx, char *dst, size_t len)
 {
     ssize_t n;
-    int err;
-    do {
-        Py_BEGIN_ALLOW_THREADS
+    int err = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (;;) {
         n = recv(ctx->req->fd, dst, len, 0);
+        if (n >= 0)
+            break;
         err = errno;
-        Py_END_ALLOW_THREADS
-    } while (n < 0 && err == EINTR);
+        if (err == EINTR)
+            continue;
+        if (err != EAGAIN && err != EWOULDBLOCK)
+            break;
+        /* The client has not sent more yet: wait (non-blocking socket). */
+        int ready = sw_request_wait(ctx->req->fd, POLLIN);
+        if (ready > 0)
+            continue;
+        if (ready < 0)
+            err = errno;
+        break;
+    }
+    Py_END_ALLOW_THREADS
     if (n > 0) {
         ctx->in_socket_left -= (uint64_t)n;
         return n;
@@ -62,8 +77,10 @@ static Py_ssize_t recv_some(sw_reqctx_t *ctx, char *dst, size_t len)
                         "client closed the connection before sending the whole body");
     else if (err == EAGAIN || err == EWOULDBLOCK)
         PyErr_SetString(PyExc_TimeoutError, "timed out reading the request body");
-    else
+    else {
+        errno = err;
         PyErr_SetFromErrno(PyExc_OSError);
+    }
     return -1;
 }
 

@@ -1,11 +1,13 @@
 /* wsgi_response.c: start_response, write(), wsgi.file_wrapper, and putting
  * the CGI-style response on the socket (PEP 3333 "The start_response()
- * Callable" and "Buffering and Streaming"). Blocking sends with the
- * socket's send timeout, the GIL released around each one. */
+ * Callable" and "Buffering and Streaming"). Sends on the non-blocking
+ * client socket, polling (SW_CLIENT_WAIT_MS at most) while it is full, the
+ * GIL released around each send and wait. */
 #include "wsgi_types.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -16,8 +18,18 @@
 static int valid_token_char(unsigned char c);
 static int build_head(sw_reqctx_t *ctx, PyObject *status, PyObject *headers);
 static int send_iov(sw_reqctx_t *ctx, struct iovec *iov, int n);
+static int wait_for_room(int fd);
 
 /* ---- sending --------------------------------------------------------- */
+
+/* The socket is full: waits for room. Returns 0 to retry the send, or the
+ * errno to report: ETIMEDOUT when the client read nothing for
+ * SW_CLIENT_WAIT_MS. */
+static int wait_for_room(int fd)
+{
+    int rc = sw_request_wait(fd, POLLOUT);
+    return rc > 0 ? 0 : rc == 0 ? ETIMEDOUT : errno;
+}
 
 /* Sends every byte of iov; GIL released. Returns 0 or -1 (client gone). */
 static int send_iov(sw_reqctx_t *ctx, struct iovec *iov, int n)
@@ -28,9 +40,9 @@ static int send_iov(sw_reqctx_t *ctx, struct iovec *iov, int n)
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
         ssize_t w = sendmsg(ctx->req->fd, &msg, MSG_NOSIGNAL);
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
             err = errno;
+            if (err == EINTR || (err == EAGAIN && (err = wait_for_room(ctx->req->fd)) == 0))
+                continue;
             rc = -1;
             break;
         }
@@ -83,10 +95,12 @@ int sw_response_sendfile(sw_reqctx_t *ctx, int fd, off_t offset, uint64_t count)
     while (sent < count) {
         size_t chunk = count - sent > (1u << 30) ? (1u << 30) : (size_t)(count - sent);
         ssize_t w = sendfile(ctx->req->fd, fd, &offset, chunk);
-        if (w < 0 && errno == EINTR)
-            continue;
+        if (w < 0) {
+            err = errno;
+            if (err == EINTR || (err == EAGAIN && (err = wait_for_room(ctx->req->fd)) == 0))
+                continue;
+        }
         if (w <= 0) {   /* 0: the file shrank under us */
-            err = w < 0 ? errno : 0;
             rc = -1;
             break;
         }
