@@ -1,7 +1,9 @@
 /* config.c: loads and validates the INI configuration (DESIGN section 4) and
  * builds the quick-mode configuration (section 3). Every key is one row of
- * keys[], walked by one generic setter, so every error names its key. */
+ * keys[], walked by one generic setter, so every error names its key; the
+ * parsing of single values lives in config_value.c. */
 #include "config.h"
+#include "config_value.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -17,130 +19,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- types ------------------------------------------------------------- */
-
-typedef enum { SEC_NONE, SEC_SERVER, SEC_APP, SEC_USER, SEC_SKIP } sect_kind_t;
-
-typedef enum {
-    T_ANY,       /* not examined: only for keys that are not supported yet */
-    T_PATH,      /* a path; relative means relative to the config's dir */
-    T_LOG,       /* "stderr", "off" (with F_OFF) or a path */
-    T_ADDR,      /* HOST:PORT, [IPV6]:PORT, unix:/path */
-    T_ADMIN,     /* "off" or an address */
-    T_MODE,      /* octal permission bits */
-    T_INT,       /* integer in [min, max] */
-    T_SECONDS,   /* non-negative decimal seconds in [min, max] */
-    T_SIZE,      /* bytes in [min, max] */
-    T_BOOL,      /* yes/no/on/off/true/false/1/0 */
-    T_ENUM,      /* one of enums[] */
-    T_USER,      /* an existing user name */
-    T_DIR,       /* a path that must be a directory */
-    T_WSGI,      /* PATH.py[:callable] or module.path[:callable] */
-    T_MOUNT,     /* [host][/prefix] */
-    T_PYPATH,    /* ':'-separated paths */
-    T_MODLIST,   /* ','-separated dotted module names */
-    T_ENVIRON,   /* KEY=VALUE */
-    T_SHA256,    /* 64 hex digits */
-    T_FILE,      /* a readable regular file */
-    T_NAME       /* a section name: [A-Za-z0-9_.-]+ */
-} vtype_t;
-
-typedef enum {
-    ST_NONE,     /* validated only: no field in this release */
-    ST_UINT,     /* unsigned */
-    ST_INT,      /* int */
-    ST_DOUBLE,   /* double */
-    ST_SIZE,     /* size_t */
-    ST_U64,      /* uint64_t */
-    ST_STR,      /* char *, replaced */
-    ST_STRV,     /* sw_strv_t, appended */
-    ST_FUNC      /* the row's setter */
-} store_t;
-
-typedef enum {
-    SUP_YES,     /* implemented */
-    SUP_NO,      /* any value: "not supported yet" */
-    SUP_NOOP     /* accepted only when the value asks for nothing (0, no) */
-} support_t;
-
-enum { F_REPEAT = 1, F_POSITIVE = 2, F_OFF = 4, F_NOMAX = 8 };
-
-typedef struct {
-    const char *name;
-    int value;
-    bool supported;
-} enum_val_t;
-
-/* A parsed value. s[] and list own their strings until stored. */
-typedef struct {
-    long long i;
-    uint64_t u;
-    double d;
-    char *s[4];
-    sw_strv_t list;
-} val_t;
-
-typedef struct ctx ctx_t;
-
-typedef struct {
-    sect_kind_t sect;
-    const char *name;
-    vtype_t type;
-    unsigned flags;
-    store_t store;
-    size_t off;
-    void (*set)(ctx_t *c, void *base, val_t *v);
-    support_t sup;
-    const char *noop;         /* SUP_NOOP: the value that asks for nothing */
-    double min, max;
-    const enum_val_t *enums;
-} keydef_t;
-
-typedef struct {
-    int *v;
-    size_t n;
-} intv_t;
-
 /* ---- static prototypes -------------------------------------------------- */
 
-static void *xmalloc(size_t n);
-static void *xrealloc(void *p, size_t n);
-static char *xstrdup(const char *s);
-static char *xstrndup(const char *s, size_t n);
-static char *xasprintf(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-static void intv_push(intv_t *v, int x);
-static void strv_take(sw_strv_t *v, char *s);
-static char *trim(char *s);
-static const char *quote(const char *s, char *buf, size_t n);
-static char *path_join(const char *dir, const char *p);
-static char *config_dir(const char *file);
-static bool is_identifier(const char *s, size_t n);
-static bool is_dotted_name(const char *s);
-static bool is_name(const char *s);
-static bool addr_equal(const char *a, const char *b);
-static bool addr_is_loopback(const char *s);
-static char *mount_text(const sw_mount_t *m);
 
-static int check_addr(const char *s, char *err, size_t n);
 static int parse_value(ctx_t *c, const keydef_t *k, void *base,
                        const char *raw, val_t *v, char *err, size_t n);
-static int parse_int(const keydef_t *k, const char *raw, val_t *v,
-                     char *err, size_t n);
-static int parse_seconds(const keydef_t *k, const char *raw, val_t *v,
-                         char *err, size_t n);
-static int parse_size(const keydef_t *k, const char *raw, val_t *v,
-                      char *err, size_t n);
-static int parse_enum(const keydef_t *k, const char *raw, val_t *v,
-                      char *err, size_t n);
-static int parse_wsgi(const char *raw, const char *dir, val_t *v,
-                      char *err, size_t n);
-static int parse_mount(const char *raw, sw_app_config_t *app, val_t *v,
-                       char *err, size_t n);
-static int parse_environ(const char *raw, const sw_strv_t *have_list, val_t *v,
-                         char *err, size_t n);
-static bool val_asks_nothing(const keydef_t *k, const val_t *v);
-static void val_free(val_t *v);
 static void store_value(ctx_t *c, const keydef_t *k, void *base, val_t *v);
 
 static void set_wsgi(ctx_t *c, void *base, val_t *v);
@@ -317,7 +200,7 @@ sw_config_t *sw_config_load(const char *file, sw_errors_t *errs)
     c.file = file;
     c.errs = errs;
     c.cfg = config_new(file);
-    c.dir = config_dir(file);
+    c.dir = cfg_config_dir(file);
     c.kind = SEC_NONE;
 
     c.fp = fopen(file, "r");
@@ -375,8 +258,8 @@ sw_config_t *sw_config_quick(const char *app_spec, const char *scgi,
 #define QERR(...) do { sw_errors_add(errs, __VA_ARGS__); nerr++; } while (0)
 
     if (cwd == NULL)
-        cwd = xstrdup("/");
-    cfg->apps = xmalloc(sizeof *cfg->apps);
+        cwd = cfg_xstrdup("/");
+    cfg->apps = cfg_xmalloc(sizeof *cfg->apps);
     cfg->n_apps = 1;
     app = &cfg->apps[0];
 
@@ -384,12 +267,12 @@ sw_config_t *sw_config_quick(const char *app_spec, const char *scgi,
     if (app_spec == NULL || *app_spec == '\0') {
         QERR("--app: required (PATH.py[:CALLABLE])");
         app_init(app, "app", 0);
-    } else if (parse_wsgi(app_spec, cwd, &v, err, sizeof err) < 0) {
+    } else if (cfg_parse_wsgi(app_spec, cwd, &v, err, sizeof err) < 0) {
         QERR("--app: %s", err);
         app_init(app, "app", 0);
     } else if (v.s[1] == NULL) {
         QERR("--app: must be PATH.py[:CALLABLE], got %s",
-             quote(app_spec, q, sizeof q));
+             cfg_quote(app_spec, q, sizeof q));
         app_init(app, "app", 0);
     } else {
         /* The app is named after the file: "/srv/blog.py:app" -> "blog". */
@@ -398,7 +281,7 @@ sw_config_t *sw_config_quick(const char *app_spec, const char *scgi,
 
         base = base != NULL ? base + 1 : v.s[1];
         len = strlen(base) - 3;
-        name = xstrndup(base, len);
+        name = cfg_xstrndup(base, len);
         for (char *p = name; *p != '\0'; p++)
             if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
                 *p = '_';
@@ -408,33 +291,33 @@ sw_config_t *sw_config_quick(const char *app_spec, const char *scgi,
         app->callable = v.s[3];
         v.s[0] = v.s[1] = v.s[3] = NULL;
     }
-    val_free(&v);
+    cfg_val_free(&v);
     free(name);
     if (app->callable == NULL)
-        app->callable = xstrdup("application");
-    app->mounts = xmalloc(sizeof *app->mounts);
+        app->callable = cfg_xstrdup("application");
+    app->mounts = cfg_xmalloc(sizeof *app->mounts);
     app->mounts[0].host = NULL;
-    app->mounts[0].prefix = xstrdup("");
+    app->mounts[0].prefix = cfg_xstrdup("");
     app->n_mounts = 1;
 
     if (scgi == NULL || *scgi == '\0')
         QERR("--scgi: required (HOST:PORT, [IPV6]:PORT or unix:/path)");
-    else if (check_addr(scgi, err, sizeof err) < 0)
+    else if (cfg_check_addr(scgi, err, sizeof err) < 0)
         QERR("--scgi: %s", err);
     else
         sw_strv_push(&cfg->scgi, scgi);
 
     if (admin != NULL && *admin != '\0' && strcmp(admin, "off") != 0) {
-        if (check_addr(admin, err, sizeof err) < 0)
+        if (cfg_check_addr(admin, err, sizeof err) < 0)
             QERR("--admin: %s", err);
-        else if (!addr_is_loopback(admin))
+        else if (!cfg_addr_is_loopback(admin))
             QERR("--admin: must be a loopback address (127.0.0.1, [::1], "
                  "localhost) or unix:/path in quick mode, which has no "
-                 "tokens, got %s", quote(admin, q, sizeof q));
-        else if (scgi != NULL && addr_equal(admin, scgi))
+                 "tokens, got %s", cfg_quote(admin, q, sizeof q));
+        else if (scgi != NULL && cfg_addr_equal(admin, scgi))
             QERR("--admin: same address as --scgi");
         else
-            cfg->admin = xstrdup(admin);
+            cfg->admin = cfg_xstrdup(admin);
     }
 
     if (interpreters > 256)
@@ -452,7 +335,7 @@ sw_config_t *sw_config_quick(const char *app_spec, const char *scgi,
         const keydef_t *k = key_find(SEC_APP, "isolation");
 
         memset(&v, 0, sizeof v);
-        if (parse_enum(k, isolation, &v, err, sizeof err) < 0)
+        if (cfg_parse_enum(k, isolation, &v, err, sizeof err) < 0)
             QERR("--isolation: %s", err);
         else
             app->isolation = (sw_isolation_t)v.i;
@@ -512,8 +395,8 @@ const char *sw_isolation_name(sw_isolation_t iso)
 
 void sw_strv_push(sw_strv_t *v, const char *s)
 {
-    v->items = xrealloc(v->items, (v->n + 1) * sizeof *v->items);
-    v->items[v->n++] = xstrdup(s);
+    v->items = cfg_xrealloc(v->items, (v->n + 1) * sizeof *v->items);
+    v->items[v->n++] = cfg_xstrdup(s);
 }
 
 void sw_strv_free(sw_strv_t *v)
@@ -538,7 +421,7 @@ void sw_errors_add(sw_errors_t *errs, const char *fmt, ...)
         abort();
     }
     va_end(ap);
-    errs->lines.items = xrealloc(errs->lines.items,
+    errs->lines.items = cfg_xrealloc(errs->lines.items,
                                  (errs->lines.n + 1) * sizeof(char *));
     errs->lines.items[errs->lines.n++] = s;
 }
@@ -576,7 +459,7 @@ static char *reader(char *str, int num, void *stream)
     s = c->buf;
     if (c->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
         s += 3;
-    s = trim(s);
+    s = cfg_trim(s);
     if (*s == '\0' || *s == ';' || *s == '#')
         return str;
 
@@ -600,7 +483,7 @@ static char *reader(char *str, int num, void *stream)
             return str;
         }
         *end = '\0';
-        section_begin(c, trim(s + 1));
+        section_begin(c, cfg_trim(s + 1));
         return str;
     }
 
@@ -656,7 +539,7 @@ static void section_begin(ctx_t *c, const char *name)
         sw_config_t *cfg = c->cfg;
         const char *an = name + 4;
 
-        if (!is_name(an)) {
+        if (!cfg_is_name(an)) {
             report(c, c->line, NULL, NULL,
                    "[%s]: invalid app name: NAME must match [A-Za-z0-9_.-]+",
                    name);
@@ -670,8 +553,8 @@ static void section_begin(ctx_t *c, const char *name)
                 return;
             }
         }
-        cfg->apps = xrealloc(cfg->apps, (cfg->n_apps + 1) * sizeof *cfg->apps);
-        c->side = xrealloc(c->side, (cfg->n_apps + 1) * sizeof *c->side);
+        cfg->apps = cfg_xrealloc(cfg->apps, (cfg->n_apps + 1) * sizeof *cfg->apps);
+        c->side = cfg_xrealloc(c->side, (cfg->n_apps + 1) * sizeof *c->side);
         memset(&c->side[cfg->n_apps], 0, sizeof *c->side);
         c->n_side = cfg->n_apps + 1;
         app_init(&cfg->apps[cfg->n_apps], an, c->line);
@@ -681,7 +564,7 @@ static void section_begin(ctx_t *c, const char *name)
         sw_config_t *cfg = c->cfg;
         const char *un = name + 5;
 
-        if (!is_name(un)) {
+        if (!cfg_is_name(un)) {
             report(c, c->line, NULL, NULL,
                    "[%s]: invalid user name: NAME must match [A-Za-z0-9_.-]+", name);
             return;
@@ -693,11 +576,11 @@ static void section_begin(ctx_t *c, const char *name)
                 return;
             }
         }
-        cfg->users = xrealloc(cfg->users, (cfg->n_users + 1) * sizeof *cfg->users);
-        c->user_seen = xrealloc(c->user_seen, (cfg->n_users + 1) * sizeof *c->user_seen);
+        cfg->users = cfg_xrealloc(cfg->users, (cfg->n_users + 1) * sizeof *cfg->users);
+        c->user_seen = cfg_xrealloc(c->user_seen, (cfg->n_users + 1) * sizeof *c->user_seen);
         memset(c->user_seen[cfg->n_users], 0, sizeof c->user_seen[cfg->n_users]);
         memset(&cfg->users[cfg->n_users], 0, sizeof cfg->users[cfg->n_users]);
-        cfg->users[cfg->n_users].name = xstrdup(un);
+        cfg->users[cfg->n_users].name = cfg_xstrdup(un);
         cfg->users[cfg->n_users].line = c->line;
         cfg->users[cfg->n_users].role = SW_ROLE_USER;
         c->user = cfg->n_users++;
@@ -761,17 +644,17 @@ static void key_set(ctx_t *c, const char *name, const char *value)
     memset(&v, 0, sizeof v);
     if (parse_value(c, k, base, value, &v, err, sizeof err) < 0) {
         report(c, c->line, label, name, "%s", err);
-        val_free(&v);
+        cfg_val_free(&v);
         return;
     }
-    if (k->sup == SUP_NOOP && !val_asks_nothing(k, &v)) {
+    if (k->sup == SUP_NOOP && !cfg_val_asks_nothing(k, &v)) {
         report(c, c->line, label, name, "not supported yet (this release "
-               "accepts only %s), got %s", k->noop, quote(value, q, sizeof q));
-        val_free(&v);
+               "accepts only %s), got %s", k->noop, cfg_quote(value, q, sizeof q));
+        cfg_val_free(&v);
         return;
     }
     store_value(c, k, base, &v);
-    val_free(&v);
+    cfg_val_free(&v);
 }
 
 /* Checks that need the whole file: required keys, listeners, mounts. They
@@ -871,7 +754,7 @@ static void check_all(ctx_t *c)
         snprintf(label, sizeof label, "[app:%s]", a->name);
         for (size_t j = 0; j < a->scgi.n; j++) {
             for (size_t k = 0; k < cfg->scgi.n; k++) {
-                if (!addr_equal(a->scgi.items[j], cfg->scgi.items[k]))
+                if (!cfg_addr_equal(a->scgi.items[j], cfg->scgi.items[k]))
                     continue;
                 report(c, c->side[i].scgi_line.v[j], label, "scgi",
                        "\"%s\" is already a [server] scgi listener (line %d)",
@@ -884,10 +767,10 @@ static void check_all(ctx_t *c)
         bool clash = false;
 
         for (size_t k = 0; k < cfg->scgi.n; k++)
-            clash = clash || addr_equal(cfg->admin, cfg->scgi.items[k]);
+            clash = clash || cfg_addr_equal(cfg->admin, cfg->scgi.items[k]);
         for (size_t i = 0; i < cfg->n_apps; i++)
             for (size_t j = 0; j < cfg->apps[i].scgi.n; j++)
-                clash = clash || addr_equal(cfg->admin,
+                clash = clash || cfg_addr_equal(cfg->admin,
                                             cfg->apps[i].scgi.items[j]);
         if (clash)
             report(c, c->admin_line, "[server]", "admin",
@@ -916,7 +799,7 @@ static void check_all(ctx_t *c)
                 continue;
             for (size_t i = 0; i < la->n; i++)
                 for (size_t j = 0; j < lb->n; j++)
-                    shared = shared || addr_equal(la->items[i], lb->items[j]);
+                    shared = shared || cfg_addr_equal(la->items[i], lb->items[j]);
             if (!shared)
                 continue;
             for (size_t j = 0; j < nb; j++) {
@@ -928,7 +811,7 @@ static void check_all(ctx_t *c)
 
                     if (!same_host || strcmp(ma[i].prefix, mb[j].prefix) != 0)
                         continue;
-                    text = mount_text(&mb[j]);
+                    text = cfg_mount_text(&mb[j]);
                     report(c, B->n_mounts > 0 ? c->side[b].mount_line.v[j]
                                               : B->line,
                            label, "mount", "\"%s\" on the same listener is "
@@ -956,12 +839,12 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
         snprintf(err, n, "empty value");
         return -1;
     }
-    quote(raw, q, sizeof q);
+    cfg_quote(raw, q, sizeof q);
     switch (k->type) {
     case T_ANY:
         return 0;
     case T_PATH:
-        v->s[0] = path_join(c->dir, raw);
+        v->s[0] = cfg_path_join(c->dir, raw);
         return 0;
     case T_LOG:
         if (strcmp(raw, "off") == 0 && !(k->flags & F_OFF)) {
@@ -969,16 +852,16 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
             return -1;
         }
         if (strcmp(raw, "stderr") == 0 || strcmp(raw, "off") == 0)
-            v->s[0] = xstrdup(raw);
+            v->s[0] = cfg_xstrdup(raw);
         else
-            v->s[0] = path_join(c->dir, raw);
+            v->s[0] = cfg_path_join(c->dir, raw);
         return 0;
     case T_ADMIN:
         if (strcmp(raw, "off") == 0)
             return 0;   /* v->s[0] stays NULL: admin off */
         /* fall through */
     case T_ADDR:
-        if (check_addr(raw, err, n) < 0)
+        if (cfg_check_addr(raw, err, n) < 0)
             return -1;
         if (k->flags & F_REPEAT) {
             /* the listener list of this section: no address twice */
@@ -986,13 +869,13 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
                 ((char *)base + k->off);
 
             for (size_t i = 0; i < have->n; i++) {
-                if (addr_equal(have->items[i], raw)) {
+                if (cfg_addr_equal(have->items[i], raw)) {
                     snprintf(err, n, "%s is listed twice", q);
                     return -1;
                 }
             }
         }
-        v->s[0] = xstrdup(raw);
+        v->s[0] = cfg_xstrdup(raw);
         return 0;
     case T_MODE: {
         size_t len = strlen(raw);
@@ -1008,11 +891,11 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
         return 0;
     }
     case T_INT:
-        return parse_int(k, raw, v, err, n);
+        return cfg_parse_int(k, raw, v, err, n);
     case T_SECONDS:
-        return parse_seconds(k, raw, v, err, n);
+        return cfg_parse_seconds(k, raw, v, err, n);
     case T_SIZE:
-        return parse_size(k, raw, v, err, n);
+        return cfg_parse_size(k, raw, v, err, n);
     case T_BOOL:
         if (!strcasecmp(raw, "yes") || !strcasecmp(raw, "on") ||
             !strcasecmp(raw, "true") || !strcmp(raw, "1")) {
@@ -1027,7 +910,7 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
         }
         return 0;
     case T_ENUM:
-        return parse_enum(k, raw, v, err, n);
+        return cfg_parse_enum(k, raw, v, err, n);
     case T_USER:
         errno = 0;
         if (getpwnam(raw) == NULL) {
@@ -1038,10 +921,10 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
                 snprintf(err, n, "no such user %s", q);
             return -1;
         }
-        v->s[0] = xstrdup(raw);
+        v->s[0] = cfg_xstrdup(raw);
         return 0;
     case T_DIR:
-        v->s[0] = path_join(c->dir, raw);
+        v->s[0] = cfg_path_join(c->dir, raw);
         if (stat(v->s[0], &st) < 0) {
             snprintf(err, n, "cannot access \"%s\": %s", v->s[0],
                      strerror(errno));
@@ -1053,16 +936,16 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
         }
         return 0;
     case T_WSGI:
-        return parse_wsgi(raw, c->dir, v, err, n);
+        return cfg_parse_wsgi(raw, c->dir, v, err, n);
     case T_MOUNT:
-        return parse_mount(raw, base, v, err, n);
+        return cfg_parse_mount(raw, base, v, err, n);
     case T_PYPATH: {
         const char *p = raw;
 
         for (;;) {
             const char *e = strchr(p, ':');
-            char *el = xstrndup(p, e != NULL ? (size_t)(e - p) : strlen(p));
-            char *t = trim(el);
+            char *el = cfg_xstrndup(p, e != NULL ? (size_t)(e - p) : strlen(p));
+            char *t = cfg_trim(el);
 
             if (*t == '\0') {
                 free(el);
@@ -1070,7 +953,7 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
                          q);
                 return -1;
             }
-            strv_take(&v->list, path_join(c->dir, t));
+            cfg_strv_take(&v->list, cfg_path_join(c->dir, t));
             free(el);
             if (e == NULL)
                 break;
@@ -1083,14 +966,14 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
 
         for (;;) {
             const char *e = strchr(p, ',');
-            char *el = xstrndup(p, e != NULL ? (size_t)(e - p) : strlen(p));
-            char *t = trim(el);
+            char *el = cfg_xstrndup(p, e != NULL ? (size_t)(e - p) : strlen(p));
+            char *t = cfg_trim(el);
 
-            if (!is_dotted_name(t)) {
+            if (!cfg_is_dotted_name(t)) {
                 char qe[160];
 
                 snprintf(err, n, "%s is not a Python module name (in %s)",
-                         quote(t, qe, sizeof qe), q);
+                         cfg_quote(t, qe, sizeof qe), q);
                 free(el);
                 return -1;
             }
@@ -1103,11 +986,11 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
         return 0;
     }
     case T_NAME:
-        if (!is_name(raw)) {
+        if (!cfg_is_name(raw)) {
             snprintf(err, n, "must be a [user:NAME] name ([A-Za-z0-9_.-]+), got %s", q);
             return -1;
         }
-        v->s[0] = xstrdup(raw);
+        v->s[0] = cfg_xstrdup(raw);
         return 0;
     case T_SHA256: {
         size_t len = strlen(raw);
@@ -1120,13 +1003,13 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
                      "subwsgi --hash-token prints the line), got %zu characters", len);
             return -1;
         }
-        v->s[0] = xstrdup(raw);
+        v->s[0] = cfg_xstrdup(raw);
         return 0;
     }
     case T_FILE: {
-        char *path = path_join(c->dir, raw);
+        char *path = cfg_path_join(c->dir, raw);
         if (access(path, R_OK) != 0) {
-            snprintf(err, n, "cannot read %s: %s", quote(path, q, sizeof q), strerror(errno));
+            snprintf(err, n, "cannot read %s: %s", cfg_quote(path, q, sizeof q), strerror(errno));
             free(path);
             return -1;
         }
@@ -1134,297 +1017,10 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
         return 0;
     }
     case T_ENVIRON:
-        return parse_environ(raw, (const sw_strv_t *)((const char *)base + k->off), v, err, n);
+        return cfg_parse_environ(raw, (const sw_strv_t *)((const char *)base + k->off), v, err, n);
     }
     snprintf(err, n, "internal error: unknown value type");
     return -1;
-}
-
-static int parse_int(const keydef_t *k, const char *raw, val_t *v,
-                     char *err, size_t n)
-{
-    const char *p = raw[0] == '-' ? raw + 1 : raw;
-    char q[160];
-    long long x;
-
-    errno = 0;
-    x = strtoll(raw, NULL, 10);
-    if (*p == '\0' || strspn(p, "0123456789") != strlen(p) || errno != 0 ||
-        x < (long long)k->min || x > (long long)k->max) {
-        snprintf(err, n, "must be an integer between %.0f and %.0f, got %s",
-                 k->min, k->max, quote(raw, q, sizeof q));
-        return -1;
-    }
-    v->i = x;
-    return 0;
-}
-
-static int parse_seconds(const keydef_t *k, const char *raw, val_t *v,
-                         char *err, size_t n)
-{
-    size_t len = strlen(raw);
-    const char *dot = strchr(raw, '.');
-    char q[160];
-    double d;
-
-    /* Plain decimals only: strtod would also take "inf", "nan" and hex. */
-    if (strspn(raw, "0123456789.") != len || strspn(raw, ".") == len ||
-        (dot != NULL && strchr(dot + 1, '.') != NULL))
-        goto bad;
-    d = strtod(raw, NULL);
-    if (!isfinite(d) || d < k->min || d > k->max ||
-        ((k->flags & F_POSITIVE) && d <= 0))
-        goto bad;
-    v->d = d;
-    return 0;
-bad:
-    if (k->flags & F_POSITIVE)
-        snprintf(err, n, "must be a number of seconds greater than %.0f and "
-                 "at most %.0f, got %s", k->min, k->max,
-                 quote(raw, q, sizeof q));
-    else
-        snprintf(err, n, "must be a number of seconds from %.0f to %.0f, "
-                 "got %s", k->min, k->max, quote(raw, q, sizeof q));
-    return -1;
-}
-
-static int parse_size(const keydef_t *k, const char *raw, val_t *v,
-                      char *err, size_t n)
-{
-    char q[160];
-    unsigned long long x;
-
-    errno = 0;
-    x = strtoull(raw, NULL, 10);
-    if (strspn(raw, "0123456789") != strlen(raw) || errno != 0 ||
-        x < (unsigned long long)k->min ||
-        (!(k->flags & F_NOMAX) && x > (unsigned long long)k->max)) {
-        if (k->flags & F_NOMAX)
-            snprintf(err, n, "must be a size in bytes (a whole number from "
-                     "%.0f), got %s", k->min, quote(raw, q, sizeof q));
-        else
-            snprintf(err, n, "must be a size in bytes between %.0f and %.0f, "
-                     "got %s", k->min, k->max, quote(raw, q, sizeof q));
-        return -1;
-    }
-    v->u = x;
-    return 0;
-}
-
-/* Enum values: known but unsupported ones are "not supported yet". */
-static int parse_enum(const keydef_t *k, const char *raw, val_t *v,
-                      char *err, size_t n)
-{
-    char q[160], all[200] = "", ok[200] = "";
-    const enum_val_t *e;
-
-    for (e = k->enums; e->name != NULL; e++) {
-        size_t la = strlen(all), lo = strlen(ok);
-
-        snprintf(all + la, sizeof all - la, "%s%s", la ? ", " : "", e->name);
-        if (e->supported)
-            snprintf(ok + lo, sizeof ok - lo, "%s%s", lo ? " or " : "",
-                     e->name);
-    }
-    quote(raw, q, sizeof q);
-    for (e = k->enums; e->name != NULL; e++) {
-        if (strcmp(e->name, raw) != 0)
-            continue;
-        if (!e->supported) {
-            snprintf(err, n, "%s is not supported yet (this release accepts "
-                     "%s)", q, ok);
-            return -1;
-        }
-        v->i = e->value;
-        return 0;
-    }
-    snprintf(err, n, "must be one of %s; got %s", all, q);
-    return -1;
-}
-
-/* PATH.py[:callable] (v->s[1] = absolute file) or module.path[:callable]
- * (v->s[2] = module); v->s[0] = raw, v->s[3] = callable. The file must be
- * a readable regular file. The path is joined lexically, never through
- * realpath(): a "current -> release-42" symlink must be followed anew on
- * each reload. */
-static int parse_wsgi(const char *raw, const char *dir, val_t *v,
-                      char *err, size_t n)
-{
-    size_t len = strlen(raw);
-    const char *colon = strrchr(raw, ':');
-    size_t plen = len;
-    const char *callable = NULL;
-    char q[160];
-    struct stat st;
-
-    quote(raw, q, sizeof q);
-    if (!(len > 3 && strcmp(raw + len - 3, ".py") == 0) && colon != NULL) {
-        plen = (size_t)(colon - raw);
-        callable = colon + 1;
-    }
-    if (callable != NULL && !is_identifier(callable, strlen(callable))) {
-        snprintf(err, n, "callable must be a Python identifier, got %s", q);
-        return -1;
-    }
-    v->s[0] = xstrdup(raw);
-    v->s[3] = xstrdup(callable != NULL ? callable : "application");
-
-    if (plen > 3 && strncmp(raw + plen - 3, ".py", 3) == 0) {
-        char *rel = xstrndup(raw, plen);
-
-        v->s[1] = path_join(dir, rel);
-        free(rel);
-        if (stat(v->s[1], &st) < 0 || access(v->s[1], R_OK) < 0) {
-            snprintf(err, n, "cannot read \"%s\": %s", v->s[1],
-                     strerror(errno));
-            return -1;
-        }
-        if (!S_ISREG(st.st_mode)) {
-            snprintf(err, n, "\"%s\" is not a regular file", v->s[1]);
-            return -1;
-        }
-        return 0;
-    }
-    v->s[2] = xstrndup(raw, plen);
-    if (!is_dotted_name(v->s[2])) {
-        snprintf(err, n, "must be PATH.py[:callable] or module.path[:callable]"
-                 ", got %s", q);
-        return -1;
-    }
-    return 0;
-}
-
-/* [host][/prefix]: v->s[0] = lowercased host or NULL, v->s[1] = prefix, ""
- * for the root, else "/a/b" without a trailing slash. */
-static int parse_mount(const char *raw, sw_app_config_t *app, val_t *v,
-                       char *err, size_t n)
-{
-    const char *slash = strchr(raw, '/');
-    size_t hlen = slash != NULL ? (size_t)(slash - raw) : strlen(raw);
-    char q[160], *p;
-    size_t plen;
-
-    quote(raw, q, sizeof q);
-    if (hlen > 0) {
-        v->s[0] = xstrndup(raw, hlen);
-        for (p = v->s[0]; *p != '\0'; p++)
-            *p = (char)tolower((unsigned char)*p);
-        if (strchr(v->s[0], ':') != NULL) {
-            snprintf(err, n, "a port in the host is not supported (a mount "
-                     "matches the host name only), got %s", q);
-            return -1;
-        }
-        for (p = v->s[0]; *p != '\0'; p++) {
-            if (!isalnum((unsigned char)*p) && !strchr("-._", *p)) {
-                snprintf(err, n, "bad host name in %s (letters, digits, '-', "
-                         "'.' and '_' only)", q);
-                return -1;
-            }
-        }
-    }
-    v->s[1] = xstrdup(slash != NULL ? slash : "");
-    plen = strlen(v->s[1]);
-    while (plen > 0 && v->s[1][plen - 1] == '/')
-        v->s[1][--plen] = '\0';
-    /* Each segment must be a plain name: the router compares prefixes
-     * segment by segment, so "//", "." and ".." could never match. */
-    for (p = v->s[1]; *p != '\0'; ) {
-        size_t seg;
-
-        p++;   /* the '/' */
-        seg = strcspn(p, "/");
-        if (seg == 0 || (seg == 1 && p[0] == '.') ||
-            (seg == 2 && p[0] == '.' && p[1] == '.')) {
-            snprintf(err, n, "empty, '.' or '..' path segment in %s", q);
-            return -1;
-        }
-        for (size_t i = 0; i < seg; i++) {
-            unsigned char ch = (unsigned char)p[i];
-
-            if (ch <= ' ' || ch == 0x7f || ch == '?' || ch == '#') {
-                snprintf(err, n, "space, control character, '?' or '#' in the "
-                         "prefix of %s", q);
-                return -1;
-            }
-        }
-        p += seg;
-    }
-    for (size_t i = 0; i < app->n_mounts; i++) {
-        const sw_mount_t *m = &app->mounts[i];
-
-        if (((m->host == NULL && v->s[0] == NULL) ||
-             (m->host != NULL && v->s[0] != NULL &&
-              strcmp(m->host, v->s[0]) == 0)) &&
-            strcmp(m->prefix, v->s[1]) == 0) {
-            snprintf(err, n, "%s is listed twice", q);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* KEY=VALUE, whitespace around '=' removed; stored as "KEY=VALUE". */
-static int parse_environ(const char *raw, const sw_strv_t *have_list, val_t *v,
-                         char *err, size_t n)
-{
-    const char *eq = strchr(raw, '=');
-    char *key, *val, *k, *s;
-    char q[160];
-    int rc = -1;
-
-    quote(raw, q, sizeof q);
-    if (eq == NULL) {
-        snprintf(err, n, "must be KEY=VALUE, got %s", q);
-        return -1;
-    }
-    key = xstrndup(raw, (size_t)(eq - raw));
-    val = xstrdup(eq + 1);
-    k = trim(key);
-    if (*k == '\0') {
-        snprintf(err, n, "empty KEY in %s", q);
-        goto out;
-    }
-    for (s = k; *s != '\0'; s++) {
-        if (isspace((unsigned char)*s)) {
-            snprintf(err, n, "KEY must not contain whitespace, got %s", q);
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < have_list->n; i++) {
-        const char *have = have_list->items[i];
-        size_t kl = strlen(k);
-
-        if (strncmp(have, k, kl) == 0 && have[kl] == '=') {
-            snprintf(err, n, "%s is set twice", k);
-            goto out;
-        }
-    }
-    v->s[0] = xasprintf("%s=%s", k, trim(val));
-    sw_strv_push(&v->list, v->s[0]);
-    rc = 0;
-out:
-    free(key);
-    free(val);
-    return rc;
-}
-
-static bool val_asks_nothing(const keydef_t *k, const val_t *v)
-{
-    switch (k->type) {
-    case T_BOOL:    return v->i == 0;
-    case T_SECONDS: return v->d == 0;
-    case T_INT:     return v->i == 0;
-    default:        return false;
-    }
-}
-
-static void val_free(val_t *v)
-{
-    for (size_t i = 0; i < 4; i++) {
-        free(v->s[i]);
-        v->s[i] = NULL;
-    }
-    sw_strv_free(&v->list);
 }
 
 /* Moves v into the field at base + k->off (or through k->set). */
@@ -1487,22 +1083,22 @@ static void set_mount(ctx_t *c, void *base, val_t *v)
 {
     sw_app_config_t *app = base;
 
-    app->mounts = xrealloc(app->mounts,
+    app->mounts = cfg_xrealloc(app->mounts,
                            (app->n_mounts + 1) * sizeof *app->mounts);
     app->mounts[app->n_mounts].host = v->s[0];
     app->mounts[app->n_mounts].prefix = v->s[1];
     app->n_mounts++;
     v->s[0] = v->s[1] = NULL;
-    intv_push(&c->side[c->app].mount_line, c->line);
+    cfg_intv_push(&c->side[c->app].mount_line, c->line);
 }
 
 static void set_scgi(ctx_t *c, void *base, val_t *v)
 {
     (void)base;
-    strv_take(c->kind == SEC_SERVER ? &c->cfg->scgi
+    cfg_strv_take(c->kind == SEC_SERVER ? &c->cfg->scgi
                                     : &c->cfg->apps[c->app].scgi, v->s[0]);
     v->s[0] = NULL;
-    intv_push(c->kind == SEC_SERVER ? &c->srv_scgi_line
+    cfg_intv_push(c->kind == SEC_SERVER ? &c->srv_scgi_line
                                     : &c->side[c->app].scgi_line, c->line);
 }
 
@@ -1530,10 +1126,10 @@ static void set_isolation(ctx_t *c, void *base, val_t *v)
 
 static sw_config_t *config_new(const char *file)
 {
-    sw_config_t *cfg = xmalloc(sizeof *cfg);
+    sw_config_t *cfg = cfg_xmalloc(sizeof *cfg);
 
     memset(cfg, 0, sizeof *cfg);
-    cfg->file = xstrdup(file);
+    cfg->file = cfg_xstrdup(file);
     cfg->admin = NULL;
     cfg->socket_mode = 0660;
     cfg->queue_size = 1024;
@@ -1543,15 +1139,15 @@ static sw_config_t *config_new(const char *file)
     cfg->max_body_size = 104857600;
     cfg->drain_timeout = 30;
     cfg->load_timeout = 60;
-    cfg->access_log = xstrdup("stderr");
-    cfg->error_log = xstrdup("stderr");
+    cfg->access_log = cfg_xstrdup("stderr");
+    cfg->error_log = cfg_xstrdup("stderr");
     return cfg;
 }
 
 static void app_init(sw_app_config_t *app, const char *name, int line)
 {
     memset(app, 0, sizeof *app);
-    app->name = xstrdup(name);
+    app->name = cfg_xstrdup(name);
     app->line = line;
     app->isolation = SW_ISOLATION_AUTO;
     app->interpreters = 1;
@@ -1615,313 +1211,3 @@ static const keydef_t *key_find(sect_kind_t sect, const char *name)
     return NULL;
 }
 
-/* ---- helpers ---------------------------------------------------------------- */
-
-/* Syntax check only (binding is listen.c's job): HOST:PORT, [IPV6]:PORT with
- * a port 1..65535, or unix:/absolute/path shorter than sun_path (108). */
-static int check_addr(const char *s, char *err, size_t n)
-{
-    char q[160], host[256];
-    const char *port;
-    size_t hlen;
-    unsigned long pn;
-
-    quote(s, q, sizeof q);
-    if (strncmp(s, "unix:", 5) == 0) {
-        if (s[5] != '/') {
-            snprintf(err, n, "a unix socket path must be absolute, got %s", q);
-            return -1;
-        }
-        if (strlen(s + 5) >= 108) {
-            snprintf(err, n, "unix socket path is %zu bytes long, the limit "
-                     "is 107, got %s", strlen(s + 5), q);
-            return -1;
-        }
-        return 0;
-    }
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        struct in6_addr a6;
-
-        if (close == NULL || close[1] != ':') {
-            snprintf(err, n, "expected [IPV6]:PORT, got %s", q);
-            return -1;
-        }
-        hlen = (size_t)(close - s - 1);
-        if (hlen >= sizeof host)
-            hlen = sizeof host - 1;
-        memcpy(host, s + 1, hlen);
-        host[hlen] = '\0';
-        if (inet_pton(AF_INET6, host, &a6) != 1) {
-            snprintf(err, n, "bad IPv6 address in %s", q);
-            return -1;
-        }
-        port = close + 2;
-    } else {
-        const char *colon = strrchr(s, ':');
-        struct in_addr a4;
-
-        if (colon == NULL || colon == s) {
-            snprintf(err, n, "expected HOST:PORT, [IPV6]:PORT or unix:/path, "
-                     "got %s", q);
-            return -1;
-        }
-        hlen = (size_t)(colon - s);
-        if (memchr(s, ':', hlen) != NULL) {
-            snprintf(err, n, "an IPv6 address needs brackets: [IPV6]:PORT, "
-                     "got %s", q);
-            return -1;
-        }
-        if (hlen >= sizeof host) {
-            snprintf(err, n, "host name too long in %s", q);
-            return -1;
-        }
-        memcpy(host, s, hlen);
-        host[hlen] = '\0';
-        if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                   "0123456789-._") != hlen) {
-            snprintf(err, n, "bad host name in %s", q);
-            return -1;
-        }
-        if (strspn(host, "0123456789.") == hlen &&
-            inet_pton(AF_INET, host, &a4) != 1) {
-            snprintf(err, n, "bad IPv4 address in %s", q);
-            return -1;
-        }
-        port = colon + 1;
-    }
-    if (*port == '\0' || strlen(port) > 5 ||
-        strspn(port, "0123456789") != strlen(port) ||
-        (pn = strtoul(port, NULL, 10)) < 1 || pn > 65535) {
-        snprintf(err, n, "port must be a number from 1 to 65535, got %s", q);
-        return -1;
-    }
-    return 0;
-}
-
-static bool addr_is_loopback(const char *s)
-{
-    struct in_addr a4;
-    char host[64];
-    const char *colon = strrchr(s, ':');
-    size_t hlen;
-
-    if (strncmp(s, "unix:", 5) == 0)
-        return true;
-    if (strncmp(s, "[::1]:", 6) == 0)
-        return true;
-    if (colon == NULL || (hlen = (size_t)(colon - s)) >= sizeof host)
-        return false;
-    memcpy(host, s, hlen);
-    host[hlen] = '\0';
-    if (strcasecmp(host, "localhost") == 0)
-        return true;
-    return inet_pton(AF_INET, host, &a4) == 1 &&
-           (ntohl(a4.s_addr) >> 24) == 127;
-}
-
-static bool addr_equal(const char *a, const char *b)
-{
-    if (strncmp(a, "unix:", 5) == 0 || strncmp(b, "unix:", 5) == 0)
-        return strcmp(a, b) == 0;
-    return strcasecmp(a, b) == 0;
-}
-
-static char *mount_text(const sw_mount_t *m)
-{
-    return xasprintf("%s%s", m->host != NULL ? m->host : "",
-                     *m->prefix != '\0' || m->host != NULL ? m->prefix : "/");
-}
-
-static bool is_identifier(const char *s, size_t n)
-{
-    if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-            return false;
-    return true;
-}
-
-/* "a.b_c.d": ASCII identifiers joined by single dots. */
-static bool is_dotted_name(const char *s)
-{
-    for (;;) {
-        size_t seg = strcspn(s, ".");
-
-        if (!is_identifier(s, seg))
-            return false;
-        if (s[seg] == '\0')
-            return true;
-        s += seg + 1;
-    }
-}
-
-/* A section NAME: [A-Za-z0-9_.-]+ */
-static bool is_name(const char *s)
-{
-    if (*s == '\0')
-        return false;
-    for (; *s != '\0'; s++)
-        if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
-            return false;
-    return true;
-}
-
-/* Trims in place; returns the first non-space byte. */
-static char *trim(char *s)
-{
-    size_t n;
-
-    while (isspace((unsigned char)*s))
-        s++;
-    n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
-/* s in double quotes, non-printable bytes as \xNN, cut after 60 bytes. */
-static const char *quote(const char *s, char *buf, size_t n)
-{
-    size_t o = 0, i;
-
-    if (n < 16) {
-        if (n > 0)
-            buf[0] = '\0';
-        return buf;
-    }
-    buf[o++] = '"';
-    for (i = 0; s[i] != '\0' && i < 60 && o + 8 < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-
-        if (ch == '"' || ch == '\\')
-            o += (size_t)snprintf(buf + o, n - o, "\\%c", ch);
-        else if (ch < 0x20 || ch >= 0x7f)
-            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", ch);
-        else
-            buf[o++] = (char)ch;
-    }
-    if (s[i] != '\0')
-        o += (size_t)snprintf(buf + o, n - o, "...");
-    buf[o++] = '"';
-    buf[o] = '\0';
-    return buf;
-}
-
-/* dir + "/" + p (or p when absolute), with "//" and "." segments removed;
- * ".." is kept: resolving it lexically would be wrong across symlinks. */
-static char *path_join(const char *dir, const char *p)
-{
-    char *joined = p[0] == '/' ? xstrdup(p) : xasprintf("%s/%s", dir, p);
-    char *out = xmalloc(strlen(joined) + 2);
-    const char *s = joined;
-    size_t o = 0;
-
-    while (*s != '\0') {
-        size_t seg;
-
-        while (*s == '/')
-            s++;
-        seg = strcspn(s, "/");
-        if (seg == 0 || (seg == 1 && s[0] == '.')) {
-            s += seg;
-            continue;
-        }
-        out[o++] = '/';
-        memcpy(out + o, s, seg);
-        o += seg;
-        s += seg;
-    }
-    if (o == 0)
-        out[o++] = '/';
-    out[o] = '\0';
-    free(joined);
-    return out;
-}
-
-/* Absolute directory of file; the base of relative paths in it. */
-static char *config_dir(const char *file)
-{
-    const char *slash = strrchr(file, '/');
-    char *dir = slash != NULL ? xstrndup(file, (size_t)(slash - file))
-                              : xstrdup(".");
-    char *cwd, *abs;
-
-    if (slash == file) {
-        free(dir);
-        return xstrdup("/");
-    }
-    if (dir[0] == '/')
-        abs = path_join("/", dir);
-    else if ((cwd = getcwd(NULL, 0)) != NULL) {
-        abs = path_join(cwd, dir);
-        free(cwd);
-    } else
-        abs = path_join("/", dir);
-    free(dir);
-    return abs;
-}
-
-/* Appends s, which the list now owns. */
-static void strv_take(sw_strv_t *v, char *s)
-{
-    v->items = xrealloc(v->items, (v->n + 1) * sizeof *v->items);
-    v->items[v->n++] = s;
-}
-
-static void intv_push(intv_t *v, int x)
-{
-    v->v = xrealloc(v->v, (v->n + 1) * sizeof *v->v);
-    v->v[v->n++] = x;
-}
-
-/* Allocation failure while loading the config is not recoverable. */
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n != 0 ? n : 1);
-
-    if (p == NULL) {
-        fputs("subwsgi: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n != 0 ? n : 1);
-    if (p == NULL) {
-        fputs("subwsgi: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    return xstrndup(s, strlen(s));
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-    char *p = xmalloc(n + 1);
-
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
-static char *xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0) {
-        fputs("subwsgi: out of memory\n", stderr);
-        abort();
-    }
-    va_end(ap);
-    return s;
-}
