@@ -77,10 +77,10 @@ static int build_routes(sw_server_t *s, char *err, size_t errlen);
 static int bind_all(sw_server_t *s, char *err, size_t errlen);
 static int drop_privileges(const char *user, char *err, size_t errlen);
 static int write_pid_file(const char *path, char *err, size_t errlen);
-static void reload_config(sw_server_t *s);
+static int reload_config(sw_server_t *s);
 static int shutdown_gracefully(sw_server_t *s);
 static void cleanup(sw_server_t *s);
-static int handover(sw_server_t *s);
+static int handover(sw_server_t *s, const char *signal_name);
 static void restore_state(sw_server_t *s);
 static sw_cmd_result_t recycle_for_reload(const char *user, double wait_s, char *msg, size_t len);
 static int over_budget(void);
@@ -202,7 +202,8 @@ static sw_app_t *app_named(sw_server_t *s, const char *name)
  * route every app's mounts; an app's own `scgi =` listeners route only to
  * it (its mounts give SCRIPT_NAME, and a root catch-all takes every other
  * path). Listeners the config no longer names keep an empty table. With
- * bind_new == 0 (SIGHUP), a listener the config adds is only reported. */
+ * bind_new == 0 (SIGHUP, after listeners_changed said no) an unknown
+ * address is only reported. */
 static int routes_for(sw_server_t *s, int bind_new, char *err, size_t errlen)
 {
     const sw_config_t *cfg = s->cfg;
@@ -363,7 +364,76 @@ static int needs_reload(const sw_app_config_t *a, const sw_app_config_t *b)
            !strv_equal(&a->environ, &b->environ) || !strv_equal(&a->env, &b->env);
 }
 
-static void reload_config(sw_server_t *s)
+/* Whether address text (as sw_addr_parse prints it) is among specs. */
+static int addr_listed(const sw_strv_t *specs, const char *text)
+{
+    for (size_t i = 0; i < specs->n; i++) {
+        sw_addr_t a;
+        char err[128];
+        if (sw_addr_parse(specs->items[i], &a, err, sizeof err) == 0 &&
+            strcmp(a.text, text) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether next binds other sockets than this process holds: an SCGI listener
+ * added or removed, or the admin port moved or its TLS files changed. Those
+ * take a new process (a handover: it inherits what stays, binds what is new
+ * and closes the rest). Says what changed in why. */
+static int listeners_changed(const sw_server_t *s, const sw_config_t *next, char *why,
+                             size_t len)
+{
+    sw_strv_t want = {0};
+    for (size_t i = 0; i < next->scgi.n; i++)
+        sw_strv_push(&want, next->scgi.items[i]);
+    for (size_t ai = 0; ai < next->n_apps; ai++)
+        for (size_t k = 0; k < next->apps[ai].scgi.n; k++)
+            sw_strv_push(&want, next->apps[ai].scgi.items[k]);
+    int changed = 0;
+    for (size_t i = 0; i < want.n && !changed; i++) {
+        sw_addr_t a;
+        char err[128];
+        if (sw_addr_parse(want.items[i], &a, err, sizeof err) == 0 &&
+            !listener_for((sw_server_t *)s, a.text)) {
+            snprintf(why, len, "new listener %s", a.text);
+            changed = 1;
+        }
+    }
+    for (size_t i = 0; i < s->n_listeners && !changed; i++) {
+        if (s->listeners[i].fd >= 0 && !addr_listed(&want, s->listeners[i].addr.text)) {
+            snprintf(why, len, "listener %s removed", s->listeners[i].addr.text);
+            changed = 1;
+        }
+    }
+    sw_strv_free(&want);
+    if (changed)
+        return 1;
+    const char *admin_now = s->admin_fd >= 0 ? s->admin_name : NULL;
+    char admin_next[256] = "";
+    if (next->admin) {
+        sw_addr_t a;
+        char err[128];
+        if (sw_addr_parse(next->admin, &a, err, sizeof err) == 0)
+            snprintf(admin_next, sizeof admin_next, "%s", a.text);
+    }
+    if (!str_equal(admin_now, next->admin ? admin_next : NULL)) {
+        snprintf(why, len, "admin port %s -> %s", admin_now ? admin_now : "off",
+                 next->admin ? admin_next : "off");
+        return 1;
+    }
+    if (next->admin && (!str_equal(s->cfg->admin_tls_cert, next->admin_tls_cert) ||
+                        !str_equal(s->cfg->admin_tls_key, next->admin_tls_key))) {
+        snprintf(why, len, "admin TLS certificate or key changed");
+        return 1;
+    }
+    return 0;
+}
+
+/* Applies the config file again. Returns 1 when it changes the sockets:
+ * then nothing was applied here and the caller hands over to a new process
+ * (which reads the file itself); else 0. */
+static int reload_config(sw_server_t *s)
 {
     sw_errors_t errs = {0};
     sw_config_t *next = sw_config_load(s->cfg->file, &errs);
@@ -372,9 +442,16 @@ static void reload_config(sw_server_t *s)
         for (size_t i = 0; i < errs.lines.n; i++)
             sw_log(SW_LOG_ERROR, NULL, "  %s", errs.lines.items[i]);
         sw_errors_free(&errs);
-        return;
+        return 0;
     }
     sw_errors_free(&errs);
+    char why[512];
+    if (listeners_changed(s, next, why, sizeof why)) {
+        sw_log(SW_LOG_INFO, NULL, "SIGHUP: %s: handing over to a new process with the new "
+               "config (if it fails, this one keeps the old config)", why);
+        sw_config_free(next);
+        return 1;
+    }
 
     sw_app_t **added = calloc(next->n_apps + 1, sizeof *added);
     sw_app_t **reload = calloc(next->n_apps + 1, sizeof *reload);
@@ -387,7 +464,7 @@ static void reload_config(sw_server_t *s)
         if (olds)
             s->old_cfgs = olds;
         sw_config_free(next);
-        return;
+        return 0;
     }
     s->old_cfgs = olds;
     size_t n_added = 0, n_reload = 0, n_removed = 0, n_apps = 0;
@@ -441,6 +518,7 @@ static void reload_config(sw_server_t *s)
     free(added);
     free(reload);
     free(removed);
+    return 0;
 }
 
 /* ---- systemd ------------------------------------------------------------------- */
@@ -536,12 +614,12 @@ static void restore_state(sw_server_t *s)
 
 /* Runs a handover (main thread: SIGUSR2, or a recycle asked through
  * sw_server_recycle). Returns 1 when the successor serves. */
-static int handover(sw_server_t *s)
+static int handover(sw_server_t *s, const char *signal_name)
 {
     pthread_mutex_lock(&s->recycle_lock);
     unsigned long asked = s->recycle_asked;
     char user[64];
-    snprintf(user, sizeof user, "%s", s->recycle_pending ? s->recycle_user : "(SIGUSR2)");
+    snprintf(user, sizeof user, "%s", s->recycle_pending ? s->recycle_user : signal_name);
     pthread_mutex_unlock(&s->recycle_lock);
 
     int fds[66];
@@ -666,12 +744,12 @@ static void serve_until_stopped(sw_server_t *s)
         if (sig == SIGHUP) {
             if (s->quick)
                 sw_log(SW_LOG_WARN, NULL, "SIGHUP: quick mode has no config file; ignored");
-            else
-                reload_config(s);
+            else if (reload_config(s) && handover(s, "(SIGHUP)"))
+                return;   /* the successor serves the new config */
             continue;
         }
         if (sig == SIGUSR2) {
-            if (handover(s))
+            if (handover(s, "(SIGUSR2)"))
                 return;   /* the successor serves: drain and leave */
             continue;
         }

@@ -384,3 +384,54 @@ Test(handover, tells_systemd_ready_reloading_mainpid_stopping)
     cr_expect(strstr(notify_recv(fd, 10), "STOPPING=1"));
     close(fd);
 }
+
+/* Status of GET / on addr, or -1 when nothing answers there. */
+static int status_at(const char *addr)
+{
+    sw_scgi_response_t r;
+    char err[256];
+    if (h_request_try(addr, "GET", "/", NULL, 0, NULL, 0, 5, &r, err, sizeof err) != 0)
+        return -1;
+    int st = r.status;
+    sw_scgi_response_free(&r);
+    return st;
+}
+
+/* SIGHUP cannot bind or close sockets in place: a config that adds or
+ * removes a listener is applied by a handover to a new process. */
+Test(handover, sighup_that_changes_listeners_hands_over)
+{
+    env_t e = start(plain_app("v"), "");
+    long pid = serving_pid(&e);
+    char *path = h_fmt("%s/subwsgi.ini", e.dir);
+    char *orig = h_read_file(path, NULL);
+    cr_assert(orig && strncmp(orig, "[server]\n", 9) == 0);
+    char *addr2 = h_fmt("127.0.0.1:%d", h_free_port());
+    cr_assert_eq(status_at(addr2), -1);
+
+    char *more = h_fmt("[server]\nscgi = %s\n%s", addr2, orig + 9);
+    h_write_file(path, more, strlen(more));
+    kill(e.srv->proc->pid, SIGHUP);
+    int st = -1;
+    for (int i = 0; i < 300 && st != 200; i++, h_nap(0.05))
+        st = status_at(addr2);
+    cr_expect_eq(st, 200, "the new listener does not answer: %s", h_log_tail(e.srv));
+    cr_expect(h_log_wait(e.srv, "SIGHUP: new listener", 5), "%s", h_log_tail(e.srv));
+    long pid2 = serving_pid(&e);
+    for (int i = 0; i < 200 && pid2 == pid; i++, h_nap(0.05))
+        pid2 = serving_pid(&e);
+    cr_expect_neq(pid2, pid, "no new process");
+    cr_expect(strstr(body_of(&e, "/"), "200 v"), "the first listener: %s", body_of(&e, "/"));
+    cr_expect(h_proc_wait(e.srv->proc, 30) && WIFEXITED(e.srv->proc->status) &&
+              WEXITSTATUS(e.srv->proc->status) == 0, "the first process did not exit 0");
+
+    /* Back to one listener: the successor hands over again and the second
+     * address stops answering. */
+    h_write_file(path, orig, strlen(orig));
+    kill((pid_t)pid2, SIGHUP);
+    for (int i = 0; i < 300 && st != -1; i++, h_nap(0.05))
+        st = status_at(addr2);
+    cr_expect_eq(st, -1, "the removed listener still answers");
+    cr_expect(strstr(body_of(&e, "/"), "200 v"), "the first listener: %s", body_of(&e, "/"));
+    free(orig);
+}
