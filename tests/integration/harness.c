@@ -74,6 +74,12 @@ const char *h_nginx(void)
     return v ? v : "";
 }
 
+const char *h_apache(void)
+{
+    const char *v = getenv("SW_APACHE");
+    return v ? v : "";
+}
+
 char *h_fmt(const char *fmt, ...)
 {
     va_list ap;

@@ -31,10 +31,12 @@
 
 /* ---- environment, strings, files ------------------------------------------ */
 
-/* $SW_BUILDDIR, $SW_SRCDIR (both default "."), $SW_NGINX (default ""). */
+/* $SW_BUILDDIR, $SW_SRCDIR (both default "."), $SW_NGINX and $SW_APACHE
+ * (default ""). */
 const char *h_builddir(void);
 const char *h_srcdir(void);
 const char *h_nginx(void);
+const char *h_apache(void);
 
 /* printf into a new string owned by the registry (freed by h_cleanup). */
 char *h_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

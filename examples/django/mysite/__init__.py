@@ -1,0 +1,1 @@
+"""mysite: the Django project package of examples/django."""
