@@ -46,10 +46,23 @@ int sw_percent_decode(char *s)
     return 0;
 }
 
+/* The percent-decoded path of REQUEST_URI (query and fragment dropped), or
+ * NULL (also for an encoded NUL). */
+static char *decoded_request_uri(const sw_scgi_header_t *ru)
+{
+    char *path = strndup(ru->value, strcspn(ru->value, "?#"));
+    if (path && sw_percent_decode(path) < 0) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
 char *sw_request_full_path(const sw_scgi_header_t *h, size_t n)
 {
     const sw_scgi_header_t *pi = sw_scgi_find(h, n, "PATH_INFO");
     const sw_scgi_header_t *sn = sw_scgi_find(h, n, "SCRIPT_NAME");
+    const sw_scgi_header_t *ru = sw_scgi_find(h, n, "REQUEST_URI");
     char *path;
     if (pi) {
         /* Apache already split and decoded the path: honour it. */
@@ -60,19 +73,25 @@ char *sw_request_full_path(const sw_scgi_header_t *h, size_t n)
         if (snl)
             memcpy(path, sn->value, snl);
         memcpy(path + snl, pi->value, pi->value_len + 1);
+        /* Except mod_proxy_scgi with proxy-scgi-pathinfo set: it sends the
+         * whole decoded path as SCRIPT_NAME and the still-encoded rest as
+         * PATH_INFO. SCRIPT_NAME equal to the request's own path says so. */
+        char *uri = snl && pi->value_len && ru && ru->value_len ? decoded_request_uri(ru) : NULL;
+        if (uri && strcmp(uri, sn->value) == 0) {
+            free(path);
+            path = uri;
+        } else {
+            free(uri);
+        }
     } else {
         const sw_scgi_header_t *du = sw_scgi_find(h, n, "DOCUMENT_URI");
-        const sw_scgi_header_t *ru = sw_scgi_find(h, n, "REQUEST_URI");
         if (du && du->value_len) {
             /* nginx's $document_uri is already decoded and normalised. */
             path = strdup(du->value);
         } else if (ru && ru->value_len) {
-            size_t len = strcspn(ru->value, "?#");
-            path = strndup(ru->value, len);
-            if (path && sw_percent_decode(path) < 0) {
-                free(path);
+            path = decoded_request_uri(ru);
+            if (!path)
                 return NULL;
-            }
         } else if (sn) {
             path = strdup(sn->value);
         } else {

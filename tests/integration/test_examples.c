@@ -497,8 +497,8 @@ Test(examples, nginx_upstream)
 
 /* examples/apache/subwsgi.ini (its app swapped for tests/apps/envecho.py,
  * which shows the environ the app gets) behind one of the two Apache
- * examples. */
-static void check_apache(const char *conf_name)
+ * examples, with extra_conf (or NULL) appended to it. */
+static void check_apache(const char *conf_name, const char *extra_conf)
 {
     char *ex = copy_examples();
     char *run = h_fmt("%s/", h_tmpdir());   /* stands for /run/subwsgi/ */
@@ -521,6 +521,10 @@ static void check_apache(const char *conf_name)
         conf_pair[1] = run;
     }
     rewrite_file(conf, conf_pair, 1);
+    if (extra_conf) {
+        char *text = read_text(conf);
+        write_text(conf, h_fmt("%s\n%s", text, extra_conf));
+    }
     apache_t a = start_apache(conf);
 
     h_http_resp_t r;
@@ -595,12 +599,22 @@ static void check_apache(const char *conf_name)
 
 Test(examples, apache_tcp)
 {
-    check_apache("subwsgi-proxy.conf");
+    check_apache("subwsgi-proxy.conf", NULL);
 }
 
 Test(examples, apache_unix_socket)
 {
-    check_apache("subwsgi-proxy-unix.conf");
+    check_apache("subwsgi-proxy-unix.conf", NULL);
+}
+
+/* With proxy-scgi-pathinfo Apache sends a PATH_INFO that is still
+ * percent-encoded next to a SCRIPT_NAME holding the whole decoded path: the
+ * app must see the same SCRIPT_NAME and PATH_INFO as without it. */
+Test(examples, apache_with_proxy_scgi_pathinfo)
+{
+    check_apache("subwsgi-proxy.conf",
+                 "LoadModule setenvif_module " APACHE_MODULES "/mod_setenvif.so\n"
+                 "SetEnvIf Request_URI . proxy-scgi-pathinfo\n");
 }
 
 /* ---- multiuser hosting ----------------------------------------------------------------- */

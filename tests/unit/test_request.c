@@ -22,6 +22,12 @@ static const path_case_t cases[] = {
         {"/app", "/x/y", NULL, "/app/x/y", "/app/x/y"},
         {"", "/x", NULL, "/x", "/x"},
         {NULL, "/only-info", NULL, NULL, "/only-info"},
+        /* Apache with proxy-scgi-pathinfo: SCRIPT_NAME is the whole decoded
+         * path and PATH_INFO the encoded rest; the path is SCRIPT_NAME */
+        {"/app/env/a b", "/env/a%20b", NULL, "/app/env/a%20b?q=1", "/app/env/a b"},
+        {"/app/x", "/x", NULL, "/app/x", "/app/x"},
+        /* ... but a real split whose parts happen to repeat is kept */
+        {"/a/b", "/b", NULL, "/a/b/b", "/a/b/b"},
         /* nothing usable: the root */
         {NULL, NULL, NULL, NULL, "/"},
         {NULL, NULL, NULL, "", "/"},
