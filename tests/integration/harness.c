@@ -45,7 +45,7 @@ static char *log_tail(const char *path, size_t max);
 static int rm_entry(const char *path, const struct stat *st, int flag,
                     struct FTW *ftw);
 static void *async_main(void *arg);
-static int json_string(const char **pp, char **out);
+static int flat_json_string(const char **pp, char **out);
 static void put_utf8(char **w, unsigned cp);
 
 __attribute__((constructor)) static void harness_init(void)
@@ -209,6 +209,13 @@ void h_write_file(const char *path, const void *data, size_t len)
         len -= (size_t)n;
     }
     close(fd);
+}
+
+void h_replace_file(const char *path, const char *text)
+{
+    char *tmp = h_fmt("%s.new", path);
+    h_write_file(tmp, text, strlen(text));
+    cr_assert_eq(rename(tmp, path), 0, "rename %s: %s", tmp, strerror(errno));
 }
 
 char *h_read_file(const char *path, size_t *len)
@@ -856,7 +863,7 @@ static int hex4(const char *p, unsigned *out)
 
 /* Parses a JSON string at *pp (which points at '"'); on success advances
  * past it and stores a malloc'd UTF-8 copy in *out. */
-static int json_string(const char **pp, char **out)
+static int flat_json_string(const char **pp, char **out)
 {
     const char *p = *pp;
     if (*p != '"')
@@ -918,7 +925,7 @@ char *h_json_get(const char *json, const char *key)
         if (*p == '}')
             return NULL;
         char *k = NULL, *v = NULL;
-        if (json_string(&p, &k) != 0)
+        if (flat_json_string(&p, &k) != 0)
             return NULL;
         skip_ws(&p);
         if (*p++ != ':') {
@@ -927,7 +934,7 @@ char *h_json_get(const char *json, const char *key)
         }
         skip_ws(&p);
         if (*p == '"') {
-            if (json_string(&p, &v) != 0) {
+            if (flat_json_string(&p, &v) != 0) {
                 free(k);
                 return NULL;
             }
@@ -1044,4 +1051,31 @@ int h_python_version(void)
 const char *h_debian_packages(void)
 {
     return h_python_version() == 311 ? "" : "python-path = /usr/lib/python3/dist-packages\n";
+}
+
+char *h_status_body(const char *addr, const char *uri)
+{
+    sw_scgi_response_t r;
+    h_get(addr, uri, &r);
+    char *b = h_fmt("%d %s", r.status, r.body ? r.body : "");
+    sw_scgi_response_free(&r);
+    return b;
+}
+
+int h_admin_call(int port, const char *token, const char *method, const char *path,
+                 json_t **out, double timeout)
+{
+    const char *hdr[] = {h_fmt("Authorization: Bearer %s", token)};
+    h_http_resp_t r;
+    char err[256];
+    cr_assert_eq(h_http(port, method, path, hdr, 1, NULL, 0, timeout, &r, err, sizeof err), 0,
+                 "%s %s: %s", method, path, err);
+    if (out) {
+        json_error_t je;
+        *out = json_loadb(r.body, r.body_len, 0, &je);
+        cr_assert_not_null(*out, "%s %s: not JSON (%s): %s", method, path, je.text, r.body);
+    }
+    int status = r.status;
+    h_http_free(&r);
+    return status;
 }

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "scgi_client.h"
 
 /* Generous bounds: the ASan build is 2-3x slower. */
@@ -56,6 +58,10 @@ int h_free_port(void);
  * buffer (caller frees) or NULL. h_write_file asserts. */
 void h_write_file(const char *path, const void *data, size_t len);
 char *h_read_file(const char *path, size_t *len);
+
+/* Replaces path's content by renaming a new file over it, as deploy tools
+ * do (a watcher sees one complete change). Asserts. */
+void h_replace_file(const char *path, const char *text);
 
 /* Polls until PATH exists; returns 1, or 0 after timeout seconds. */
 int h_wait_file(const char *path, double timeout);
@@ -175,6 +181,9 @@ void h_request(const char *addr, const char *method, const char *uri,
 /* GET without headers or body. */
 void h_get(const char *addr, const char *uri, sw_scgi_response_t *resp);
 
+/* GET uri; "STATUS BODY" as one registry-owned string, easy to compare. */
+char *h_status_body(const char *addr, const char *uri);
+
 /* Like h_request but returns 0 or -1 with err filled; no assertion, so it can
  * run on any thread. */
 int h_request_try(const char *addr, const char *method, const char *uri,
@@ -245,6 +254,12 @@ int h_wait_tcp(int port, h_proc_t *p, double timeout);
  * value of key, unescaped, as a registry-owned string; NULL when the key is
  * absent, its value is not a string, or the text is not such an object. */
 char *h_json_get(const char *json, const char *key);
+
+/* One admin API call on 127.0.0.1:port with "Authorization: Bearer token";
+ * asserts the transport succeeded and returns the HTTP status. With out,
+ * the body must be JSON: *out gets it (the caller json_decref()s). */
+int h_admin_call(int port, const char *token, const char *method, const char *path,
+                 json_t **out, double timeout);
 
 /* ---- cleanup ------------------------------------------------------------------ */
 

@@ -51,9 +51,7 @@ typedef struct {
 
 static void write_app(const env_t *e, const char *body)
 {
-    char *tmp = h_fmt("%s.new", e->app);
-    h_write_file(tmp, body, strlen(body));
-    cr_assert_eq(rename(tmp, e->app), 0);
+    h_replace_file(e->app, body);
 }
 
 static const char *plain_app(const char *version)
@@ -92,20 +90,6 @@ static env_t start_with(const char *server_keys, const char *app_src, const char
     return e;
 }
 
-static int api(const env_t *e, const char *method, const char *path, json_t **out)
-{
-    const char *hdr[] = {"Authorization: Bearer " TOKEN};
-    h_http_resp_t r;
-    char err[256];
-    cr_assert_eq(h_http(e->admin_port, method, path, hdr, 1, NULL, 0, 120, &r, err, sizeof err),
-                 0, "%s %s: %s", method, path, err);
-    if (out)
-        *out = json_loadb(r.body, r.body_len, 0, NULL);
-    int status = r.status;
-    h_http_free(&r);
-    return status;
-}
-
 /* The pid of the process answering the admin port. While a handover ends,
  * the old process may close an admin connection it had just accepted: a
  * client (a control panel) asks again. */
@@ -129,15 +113,6 @@ static long serving_pid(const env_t *e)
     return 0;
 }
 
-static char *body_of(const env_t *e, const char *uri)
-{
-    sw_scgi_response_t r;
-    h_get(e->srv->scgi, uri, &r);
-    char *b = h_fmt("%d %s", r.status, r.body ? r.body : "");
-    sw_scgi_response_free(&r);
-    return b;
-}
-
 Test(handover, ten_handovers_under_load_lose_nothing)
 {
     env_t e = start(plain_app("v"), "interpreters = 2\nthreads = 2\n");
@@ -149,7 +124,7 @@ Test(handover, ten_handovers_under_load_lose_nothing)
     long pid = serving_pid(&e);
     for (int n = 1; n <= HANDOVERS; n++) {
         json_t *body = NULL;
-        int st = api(&e, "POST", "/v1/server/recycle?wait=60", &body);
+        int st = h_admin_call(e.admin_port, TOKEN, "POST", "/v1/server/recycle?wait=60", &body, 120);
         cr_expect_eq(st, 200, "handover %d answered %d: %s", n, st, json_dumps(body, 0));
         json_decref(body);
         /* For a moment both processes accept: ask until the new one answers. */
@@ -182,14 +157,14 @@ Test(handover, ten_handovers_under_load_lose_nothing)
     cr_expect(h_proc_wait(e.srv->proc, 30) && WIFEXITED(e.srv->proc->status) &&
               WEXITSTATUS(e.srv->proc->status) == 0, "the first process did not exit 0");
     json_t *srv = NULL;
-    api(&e, "GET", "/v1/server", &srv);
+    h_admin_call(e.admin_port, TOKEN, "GET", "/v1/server", &srv, 120);
     cr_expect_eq(json_integer_value(json_object_get(srv, "handovers")), HANDOVERS);
     json_decref(srv);
-    cr_expect(strstr(body_of(&e, "/"), "200 v 11"), "generation did not continue: %s",
-              body_of(&e, "/"));
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 v 11"), "generation did not continue: %s",
+              h_status_body(e.srv->scgi, "/"));
     /* The control panel sees the handover as the app's last reload. */
     json_t *app = NULL;
-    api(&e, "GET", "/v1/apps/site", &app);
+    h_admin_call(e.admin_port, TOKEN, "GET", "/v1/apps/site", &app, 120);
     json_t *last = json_object_get(app, "last_reload");
     cr_expect_str_eq(json_string_value(json_object_get(last, "action")), "handover");
     cr_expect_str_eq(json_string_value(json_object_get(last, "requested_by")), "panel");
@@ -203,7 +178,7 @@ Test(handover, broken_new_code_aborts_and_the_old_process_serves)
     long pid = serving_pid(&e);
     write_app(&e, "import nonexistent_module_for_the_test\n");
     json_t *body = NULL;
-    int st = api(&e, "POST", "/v1/server/recycle?wait=60", &body);
+    int st = h_admin_call(e.admin_port, TOKEN, "POST", "/v1/server/recycle?wait=60", &body, 120);
     char *text = json_dumps(body, 0);
     cr_expect_eq(st, 422, "%s", text);
     cr_expect(text && strstr(text, "Traceback") &&
@@ -212,7 +187,7 @@ Test(handover, broken_new_code_aborts_and_the_old_process_serves)
     free(text);
     json_decref(body);
     cr_expect_eq(serving_pid(&e), pid);
-    cr_expect(strstr(body_of(&e, "/"), "200 old 1"));
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 old 1"));
     cr_expect(h_log_wait(e.srv, "handover aborted", 5), "%s", h_log_tail(e.srv));
     pid_file[0] = '\0';   /* no successor: the harness stops the server */
     h_server_stop_clean(e.srv);
@@ -232,7 +207,7 @@ Test(handover, process_reload_mode_reloads_by_handover)
                         "    return '%s'\n";
     env_t e = start(h_fmt(flask, "first"), "");
     json_t *app = NULL;
-    api(&e, "GET", "/v1/apps/site", &app);
+    h_admin_call(e.admin_port, TOKEN, "GET", "/v1/apps/site", &app, 120);
     cr_expect_str_eq(json_string_value(json_object_get(app, "reload_mode")),
                      in_process ? "interpreter" : "process");
     const char *reason = json_string_value(json_object_get(app, "reload_mode_reason"));
@@ -241,7 +216,7 @@ Test(handover, process_reload_mode_reloads_by_handover)
     json_decref(app);
     long pid = serving_pid(&e);
     write_app(&e, h_fmt(flask, "second"));
-    cr_expect_eq(api(&e, "POST", "/v1/apps/site/reload?wait=60", NULL), 200);
+    cr_expect_eq(h_admin_call(e.admin_port, TOKEN, "POST", "/v1/apps/site/reload?wait=60", NULL, 120), 200);
     long now = serving_pid(&e);
     if (in_process) {
         cr_expect_eq(now, pid, "this reload should stay in-process");
@@ -252,7 +227,7 @@ Test(handover, process_reload_mode_reloads_by_handover)
         }
         cr_expect_neq(now, pid, "the reload was not a handover");
     }
-    cr_expect(strstr(body_of(&e, "/"), "200 second"), "%s", body_of(&e, "/"));
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 second"), "%s", h_status_body(e.srv->scgi, "/"));
     if (in_process) {
         pid_file[0] = '\0';
         h_server_stop_clean(e.srv);
@@ -334,19 +309,19 @@ Test(handover, recycle_rss_turns_a_reload_into_a_handover)
     env_t f = start_with("recycle-rss = 40\n", h_fmt(leaky, "v0"), "");
     for (int n = 1; n <= 3; n++) {
         write_app(&f, h_fmt(leaky, h_fmt("v%d", n)));
-        cr_expect_eq(api(&f, "POST", "/v1/apps/site/reload?wait=60", NULL), 200, "reload %d", n);
+        cr_expect_eq(h_admin_call(f.admin_port, TOKEN, "POST", "/v1/apps/site/reload?wait=60", NULL, 120), 200, "reload %d", n);
     }
     json_t *srv = NULL;
     json_int_t handovers = 0;
     for (int i = 0; i < 100 && handovers == 0; i++) {
-        api(&f, "GET", "/v1/server", &srv);
+        h_admin_call(f.admin_port, TOKEN, "GET", "/v1/server", &srv, 120);
         handovers = json_integer_value(json_object_get(srv, "handovers"));
         cr_expect_eq(json_integer_value(json_object_get(srv, "rss_budget_bytes")), 40 << 20);
         json_decref(srv);
         h_nap(0.05);
     }
     cr_expect(handovers >= 1, "no handover after three leaking reloads");
-    cr_expect(strstr(body_of(&f, "/"), "200 v3"), "%s", body_of(&f, "/"));
+    cr_expect(strstr(h_status_body(f.srv->scgi, "/"), "200 v3"), "%s", h_status_body(f.srv->scgi, "/"));
 }
 
 /* Reads one datagram from the notify socket (or "" after timeout s). */
@@ -374,7 +349,7 @@ Test(handover, tells_systemd_ready_reloading_mainpid_stopping)
     env_t e = start(plain_app("n"), "");
     unsetenv("NOTIFY_SOCKET");
     cr_expect(strstr(notify_recv(fd, 10), "READY=1"));
-    cr_expect_eq(api(&e, "POST", "/v1/server/recycle?wait=60", NULL), 200);
+    cr_expect_eq(h_admin_call(e.admin_port, TOKEN, "POST", "/v1/server/recycle?wait=60", NULL, 120), 200);
     cr_expect(strstr(notify_recv(fd, 10), "RELOADING=1"));
     char *msg = notify_recv(fd, 10);
     cr_expect(strstr(msg, "MAINPID=") && strstr(msg, "READY=1"), "got %s", msg);
@@ -421,7 +396,7 @@ Test(handover, sighup_that_changes_listeners_hands_over)
     for (int i = 0; i < 200 && pid2 == pid; i++, h_nap(0.05))
         pid2 = serving_pid(&e);
     cr_expect_neq(pid2, pid, "no new process");
-    cr_expect(strstr(body_of(&e, "/"), "200 v"), "the first listener: %s", body_of(&e, "/"));
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 v"), "the first listener: %s", h_status_body(e.srv->scgi, "/"));
     cr_expect(h_proc_wait(e.srv->proc, 30) && WIFEXITED(e.srv->proc->status) &&
               WEXITSTATUS(e.srv->proc->status) == 0, "the first process did not exit 0");
 
@@ -432,6 +407,6 @@ Test(handover, sighup_that_changes_listeners_hands_over)
     for (int i = 0; i < 300 && st != -1; i++, h_nap(0.05))
         st = status_at(addr2);
     cr_expect_eq(st, -1, "the removed listener still answers");
-    cr_expect(strstr(body_of(&e, "/"), "200 v"), "the first listener: %s", body_of(&e, "/"));
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 v"), "the first listener: %s", h_status_body(e.srv->scgi, "/"));
     free(orig);
 }

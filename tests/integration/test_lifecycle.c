@@ -24,23 +24,13 @@ static void copy_app(const char *dir)
     }
 }
 
-/* The body of GET path, or "" (registry-owned). */
-static char *body_of(h_server_t *s, const char *path)
-{
-    sw_scgi_response_t r;
-    h_get(s->scgi, path, &r);
-    char *b = h_fmt("%d %s", r.status, r.body ? r.body : "");
-    sw_scgi_response_free(&r);
-    return b;
-}
-
 /* Polls GET path until its "STATUS BODY" contains want; returns it. */
 static char *wait_body(h_server_t *s, const char *path, const char *want, double timeout)
 {
     double until = h_now() + timeout;
     char *b;
     do {
-        b = body_of(s, path);
+        b = h_status_body(s->scgi, path);
         if (strstr(b, want))
             return b;
         h_nap(0.05);
@@ -64,7 +54,7 @@ Test(lifecycle, touch_reload_builds_a_new_generation)
     char *dir = h_tmpdir();
     char *restart = h_fmt("%s/restart.txt", dir);
     h_server_t *s = start(dir, h_fmt("touch-reload = %s\n", restart), NULL);
-    cr_expect(strstr(body_of(s, "/"), "200 generation=1 value=one"), "%s", h_log_tail(s));
+    cr_expect(strstr(h_status_body(s->scgi, "/"), "200 generation=1 value=one"), "%s", h_log_tail(s));
     h_write_file(restart, "now", 3);
     wait_body(s, "/", "generation=2 value=one", 15);
     const char *line[] = {"[life]", "(touch-reload)", NULL};
@@ -76,7 +66,7 @@ Test(lifecycle, watch_reloads_when_a_source_file_changes)
 {
     char *dir = h_tmpdir();
     h_server_t *s = start(dir, "watch = yes\n", NULL);
-    cr_expect(strstr(body_of(s, "/"), "value=one"));
+    cr_expect(strstr(h_status_body(s->scgi, "/"), "value=one"));
     /* Written like an editor does: a new file renamed over the old one. */
     const char *src = "VALUE = \"two\"\n";
     h_write_file(h_fmt("%s/helper.py.tmp", dir), src, strlen(src));
@@ -85,7 +75,7 @@ Test(lifecycle, watch_reloads_when_a_source_file_changes)
     /* A file the app did not load changes nothing. */
     h_write_file(h_fmt("%s/unrelated.py", dir), "X = 1\n", 6);
     h_nap(1.0);
-    cr_expect(strstr(body_of(s, "/"), "generation=2"), "an unrelated file caused a reload");
+    cr_expect(strstr(h_status_body(s->scgi, "/"), "generation=2"), "an unrelated file caused a reload");
     h_server_stop_clean(s);
 }
 
@@ -99,8 +89,8 @@ Test(lifecycle, sighup_applies_the_difference)
                        "[app:a]\nwsgi = %s\nmount = /a\n"
                        "[app:b]\nwsgi = %s\nmount = /b\n", addr, app, app);
     h_server_t *s = h_server_config(dir, addr, ini1, NULL);
-    cr_expect(strstr(body_of(s, "/a/"), "200 generation=1"));
-    cr_expect(strstr(body_of(s, "/b/"), "200 generation=1"));
+    cr_expect(strstr(h_status_body(s->scgi, "/a/"), "200 generation=1"));
+    cr_expect(strstr(h_status_body(s->scgi, "/b/"), "200 generation=1"));
 
     /* a changes (reload), b goes, c comes. */
     char *ini2 = h_fmt("[server]\nscgi = %s\n"
@@ -118,8 +108,8 @@ Test(lifecycle, sighup_applies_the_difference)
     h_write_file(path, bad, strlen(bad));
     kill(s->proc->pid, SIGHUP);
     cr_expect(h_log_wait(s, "is invalid; nothing changed", 10), "%s", h_log_tail(s));
-    cr_expect(strstr(body_of(s, "/a/"), "200 generation=2"));
-    cr_expect(strstr(body_of(s, "/c/"), "200 generation=1"));
+    cr_expect(strstr(h_status_body(s->scgi, "/a/"), "200 generation=2"));
+    cr_expect(strstr(h_status_body(s->scgi, "/c/"), "200 generation=1"));
     h_server_stop_clean(s);
 }
 
@@ -145,7 +135,7 @@ Test(lifecycle, app_thread_that_never_stops_leaves_its_interpreter_alive)
     wait_body(s, "/", "generation=2", 15);
     /* Reported, not a hang nor an abort; the new code keeps serving. */
     cr_expect(h_log_wait(s, "left alive: app threads did not stop", 20), "%s", h_log_tail(s));
-    cr_expect(strstr(body_of(s, "/"), "200 generation=2"));
+    cr_expect(strstr(h_status_body(s->scgi, "/"), "200 generation=2"));
     h_server_stop_clean(s);
     cr_expect(h_log_wait(s, "exiting without finalising Python", 1), "%s", h_log_tail(s));
 }

@@ -39,10 +39,7 @@ static void write_app(const env_t *e, const char *version, const char *extra)
                       "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
                       "    return [body]\n",
                       extra ? extra : "", version);
-    /* A new file renamed over the old, as deploy tools do. */
-    char *tmp = h_fmt("%s.new", e->app);
-    h_write_file(tmp, src, strlen(src));
-    cr_assert_eq(rename(tmp, e->app), 0);
+    h_replace_file(e->app, src);
 }
 
 static env_t start_ex(const char *server_keys, const char *app_keys, const char *version);
@@ -69,32 +66,6 @@ static env_t start_ex(const char *server_keys, const char *app_keys, const char 
     return e;
 }
 
-static int api(const env_t *e, const char *method, const char *path, json_t **out, double timeout)
-{
-    const char *hdr[] = {"Authorization: Bearer " TOKEN};
-    h_http_resp_t r;
-    char err[256];
-    cr_assert_eq(h_http(e->admin_port, method, path, hdr, 1, NULL, 0, timeout, &r, err,
-                        sizeof err), 0, "%s %s: %s", method, path, err);
-    if (out) {
-        json_error_t je;
-        *out = json_loadb(r.body, r.body_len, 0, &je);
-        cr_assert_not_null(*out, "%s %s: not JSON: %s", method, path, r.body);
-    }
-    int status = r.status;
-    h_http_free(&r);
-    return status;
-}
-
-static char *body_of(const env_t *e, const char *uri)
-{
-    sw_scgi_response_t r;
-    h_get(e->srv->scgi, uri, &r);
-    char *b = h_fmt("%d %s", r.status, r.body ? r.body : "");
-    sw_scgi_response_free(&r);
-    return b;
-}
-
 Test(reload, fifty_reloads_under_load_lose_nothing)
 {
     env_t e = start("interpreters = 2\nthreads = 2\n", "0");
@@ -107,7 +78,7 @@ Test(reload, fifty_reloads_under_load_lose_nothing)
     for (int n = 1; n <= RELOADS; n++) {
         write_app(&e, h_fmt("%d", n), NULL);
         json_t *app = NULL;
-        int st = api(&e, "POST", "/v1/apps/site/reload?wait=60", &app, 90);
+        int st = h_admin_call(e.admin_port, TOKEN, "POST", "/v1/apps/site/reload?wait=60", &app, 90);
         cr_expect_eq(st, 200, "reload %d answered %d: %s", n, st, json_dumps(app, 0));
         cr_expect_eq(json_integer_value(json_object_get(app, "generation")), n + 1);
         json_decref(app);
@@ -133,7 +104,7 @@ Test(reload, fifty_reloads_under_load_lose_nothing)
     char *first_interp = NULL;
     int other_seen = 0;
     for (int i = 0; i < 40; i++) {
-        char *b = body_of(&e, "/");
+        char *b = h_status_body(e.srv->scgi, "/");
         char version[16], interp[32];
         cr_assert(sscanf(b, "200 %15s %31s", version, interp) == 2, "%s", b);
         cr_expect_str_eq(version, "50", "an interpreter serves old code: %s", b);
@@ -143,7 +114,7 @@ Test(reload, fifty_reloads_under_load_lose_nothing)
             other_seen = 1;
     }
     json_t *app = NULL;
-    cr_assert_eq(api(&e, "GET", "/v1/apps/site", &app, 10), 200);
+    cr_assert_eq(h_admin_call(e.admin_port, TOKEN, "GET", "/v1/apps/site", &app, 10), 200);
     json_t *interps = json_object_get(app, "interpreters");
     size_t serving = 0, i;
     json_t *it;
@@ -165,16 +136,16 @@ Test(reload, exception_at_import_is_422_and_old_code_serves)
     env_t e = start("", "'good'");
     write_app(&e, "'bad'", "raise RuntimeError('database is down')");
     json_t *body = NULL;
-    int st = api(&e, "POST", "/v1/apps/site/reload?wait=30", &body, 60);
+    int st = h_admin_call(e.admin_port, TOKEN, "POST", "/v1/apps/site/reload?wait=30", &body, 60);
     cr_expect_eq(st, 422, "%s", json_dumps(body, 0));
     char *text = json_dumps(body, 0);
     cr_expect(strstr(text, "Traceback") && strstr(text, "RuntimeError: database is down"),
               "no traceback in %s", text);
     free(text);
     json_decref(body);
-    cr_expect(strstr(body_of(&e, "/"), "200 good 1") != NULL || strstr(body_of(&e, "/"), "good"));
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 good 1") != NULL || strstr(h_status_body(e.srv->scgi, "/"), "good"));
     json_t *app = NULL;
-    api(&e, "GET", "/v1/apps/site", &app, 10);
+    h_admin_call(e.admin_port, TOKEN, "GET", "/v1/apps/site", &app, 10);
     json_t *last = json_object_get(app, "last_reload");
     cr_expect_str_eq(json_string_value(json_object_get(last, "result")), "failed");
     cr_expect(strstr(json_string_value(json_object_get(last, "error")), "database is down"));
@@ -182,21 +153,21 @@ Test(reload, exception_at_import_is_422_and_old_code_serves)
     json_decref(app);
     /* Fixed code reloads fine afterwards. */
     write_app(&e, "'fixed'", NULL);
-    cr_expect_eq(api(&e, "POST", "/v1/apps/site/reload?wait=30", NULL, 60), 200);
-    cr_expect(strstr(body_of(&e, "/"), "200 fixed"));
+    cr_expect_eq(h_admin_call(e.admin_port, TOKEN, "POST", "/v1/apps/site/reload?wait=30", NULL, 60), 200);
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 fixed"));
     h_server_stop_clean(e.srv);
 }
 
 Test(reload, idle_timeout_destroys_and_the_next_request_loads)
 {
     env_t e = start("idle-timeout = 1\n", "'v'");
-    cr_expect(strstr(body_of(&e, "/"), "200 v"));
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 v"));
     double until = h_now() + 20;
     const char *state = NULL;
     json_t *app = NULL;
     while (h_now() < until) {
         json_decref(app);
-        api(&e, "GET", "/v1/apps/site", &app, 10);
+        h_admin_call(e.admin_port, TOKEN, "GET", "/v1/apps/site", &app, 10);
         state = json_string_value(json_object_get(app, "state"));
         if (state && !strcmp(state, "idle"))
             break;
@@ -205,7 +176,7 @@ Test(reload, idle_timeout_destroys_and_the_next_request_loads)
     cr_expect_str_eq(state, "idle", "never went idle: %s", json_dumps(app, 0));
     json_decref(app);
     write_app(&e, "'fresh'", NULL);
-    char *b = body_of(&e, "/");
+    char *b = h_status_body(e.srv->scgi, "/");
     cr_expect(strstr(b, "200 fresh") && strstr(b, " 2"), "after idle: %s", b);
     h_server_stop_clean(e.srv);
 }
@@ -221,7 +192,7 @@ Test(reload, status_answers_while_every_worker_spins)
     json_int_t active = 0;
     while (h_now() < until && active < 2) {
         json_t *app = NULL;
-        api(&e, "GET", "/v1/apps/site", &app, 10);
+        h_admin_call(e.admin_port, TOKEN, "GET", "/v1/apps/site", &app, 10);
         active = json_integer_value(json_object_get(json_object_get(app, "requests"), "active"));
         json_decref(app);
         h_nap(0.02);
@@ -230,7 +201,7 @@ Test(reload, status_answers_while_every_worker_spins)
     double worst = 0;
     for (int i = 0; i < 20; i++) {
         double t0 = h_now();
-        cr_expect_eq(api(&e, "GET", "/v1/apps/site", NULL, 10), 200);
+        cr_expect_eq(h_admin_call(e.admin_port, TOKEN, "GET", "/v1/apps/site", NULL, 10), 200);
         double took = h_now() - t0;
         worst = took > worst ? took : worst;
     }
@@ -246,17 +217,17 @@ Test(reload, status_reports_an_interpreter_left_alive)
     env_t e = start("", "'one'");
     write_app(&e, "'two'", "import threading\n"
                            "threading.Thread(target=threading.Event().wait, name='stuck').start()");
-    cr_expect_eq(api(&e, "POST", "/v1/apps/site/reload?wait=30", NULL, 60), 200);
+    cr_expect_eq(h_admin_call(e.admin_port, TOKEN, "POST", "/v1/apps/site/reload?wait=30", NULL, 60), 200);
     write_app(&e, "'three'", NULL);
-    cr_expect_eq(api(&e, "POST", "/v1/apps/site/reload?wait=30", NULL, 60), 200);
-    cr_expect(strstr(body_of(&e, "/"), "200 three"));
+    cr_expect_eq(h_admin_call(e.admin_port, TOKEN, "POST", "/v1/apps/site/reload?wait=30", NULL, 60), 200);
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 three"));
     /* Generation 2 cannot end (its thread waits for ever in C): status
      * shows it as stuck instead of the server hanging. */
     double until = h_now() + 20;
     int stuck = 0;
     while (h_now() < until && !stuck) {
         json_t *app = NULL;
-        api(&e, "GET", "/v1/apps/site", &app, 10);
+        h_admin_call(e.admin_port, TOKEN, "GET", "/v1/apps/site", &app, 10);
         size_t i;
         json_t *it;
         json_array_foreach(json_object_get(app, "interpreters"), i, it) {
@@ -278,7 +249,7 @@ Test(reload, load_timeout_answers_503_while_a_slow_load_runs)
     /* From now on the app takes 3 s to import. */
     write_app(&e, "'slow'", "time.sleep(3)");
     json_t *app = NULL;
-    cr_assert_eq(api(&e, "POST", "/v1/apps/site/destroy", &app, 30), 200, "%s",
+    cr_assert_eq(h_admin_call(e.admin_port, TOKEN, "POST", "/v1/apps/site/destroy", &app, 30), 200, "%s",
                  json_dumps(app, 0));
     json_decref(app);
     double t0 = h_now();
@@ -293,7 +264,7 @@ Test(reload, load_timeout_answers_503_while_a_slow_load_runs)
     double until = h_now() + 20;
     do {
         h_nap(0.2);
-        b = body_of(&e, "/");
+        b = h_status_body(e.srv->scgi, "/");
     } while (!strstr(b, "200 slow") && h_now() < until);
     cr_expect(strstr(b, "200 slow"), "after the slow load: %s", b);
     h_server_stop_clean(e.srv);
