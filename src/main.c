@@ -28,8 +28,12 @@ static const char usage[] =
     "      --watch           reload when a source file changes\n"
     "      --version         version, embedded CPython, own-gil availability\n"
     "      --hash-token      read a token on stdin, print its token-sha256 line\n"
+    "  -h, --help            this text\n"
     "\n"
-    "Exit codes: 0 clean shutdown, 1 config error, 2 runtime failure.\n";
+    "Signals: HUP re-reads the config, USR2 hands over to a fresh process,\n"
+    "TERM/INT drain and exit.\n"
+    "Exit codes: 0 clean shutdown, 1 config error, 2 runtime failure.\n"
+    "Manuals: subwsgi(8), subwsgi.ini(5), scgi-request(1).\n";
 
 enum { OPT_CHECK = 256, OPT_APP, OPT_SCGI, OPT_ADMIN, OPT_INTERPRETERS, OPT_THREADS,
        OPT_ISOLATION, OPT_WATCH, OPT_VERSION, OPT_HASH_TOKEN };

@@ -159,7 +159,8 @@ usage(FILE *f)
         "  -V, --version          print the version\n"
         "\n"
         "Exit status: 0 on a 2xx or 3xx answer, 1 on any other answer or an\n"
-        "unparsable one, 2 when the server could not be reached (or bad usage).\n");
+        "unparsable one, 2 when the server could not be reached (or bad usage).\n"
+        "Manual: scgi-request(1).\n");
 }
 
 static int
