@@ -51,6 +51,7 @@ struct sw_server {
     int admin_fd;
     int admin_listen_fd;          /* a dup of the admin socket, for a handover */
     char admin_name[256];
+    int admin_bound_here;         /* see sw_listener_t.bound_here */
     sw_admin_t *admin;
     sw_io_t *io;
     int pid_file_written;
@@ -282,6 +283,7 @@ static int bind_all(sw_server_t *s, char *err, size_t errlen)
         int inherited = ls->fd >= 0;
         if (!inherited)
             ls->fd = sw_listen_bind(&ls->addr, s->cfg->socket_mode, 1024, err, errlen);
+        ls->bound_here = !inherited;
         if (ls->fd < 0)
             return -1;
         sw_log(SW_LOG_INFO, NULL, "SCGI listening on %s%s", ls->addr.text,
@@ -296,6 +298,7 @@ static int bind_all(sw_server_t *s, char *err, size_t errlen)
         int inherited = s->admin_fd >= 0;
         if (!inherited)
             s->admin_fd = sw_listen_bind(&a, s->cfg->socket_mode, 64, err, errlen);
+        s->admin_bound_here = !inherited;
         if (s->admin_fd < 0)
             return -1;
         s->admin_listen_fd = fcntl(s->admin_fd, F_DUPFD_CLOEXEC, 3);
@@ -791,7 +794,7 @@ static void cleanup(sw_server_t *s)
         sw_listener_t *ls = &s->listeners[i];
         if (ls->fd >= 0)
             close(ls->fd);
-        if (ls->addr.is_unix && !s->handed_over)
+        if (ls->addr.is_unix && ls->bound_here && !s->handed_over)
             unlink(ls->addr.text + 5);   /* "unix:" */
         sw_route_free(&ls->routes);
     }
@@ -801,8 +804,13 @@ static void cleanup(sw_server_t *s)
         close(s->admin_fd);
     if (s->admin_listen_fd >= 0)
         close(s->admin_listen_fd);
-    /* After a handover the successor owns the socket files and the pid file. */
-    if (s->cfg->admin && strncmp(s->cfg->admin, "unix:", 5) == 0 && !s->handed_over)
+    /* Socket files: only those this process bound are removed. One systemd
+     * holds must stay (the socket unit keeps listening on it for the next
+     * start); after a handover the successor owns them; one a predecessor
+     * bound is left too, and the next start replaces it (listen.c clears
+     * stale socket files). The pid file likewise. */
+    if (s->cfg->admin && strncmp(s->cfg->admin, "unix:", 5) == 0 && s->admin_bound_here &&
+        !s->handed_over)
         unlink(s->cfg->admin + 5);
     if (s->pid_file_written && !s->handed_over)
         unlink(s->cfg->pid_file);

@@ -236,14 +236,15 @@ Test(handover, process_reload_mode_reloads_by_handover)
 
 Test(handover, starts_from_sockets_passed_like_systemd)
 {
-    /* A listening socket made here, passed as fd 3 with LISTEN_FDS=1 and
-     * LISTEN_PID set to the server's pid (the shell's, which exec keeps). */
+    /* A listening unix socket made here, passed as fd 3 with LISTEN_FDS=1
+     * and LISTEN_PID set to the server's pid (the shell's, which exec
+     * keeps), as a systemd socket unit does. */
     char *dir = h_tmpdir();
     char *app = h_fmt("%s/app.py", dir);
     const char *src = plain_app("activated");
     h_write_file(app, src, strlen(src));
-    int port = h_free_port();
-    char *addr = h_fmt("127.0.0.1:%d", port);
+    char *sock = h_fmt("%s/scgi.sock", dir);
+    char *addr = h_fmt("unix:%s", sock);
     sw_addr_t a;
     char err[256];
     cr_assert_eq(sw_addr_parse(addr, &a, err, sizeof err), 0, "%s", err);
@@ -292,6 +293,9 @@ Test(handover, starts_from_sockets_passed_like_systemd)
         waitpid(pid, &st, 0);
     }
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", h_status_text(st));
+    /* The socket file belongs to whoever passed the socket (systemd keeps
+     * listening on it for the next start): the server must not remove it. */
+    cr_expect_eq(access(sock, F_OK), 0, "the server removed the inherited socket file");
 }
 
 Test(handover, recycle_rss_turns_a_reload_into_a_handover)
