@@ -3,7 +3,9 @@
  * from the row before dispatch, JSON bodies owned by their responses, every
  * error through one emitter, an audit line for every state-changing request.
  * libmicrohttpd runs a thread per connection, so a handler that waits for a
- * reload (?wait=) holds up no other request. Handlers never take a GIL. */
+ * reload (?wait=) holds up no other request. Handlers never take a GIL.
+ * It also serves the control panel's files (GET / and /panel/NAME), compiled
+ * in from admin/panel/ (panel_assets.h), with their security headers. */
 #include "http.h"
 
 #include <errno.h>
@@ -21,6 +23,7 @@
 #include "app.h"
 #include "auth.h"
 #include "log.h"
+#include "panel_assets.h"
 #include "status.h"
 
 #define BODY_LIMIT (64 * 1024)     /* request bodies: none is needed; 413 beyond */
@@ -70,6 +73,7 @@ typedef struct {
 
 static enum MHD_Result h_healthz(req_t *rq);
 static enum MHD_Result h_panel(req_t *rq);
+static enum MHD_Result h_panel_file(req_t *rq);
 static enum MHD_Result h_apps(req_t *rq);
 static enum MHD_Result h_app(req_t *rq);
 static enum MHD_Result h_reload(req_t *rq);
@@ -91,6 +95,9 @@ static int match(const char *pattern, const char *path, char *name, size_t namel
 static int method_ok(const char *row_method, const char *method);
 static enum MHD_Result respond(req_t *rq, unsigned status, char *body, const char *content_type,
                                const char *const *headers);
+static enum MHD_Result queue(req_t *rq, unsigned status, struct MHD_Response *resp,
+                             const char *content_type, const char *const *headers);
+static enum MHD_Result respond_panel_file(req_t *rq, const char *name);
 static enum MHD_Result respond_json(req_t *rq, unsigned status, json_t *j,
                                     const char *const *headers);
 static enum MHD_Result respond_error(req_t *rq, unsigned status, const char *code,
@@ -115,6 +122,7 @@ static char *read_pem(const char *path, size_t *len, char *err, size_t errlen);
 static const route_t routes[] = {
     {"GET", "/healthz", h_healthz, PERM_NONE, NULL},
     {"GET", "/", h_panel, PERM_NONE, NULL},
+    {"GET", "/panel/*", h_panel_file, PERM_NONE, NULL},
     {"GET", "/v1/apps", h_apps, PERM_USER, NULL},
     {"GET", "/v1/apps/*", h_app, PERM_USER, NULL},
     {"POST", "/v1/apps/*/reload", h_reload, PERM_USER, "reload"},
@@ -128,12 +136,19 @@ static const route_t routes[] = {
  * every caller is an admin. */
 static const sw_user_config_t quick_user = {.name = "(quick)", .role = SW_ROLE_ADMIN};
 
-static const char panel_html[] =
-    "<!doctype html>\n"
-    "<html lang=\"en\"><head><meta charset=\"utf-8\"><title>subwsgi admin</title></head>\n"
-    "<body><h1>subwsgi admin</h1>\n"
-    "<p>The control panel comes later. The JSON API is under <code>/v1/</code>; send\n"
-    "<code>Authorization: Bearer TOKEN</code>.</p></body></html>\n";
+/* The control panel's files (admin/panel/) carry these on top of respond()'s
+ * Cache-Control: no-store and nosniff. The page's script and style are
+ * files from this origin, so the policy allows no inline code at all: data
+ * from the API that slipped into markup could not run. fetch() goes only to
+ * this origin; the page may not be framed (clickjacking a Destroy button)
+ * and sends no Referer. */
+static const char *const panel_headers[] = {
+    "Content-Security-Policy",
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Frame-Options", "DENY",
+    "Referrer-Policy", "no-referrer",
+    NULL};
 
 /* ---- start and stop ---------------------------------------------------------- */
 
@@ -396,13 +411,15 @@ static enum MHD_Result h_healthz(req_t *rq)
     return respond(rq, MHD_HTTP_OK, strdup("ok\n"), "text/plain; charset=utf-8", NULL);
 }
 
-/* A placeholder until the control panel is built (admin/panel/). */
+/* The control panel's page; it loads /panel/panel.css and /panel/panel.js. */
 static enum MHD_Result h_panel(req_t *rq)
 {
-    static const char *const hdr[] = {
-        "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'",
-        "X-Frame-Options", "DENY", NULL};
-    return respond(rq, MHD_HTTP_OK, strdup(panel_html), "text/html; charset=utf-8", hdr);
+    return respond_panel_file(rq, "index.html");
+}
+
+static enum MHD_Result h_panel_file(req_t *rq)
+{
+    return respond_panel_file(rq, rq->name);
 }
 
 /* {"apps": [APP...]}: the caller's apps, in config order. */
@@ -535,6 +552,14 @@ static enum MHD_Result respond(req_t *rq, unsigned status, char *body, const cha
         free(body);
         return MHD_NO;
     }
+    return queue(rq, status, resp, content_type, headers);
+}
+
+/* Adds the headers every answer has and headers (as for respond()), queues
+ * resp and releases it. */
+static enum MHD_Result queue(req_t *rq, unsigned status, struct MHD_Response *resp,
+                             const char *content_type, const char *const *headers)
+{
     int ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) ==
                  MHD_YES &&
              MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") ==
@@ -547,6 +572,24 @@ static enum MHD_Result respond(req_t *rq, unsigned status, char *body, const cha
     if (rc == MHD_YES)
         rq->status = status;
     return rc;
+}
+
+/* A control panel file compiled into the binary (panel_assets.h), or 404. */
+static enum MHD_Result respond_panel_file(req_t *rq, const char *name)
+{
+    for (size_t i = 0; i < sw_panel_n_assets; i++) {
+        const sw_panel_asset_t *f = &sw_panel_assets[i];
+        if (strcmp(f->name, name) != 0)
+            continue;
+        /* PERSISTENT: the bytes are static, libmicrohttpd neither copies
+         * nor frees them. */
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        return queue(rq, MHD_HTTP_OK, resp, f->content_type, panel_headers);
+    }
+    return respond_error(rq, MHD_HTTP_NOT_FOUND, "not_found", "no such resource", NULL, NULL);
 }
 
 /* j (taken) as the compact JSON body plus a newline (for curl users); a

@@ -344,11 +344,47 @@ Test(admin, healthz_and_panel_need_no_token)
     cr_expect_str_eq(r.body, "ok\n");
     h_http_free(&r);
 
+    /* The control panel: compiled into the binary, so it answers with no
+     * files installed; a CSP with no inline script, and the page's script
+     * and style from their own routes with their own types. */
     adm(&e, "GET", "/", NULL, &r);
     expect_status(&r, 200, "GET /");
     char *ct = http_header(&r, "Content-Type");
     cr_expect(ct && strncmp(ct, "text/html", 9) == 0, "GET / Content-Type %s", ct ? ct : "");
     cr_expect(strstr(r.body, "subwsgi admin") != NULL, "GET / body: %s", r.body);
+    cr_expect(strstr(r.body, "src=\"/panel/panel.js\"") != NULL &&
+                  strstr(r.body, "href=\"/panel/panel.css\"") != NULL,
+              "GET / does not load the panel's script and style: %s", r.body);
+    char *csp = http_header(&r, "Content-Security-Policy");
+    cr_expect(csp && strstr(csp, "default-src 'none'") && strstr(csp, "script-src 'self'") &&
+                  strstr(csp, "frame-ancestors 'none'") && !strstr(csp, "unsafe-inline"),
+              "GET / Content-Security-Policy: %s", csp ? csp : "(none)");
+    char *xfo = http_header(&r, "X-Frame-Options");
+    cr_expect(xfo && strcmp(xfo, "DENY") == 0, "X-Frame-Options: %s", xfo ? xfo : "(none)");
+    char *rp = http_header(&r, "Referrer-Policy");
+    cr_expect(rp && strcmp(rp, "no-referrer") == 0, "Referrer-Policy: %s", rp ? rp : "(none)");
+    char *nosniff = http_header(&r, "X-Content-Type-Options");
+    cr_expect(nosniff && strcmp(nosniff, "nosniff") == 0, "X-Content-Type-Options: %s",
+              nosniff ? nosniff : "(none)");
+    char *cc = http_header(&r, "Cache-Control");
+    cr_expect(cc && strcmp(cc, "no-store") == 0, "Cache-Control: %s", cc ? cc : "(none)");
+    h_http_free(&r);
+
+    const char *files[][3] = {{"/panel/panel.js", "text/javascript", "sessionStorage"},
+                              {"/panel/panel.css", "text/css", "font"}};
+    for (size_t i = 0; i < 2; i++) {
+        adm(&e, "GET", files[i][0], NULL, &r);
+        expect_status(&r, 200, files[i][0]);
+        ct = http_header(&r, "Content-Type");
+        cr_expect(ct && strncmp(ct, files[i][1], strlen(files[i][1])) == 0,
+                  "%s Content-Type %s", files[i][0], ct ? ct : "(none)");
+        csp = http_header(&r, "Content-Security-Policy");
+        cr_expect(csp != NULL, "%s has no Content-Security-Policy", files[i][0]);
+        cr_expect(strstr(r.body, files[i][2]) != NULL, "%s body: %.200s", files[i][0], r.body);
+        h_http_free(&r);
+    }
+    adm(&e, "GET", "/panel/missing.js", NULL, &r);
+    expect_error(&r, 404, "not_found", "GET /panel/missing.js");
     h_http_free(&r);
 
     adm(&e, "POST", "/healthz", NULL, &r);

@@ -1,0 +1,382 @@
+// panel_test.mjs: the control panel (GET / of the admin port) in a real
+// headless Chromium, against the real src/subwsgi. Prints TAP.
+//
+// The server gets two users, alice (role user) and root (role admin), and
+// two apps: ablog (owner alice, a writable copy of tests/apps/hello.py, so
+// the test can break it) and ops (owner root). Steps: the page's security
+// headers; a wrong token shows an error; alice signs in and sees only
+// ablog; Reload raises the generation shown; broken code, Reload shows the
+// 422 and its traceback (as text: markup in it stays text); Destroy leaves
+// the app idle; log out clears sessionStorage; root sees both apps; the
+// page logged no CSP violation or script error; the server exits cleanly
+// (exit status 0, which ASan's leak check would change).
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const srcdir = process.env.SW_SRCDIR || path.resolve(here, '../..');
+const builddir = process.env.SW_BUILDDIR || srcdir;
+const chromiumPath = process.env.SW_CHROMIUM || '/usr/bin/chromium';
+const binary = path.join(builddir, 'src/subwsgi');
+const scgiRequest = path.join(builddir, 'src/scgi-request');
+const artifacts = path.join(builddir, 'tests/browser/artifacts');
+const STEP_MS = 15000;        // any one wait; a reload under ASan takes a few s
+const WHOLE_RUN_MS = 90000;   // then everything is stopped, the run fails
+
+const ALICE = 'alice-panel-token-0123456789';
+const ROOT = 'root-panel-token-ZYXWVUTSRQ';
+
+// ---- TAP --------------------------------------------------------------------
+
+let testNo = 0;
+let failed = 0;
+
+function comment(text) {
+  for (const line of String(text).split('\n')) console.log('# ' + line);
+}
+
+/* Runs one check: ok, or not ok with the error. Returns whether it passed. */
+async function check(name, fn) {
+  testNo++;
+  try {
+    await fn();
+    console.log(`ok ${testNo} - ${name}`);
+    return true;
+  } catch (e) {
+    failed++;
+    console.log(`not ok ${testNo} - ${name}`);
+    comment(e && e.stack ? e.stack : String(e));
+    return false;
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+/* Polls fn until it returns something truthy; throws what after STEP_MS. */
+async function until(fn, what) {
+  const end = Date.now() + STEP_MS;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// ---- the server ---------------------------------------------------------------
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/* The token-sha256 line for token, from the binary itself. */
+function hashLine(token) {
+  const r = spawnSync(binary, ['--hash-token'], { input: token + '\n', encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`subwsgi --hash-token: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/* ablog's code: hello.py, or a SyntaxError whose line carries markup (the
+ * page must show it as text). Each version has a different size, so no
+ * stale bytecode can match. */
+function writeApp(dir, broken) {
+  const file = path.join(dir, 'ablog.py');
+  if (!broken) {
+    fs.copyFileSync(path.join(srcdir, 'tests/apps/hello.py'), file);
+  } else {
+    fs.writeFileSync(file,
+      "NAME = 'broken'\n\n" +
+      'def application(environ, start_response:  # <img src=x id=injected>\n' +
+      '    return []\n');
+  }
+}
+
+async function startServer(dir) {
+  const scgi = `127.0.0.1:${await freePort()}`;
+  const adminPort = await freePort();
+  writeApp(dir, false);
+  fs.copyFileSync(path.join(srcdir, 'tests/apps/hello.py'), path.join(dir, 'ops.py'));
+  const config = path.join(dir, 'subwsgi.ini');
+  fs.writeFileSync(config, [
+    '[server]', `scgi = ${scgi}`, `admin = 127.0.0.1:${adminPort}`, 'drain-timeout = 5', '',
+    '[user:alice]', hashLine(ALICE), 'role = user', '',
+    '[user:root]', hashLine(ROOT), 'role = admin', '',
+    '[app:ablog]', 'owner = alice', `wsgi = ${dir}/ablog.py`, 'mount = /alice', '',
+    '[app:ops]', 'owner = root', `wsgi = ${dir}/ops.py`, 'mount = /ops', '',
+  ].join('\n'));
+  const log = fs.openSync(path.join(dir, 'server.log'), 'w');
+  const proc = spawn(binary, ['-c', config], { stdio: ['ignore', log, log] });
+  const exited = new Promise((resolve) => proc.on('exit', (code, sig) => resolve({ code, sig })));
+  await until(async () => {
+    if (proc.exitCode !== null) throw new Error(`subwsgi exited: ${proc.exitCode}`);
+    const r = await fetch(`http://127.0.0.1:${adminPort}/healthz`).catch(() => null);
+    return r && r.status === 200;
+  }, 'the admin port to answer /healthz');
+  return { proc, exited, scgi, url: `http://127.0.0.1:${adminPort}/`, dir };
+}
+
+function serverLogTail(dir, lines = 30) {
+  try {
+    return fs.readFileSync(path.join(dir, 'server.log'), 'utf8').split('\n').slice(-lines).join('\n');
+  } catch (e) {
+    return '(no log)';
+  }
+}
+
+/* Real SCGI requests, so the table's counters are not all zero. */
+function traffic(scgi, uri, n) {
+  for (let i = 0; i < n; i++) spawnSync(scgiRequest, [scgi, uri], { stdio: 'ignore' });
+}
+
+// ---- the page ----------------------------------------------------------------
+
+const row = (name) => `#apps-body tr[data-app="${name}"]`;
+
+async function field(page, app, name) {
+  return (await page.locator(`${row(app)} [data-field="${name}"]`).textContent()).trim();
+}
+
+async function shownApps(page) {
+  return page.locator('#apps-body tr[data-app]').evaluateAll(
+    (rows) => rows.map((r) => r.dataset.app));
+}
+
+async function signIn(page, token) {
+  await page.fill('#token', token);
+  await page.click('#login-form button[type=submit]');
+}
+
+async function outcome(page) {
+  return page.evaluate(() => {
+    const box = document.getElementById('outcome');
+    return {
+      hidden: box.hidden, kind: box.className,
+      text: document.getElementById('outcome-text').textContent,
+      detail: document.getElementById('outcome-detail').textContent,
+    };
+  });
+}
+
+async function storage(page) {
+  return page.evaluate(() => ({
+    token: sessionStorage.getItem('subwsgi.token'),
+    local: localStorage.length,
+    cookie: document.cookie,
+  }));
+}
+
+// ---- the run ------------------------------------------------------------------
+
+async function main() {
+  const require = createRequire(path.join(srcdir, 'tests/browser/package.json'));
+  const { chromium } = require('playwright-core');
+  fs.mkdirSync(artifacts, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'subwsgi-panel-'));
+  let server = null;
+  let browser = null;
+  const watchdog = setTimeout(() => {
+    console.log(`Bail out! the run took over ${WHOLE_RUN_MS / 1000} s`);
+    if (server) server.proc.kill('SIGKILL');
+    process.exit(1);
+  }, WHOLE_RUN_MS);
+
+  try {
+    server = await startServer(dir);
+    traffic(server.scgi, '/alice/', 5);
+    browser = await chromium.launch({ executablePath: chromiumPath, headless: true });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(STEP_MS);
+    const problems = [];   // CSP violations and script errors
+    page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+    page.on('console', (m) => {
+      // A 401 or 422 answer is logged by Chromium as a failed resource: expected.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+        problems.push('console: ' + m.text());
+    });
+
+    let response;
+    const served = await check('GET / serves the page with its security headers', async () => {
+      response = await page.goto(server.url);
+      assert(response.status() === 200, `status ${response.status()}`);
+      const h = response.headers();
+      assert(h['content-type'].startsWith('text/html'), `Content-Type ${h['content-type']}`);
+      const csp = h['content-security-policy'] || '';
+      assert(/script-src 'self'/.test(csp) && !/unsafe-inline/.test(csp) &&
+        /frame-ancestors 'none'/.test(csp), `CSP: ${csp}`);
+      assert(h['x-frame-options'] === 'DENY', `X-Frame-Options ${h['x-frame-options']}`);
+      assert(h['x-content-type-options'] === 'nosniff', 'no nosniff');
+      assert(h['referrer-policy'] === 'no-referrer', `Referrer-Policy ${h['referrer-policy']}`);
+      assert(h['cache-control'] === 'no-store', `Cache-Control ${h['cache-control']}`);
+      await page.waitForSelector('#token', { state: 'visible' });
+    });
+    // Each step below would only wait out its timeout on a page that is not there.
+    if (!served) throw new Error('no panel page: the steps in it are not run');
+
+    await check('a wrong token shows an error and keeps the token form', async () => {
+      await signIn(page, 'not-the-right-token-at-all');
+      await page.waitForSelector('#login-error', { state: 'visible' });
+      const text = await page.textContent('#login-error');
+      assert(/401/.test(text) && /refused/.test(text), `error text: ${text}`);
+      assert(await page.isHidden('#apps'), 'the apps section is shown');
+      assert((await storage(page)).token === null, 'the wrong token stayed in sessionStorage');
+    });
+
+    await check('alice signs in and sees only her app; the token is in sessionStorage only',
+      async () => {
+        await signIn(page, ALICE);
+        await page.waitForSelector(row('ablog'));
+        assert(await page.isHidden('#login'), 'the token form is still shown');
+        assert(await page.isHidden('#login-error'), 'the old error is still shown');
+        const apps = await shownApps(page);
+        assert(JSON.stringify(apps) === '["ablog"]', `apps shown: ${apps}`);
+        assert(await field(page, 'ablog', 'state') === 'serving',
+          `state ${await field(page, 'ablog', 'state')}`);
+        const requests = await field(page, 'ablog', 'requests');
+        assert(/^5 \/ 0 \/ 0$/.test(requests), `requests ${requests}`);
+        const s = await storage(page);
+        assert(s.token === ALICE, `sessionStorage token ${s.token}`);
+        assert(s.local === 0 && s.cookie === '', `localStorage ${s.local}, cookie "${s.cookie}"`);
+        assert((await context.cookies()).length === 0, 'a cookie was set');
+      });
+
+    await check('Reload raises the generation shown', async () => {
+      const before = Number(await field(page, 'ablog', 'generation'));
+      assert(before >= 1, `generation before: ${before}`);
+      await page.click('button[data-action="reload"][data-app="ablog"]');
+      const o = await until(async () => {
+        const x = await outcome(page);
+        return /\(200\)/.test(x.text) && x;
+      }, 'the reload outcome');
+      assert(/ok/.test(o.kind), `outcome class ${o.kind}`);
+      await until(async () => Number(await field(page, 'ablog', 'generation')) === before + 1,
+        `generation ${before + 1} in the table`);
+      assert(/^ok/.test(await field(page, 'ablog', 'last-reload')), 'last reload is not ok');
+    });
+
+    await check('broken code: Reload shows the 422 and its traceback, as text', async () => {
+      const before = await field(page, 'ablog', 'generation');
+      writeApp(dir, true);
+      await page.click('button[data-action="reload"][data-app="ablog"]');
+      const o = await until(async () => {
+        const x = await outcome(page);
+        return /\(422\)/.test(x.text) && x;
+      }, 'the 422 outcome');
+      assert(/bad/.test(o.kind), `outcome class ${o.kind}`);
+      assert(/Traceback/.test(o.detail) && /SyntaxError/.test(o.detail),
+        `outcome detail: ${o.detail}`);
+      assert(await page.isVisible('#outcome-detail'), 'the traceback <pre> is hidden');
+      // The failure stays under the app's row after refreshes: its last
+      // line, and the traceback in a <details> that opens on a click.
+      const detail = page.locator('#apps-body tr[data-app-detail="ablog"]');
+      const summary = detail.locator('summary');
+      await summary.waitFor();
+      assert(/SyntaxError/.test(await summary.textContent()), 'no SyntaxError in the summary');
+      await summary.click();
+      const pre = detail.locator('pre');
+      await pre.waitFor();
+      await new Promise((r) => setTimeout(r, 3500));   // a periodic refresh redraws the row
+      assert(await pre.isVisible(), 'the opened traceback closed on a refresh');
+      const t = await pre.textContent();
+      assert(/SyntaxError/.test(t), `row traceback: ${t}`);
+      assert(t.includes('<img src=x id=injected>'), 'the markup in the traceback is not shown');
+      assert(await page.locator('#injected').count() === 0, 'markup from the server was parsed');
+      assert(await field(page, 'ablog', 'generation') === before, 'the generation changed');
+      assert(/^failed/.test(await field(page, 'ablog', 'last-reload')), 'last reload not failed');
+      assert(await field(page, 'ablog', 'state') === 'serving', 'the old code stopped serving');
+      const shot = path.join(artifacts, 'panel.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      comment(`screenshot: ${shot}`);
+    });
+
+    await check('Destroy asks to confirm, then the app is idle', async () => {
+      writeApp(dir, false);
+      let dialog = null;
+      page.once('dialog', async (d) => {
+        dialog = { type: d.type(), message: d.message() };
+        await d.accept();
+      });
+      await page.click('button[data-action="destroy"][data-app="ablog"]');
+      const o = await until(async () => {
+        const x = await outcome(page);
+        return /destroyed \(200\)/.test(x.text) && x;
+      }, 'the destroy outcome');
+      assert(dialog && dialog.type === 'confirm' && /ablog/.test(dialog.message),
+        `dialog: ${JSON.stringify(dialog)}`);
+      assert(/idle/.test(o.text), `outcome: ${o.text}`);
+      await until(async () => await field(page, 'ablog', 'state') === 'idle', 'state idle');
+      assert(await field(page, 'ablog', 'interpreters') === '0',
+        `interpreters ${await field(page, 'ablog', 'interpreters')}`);
+    });
+
+    await check('log out clears sessionStorage and shows the token form', async () => {
+      await page.click('#logout');
+      await page.waitForSelector('#token', { state: 'visible' });
+      assert(await page.isHidden('#apps'), 'the apps are still shown');
+      assert(await page.locator('#apps-body tr').count() === 0, 'rows left in the DOM');
+      const s = await storage(page);
+      assert(s.token === null && s.local === 0, `storage after log out: ${JSON.stringify(s)}`);
+      await page.reload();
+      await page.waitForSelector('#token', { state: 'visible' });
+      assert(await page.isHidden('#apps'), 'a page reload signed in again');
+    });
+
+    await check('root (admin) sees every app', async () => {
+      await signIn(page, ROOT);
+      await page.waitForSelector(row('ops'));
+      const apps = await shownApps(page);
+      assert(JSON.stringify(apps) === '["ablog","ops"]', `apps shown: ${apps}`);
+      await page.click('#logout');
+    });
+
+    await check('no CSP violation or script error on the page', async () => {
+      assert(problems.length === 0, problems.join('\n'));
+    });
+  } catch (e) {
+    testNo++;
+    failed++;
+    console.log(`not ok ${testNo} - the run stopped`);
+    comment(e && e.stack ? e.stack : String(e));
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+  }
+
+  if (server) {
+    await check('the server exits cleanly on SIGTERM', async () => {
+      server.proc.kill('SIGTERM');
+      const { code, sig } = await Promise.race([server.exited,
+        new Promise((r) => setTimeout(() => r({ code: 'none', sig: 'still running' }), STEP_MS))]);
+      if (code === 'none') server.proc.kill('SIGKILL');
+      assert(code === 0, `exit ${code} ${sig || ''}`);
+    });
+  }
+  clearTimeout(watchdog);
+  if (failed) comment('server log (tail):\n' + serverLogTail(dir));
+  else fs.rmSync(dir, { recursive: true, force: true });
+  console.log(`1..${testNo}`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.log('Bail out! ' + (e && e.message));
+  process.exit(1);
+});
