@@ -1053,6 +1053,13 @@ const char *h_debian_packages(void)
     return h_python_version() == 311 ? "" : "python-path = /usr/lib/python3/dist-packages\n";
 }
 
+const char *h_framework_paths(void)
+{
+    if (h_python_version() < 313)
+        return h_debian_packages();
+    return h_fmt("%spython-path = %s/tests/apps/cgi313\n", h_debian_packages(), h_srcdir());
+}
+
 char *h_status_body(const char *addr, const char *uri)
 {
     sw_scgi_response_t r;

@@ -126,6 +126,11 @@ int h_python_version(void);
  * "" on 3.11, whose sys.path has them, else a python-path line. */
 const char *h_debian_packages(void);
 
+/* h_debian_packages() plus, on CPython 3.13+ (which removed the cgi module
+ * that Debian 12's Django 3.2 and Bottle 0.12 import), a python-path line
+ * for tests/apps/cgi313, a small stand-in. */
+const char *h_framework_paths(void);
+
 /* Starts subwsgi with args (NULL-terminated, without argv[0]) in dir, its
  * stderr in dir/server.log, and waits for its "ready" line (asserts, showing
  * the log, if the process exits or the line does not come in time). scgi is

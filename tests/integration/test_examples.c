@@ -289,15 +289,10 @@ typedef struct {
     int imports_cgi;         /* Debian 12's framework imports cgi */
 } app_example_t;
 
-/* The python-path lines an example app needs here: Debian's packages
- * (h_debian_packages), and on CPython 3.13+, which removed the cgi module
- * that Debian 12's Django 3.2 and Bottle 0.12 import, tests/apps/cgi313. */
+/* The python-path lines an example app needs here. */
 static const char *framework_paths(const app_example_t *e)
 {
-    if (!e->imports_cgi || h_python_version() < 313)
-        return h_debian_packages();
-    return h_fmt("%spython-path = %s/tests/apps/cgi313\n",
-                 h_debian_packages(), h_srcdir());
+    return e->imports_cgi ? h_framework_paths() : h_debian_packages();
 }
 
 /* Starts examples/NAME/subwsgi.ini (ports rewritten) and checks the admin
