@@ -216,7 +216,7 @@ static int routes_for(sw_server_t *s, int bind_new, char *err, size_t errlen)
             return -1;
         sw_listener_t *ls = listener_for(s, a.text);
         if (!ls && !bind_new) {
-            sw_log(SW_LOG_WARN, NULL, "new listener %s needs a restart; ignored", a.text);
+            sw_log(SW_LOG_WARN, NULL, "new listener %s not bound (internal: SIGHUP should have handed over)", a.text);
             continue;
         }
         if (!ls && !(ls = add_listener(s, cfg->scgi.items[k], err, errlen)))
@@ -241,7 +241,7 @@ static int routes_for(sw_server_t *s, int bind_new, char *err, size_t errlen)
                 return -1;
             sw_listener_t *ls = listener_for(s, a.text);
             if (!ls && !bind_new) {
-                sw_log(SW_LOG_WARN, ac->name, "new listener %s needs a restart; ignored", a.text);
+                sw_log(SW_LOG_WARN, ac->name, "new listener %s not bound (internal: SIGHUP should have handed over)", a.text);
                 continue;
             }
             if (!ls && !(ls = add_listener(s, ac->scgi.items[k], err, errlen)))
