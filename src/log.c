@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +14,9 @@
 
 static int error_fd = STDERR_FILENO;
 static int access_fd = STDERR_FILENO;   /* -1 when off */
+/* The files behind error_fd and access_fd (NULL for stderr or off), for
+ * sw_log_reopen. Set before the server's threads start. */
+static char *error_path, *access_path;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -52,7 +56,35 @@ int sw_log_open(const char *error_log, const char *access_log,
     }
     error_fd = efd;
     access_fd = afd;
+    error_path = efd > STDERR_FILENO ? strdup(error_log) : NULL;
+    access_path = afd > STDERR_FILENO ? strdup(access_log) : NULL;
     return 0;
+}
+
+/* Points fd at a fresh open of path: dup3 swaps the file under the number
+ * atomically, so a write in another thread goes to the old or the new file,
+ * never to a closed descriptor. */
+static int reopen_one(const char *path, int fd, char *err, size_t errlen)
+{
+    if (!path || fd <= STDERR_FILENO)
+        return 0;
+    int f = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (f < 0) {
+        snprintf(err, errlen, "cannot reopen log %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = dup3(f, fd, O_CLOEXEC);
+    if (rc < 0)
+        snprintf(err, errlen, "cannot reopen log %s: %s", path, strerror(errno));
+    close(f);
+    return rc < 0 ? -1 : 0;
+}
+
+int sw_log_reopen(char *err, size_t errlen)
+{
+    int rc_error = reopen_one(error_path, error_fd, err, errlen);
+    int rc_access = reopen_one(access_path, access_fd, err, errlen);
+    return rc_error < 0 || rc_access < 0 ? -1 : 0;
 }
 
 void sw_log_close(void)
@@ -63,6 +95,9 @@ void sw_log_close(void)
         close(access_fd);
     error_fd = STDERR_FILENO;
     access_fd = STDERR_FILENO;
+    free(error_path);
+    free(access_path);
+    error_path = access_path = NULL;
 }
 
 void sw_log_timestamp(char out[32])

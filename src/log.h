@@ -16,6 +16,12 @@ int sw_log_open(const char *error_log, const char *access_log,
                 char *err, size_t errlen);
 void sw_log_close(void);
 
+/* Reopens the log files sw_log_open opened (not stderr), for log rotation
+ * (SIGUSR1): the same file descriptors then point at new files of the same
+ * names, so concurrent writers never see a closed one. Returns 0, or -1 with
+ * a message in err (that log keeps writing to its old file). */
+int sw_log_reopen(char *err, size_t errlen);
+
 /* "2026-11-26T15:40:51.123Z LEVEL [APP] message"; app NULL means the server. */
 void sw_log(sw_log_level_t level, const char *app, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -30,8 +30,8 @@ static const char usage[] =
     "      --hash-token      read a token on stdin, print its token-sha256 line\n"
     "  -h, --help            this text\n"
     "\n"
-    "Signals: HUP re-reads the config, USR2 hands over to a fresh process,\n"
-    "TERM/INT drain and exit.\n"
+    "Signals: HUP re-reads the config, USR1 reopens the log files, USR2 hands\n"
+    "over to a fresh process, TERM/INT drain and exit.\n"
     "Exit codes: 0 clean shutdown, 1 config error, 2 runtime failure.\n"
     "Manuals: subwsgi(8), subwsgi.ini(5), scgi-request(1).\n";
 

@@ -734,6 +734,7 @@ static sigset_t handled_signals(void)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGUSR1);
     return set;
 }
 
@@ -749,6 +750,15 @@ static void serve_until_stopped(sw_server_t *s)
                 sw_log(SW_LOG_WARN, NULL, "SIGHUP: quick mode has no config file; ignored");
             else if (reload_config(s) && handover(s, "(SIGHUP)"))
                 return;   /* the successor serves the new config */
+            continue;
+        }
+        if (sig == SIGUSR1) {
+            /* logrotate's postrotate: the log files were renamed away. */
+            char err[512];
+            if (sw_log_reopen(err, sizeof err) < 0)
+                sw_log(SW_LOG_ERROR, NULL, "SIGUSR1: %s", err);
+            else
+                sw_log(SW_LOG_INFO, NULL, "SIGUSR1: log files reopened");
             continue;
         }
         if (sig == SIGUSR2) {

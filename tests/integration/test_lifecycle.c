@@ -176,3 +176,45 @@ Test(lifecycle, reloads_under_load_lose_nothing)
     cr_expect(done > 100, "only %d requests", done);
     h_server_stop_clean(s);
 }
+
+/* Whether the file at path contains needle (polls up to timeout seconds:
+ * the access line is written just after the response). */
+static int file_has(const char *path, const char *needle, double timeout)
+{
+    double until = h_now() + timeout;
+    do {
+        char *text = h_read_file(path, NULL);
+        int found = text && strstr(text, needle);
+        free(text);
+        if (found)
+            return 1;
+        h_nap(0.05);
+    } while (h_now() < until);
+    return 0;
+}
+
+/* logrotate renames the file, then sends SIGUSR1: lines go on to the
+ * renamed file until then, and to a new file of the old name after. */
+Test(lifecycle, sigusr1_reopens_the_log_files)
+{
+    char *dir = h_tmpdir();
+    char *addr = h_fmt("127.0.0.1:%d", h_free_port());
+    char *access = h_fmt("%s/access.log", dir);
+    char *rotated = h_fmt("%s/access.log.1", dir);
+    char *ini = h_fmt("[server]\nscgi = %s\naccess-log = %s\n"
+                      "[app:hello]\nwsgi = %s\nmount = /\n", addr, access, h_app("hello.py"));
+    h_server_t *s = h_server_config(dir, addr, ini, NULL);
+    cr_expect(strstr(h_status_body(s->scgi, "/before"), "200 "));
+    cr_assert(file_has(access, "/before", 10), "no access line for /before");
+    cr_assert_eq(rename(access, rotated), 0);
+    cr_expect(strstr(h_status_body(s->scgi, "/between"), "200 "));
+    cr_expect(file_has(rotated, "/between", 10), "the renamed file lost /between");
+
+    kill(s->proc->pid, SIGUSR1);
+    cr_assert(h_log_wait(s, "SIGUSR1: log files reopened", 10), "%s", h_log_tail(s));
+    cr_expect(strstr(h_status_body(s->scgi, "/after"), "200 "));
+    cr_expect(file_has(access, "/after", 10), "no new access.log with /after");
+    cr_expect(!file_has(rotated, "/after", 0.2), "/after went to the rotated file");
+    cr_expect(!file_has(access, "/before", 0), "the new file has old lines");
+    h_server_stop_clean(s);
+}
