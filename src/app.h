@@ -56,6 +56,8 @@ typedef struct sw_generation {
     int stuck;                    /* could not be ended: left alive (reported) */
     char stuck_reason[320];
     struct timespec retired_at;   /* CLOCK_MONOTONIC */
+    int max_requests;             /* the app's max-requests when it was built */
+    atomic_int_fast64_t served;   /* requests its workers finished */
     struct sw_generation *next;   /* on app->old */
 } sw_generation_t;
 

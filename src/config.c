@@ -139,6 +139,8 @@ static const keydef_t keys[] = {
      SUP_YES, NULL, 0, 0, NULL},
     {SEC_APP, "idle-timeout", T_SECONDS, 0, ST_DOUBLE, APP(idle_timeout), NULL,
      SUP_YES, NULL, 0, YEAR, NULL},
+    {SEC_APP, "max-requests", T_INT, 0, ST_INT, APP(max_requests), NULL,
+     SUP_YES, NULL, 0, 2000000000, NULL},
     {SEC_APP, "environ", T_ENVIRON, F_REPEAT, ST_STRV, APP(environ), NULL,
      SUP_YES, NULL, 0, 0, NULL},
     {SEC_APP, "env", T_ENVIRON, F_REPEAT, ST_STRV, APP(env), NULL,

@@ -66,6 +66,7 @@ typedef struct {
     int watch;                /* reload when a loaded source file changes */
     char *touch_reload;       /* reload when this file's mtime changes; NULL */
     double idle_timeout;      /* seconds; 0 = never destroy when idle */
+    int max_requests;         /* reload once a generation served this many; 0 = never */
     sw_reload_cfg_t reload;   /* auto | interpreter | process */
 } sw_app_config_t;
 

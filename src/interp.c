@@ -19,6 +19,7 @@
 #include "wsgi.h"
 
 static void *worker_main(void *arg);
+static void reload_after_max_requests(sw_app_t *app, const sw_generation_t *gen);
 static int load_app(sw_interp_t *it);
 
 /* The main interpreter's thread state of the thread creating and ending
@@ -686,6 +687,18 @@ int sw_interp_end(sw_interp_t *it, double stop_s, char *why, size_t whylen)
 
 /* ---- workers --------------------------------------------------------- */
 
+/* max-requests: the generation served its share (uWSGI's max-requests,
+ * mod_wsgi's maximum-requests), for apps that leak. A reload, like any
+ * other: the next generation loads while this one serves. No GIL held. */
+static void reload_after_max_requests(sw_app_t *app, const sw_generation_t *gen)
+{
+    char msg[256];
+    sw_log(SW_LOG_INFO, app->name, "generation %d served max-requests (%d): reloading",
+           gen->number, gen->max_requests);
+    if (sw_app_reload(app, "(max-requests)", -1, msg, sizeof msg) == SW_CMD_CONFLICT)
+        sw_log(SW_LOG_WARN, app->name, "max-requests: cannot reload: %s", msg);
+}
+
 static void *worker_main(void *arg)
 {
     sw_worker_t *w = arg;
@@ -718,6 +731,9 @@ static void *worker_main(void *arg)
             setsockopt(r->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         }
         sw_request_free(r);
+        if (it->gen->max_requests > 0 &&
+            atomic_fetch_add(&it->gen->served, 1) + 1 == it->gen->max_requests)
+            reload_after_max_requests(app, it->gen);
     }
     PyEval_RestoreThread(w->ts);
     PyThreadState_Clear(w->ts);

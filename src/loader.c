@@ -351,6 +351,7 @@ static int build_generation(sw_app_t *app, const char *user, const char *action)
         error = strdup("out of memory");
     } else {
         g->number = number;
+        g->max_requests = app->cfg->max_requests;
         rc = create_interpreters(app, g, &mode, reason, sizeof reason, &error);
     }
     if (rc == 0) {

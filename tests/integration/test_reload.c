@@ -181,6 +181,37 @@ Test(reload, idle_timeout_destroys_and_the_next_request_loads)
     h_server_stop_clean(e.srv);
 }
 
+/* max-requests = 5: the first generation answers exactly five requests
+ * (one interpreter, one thread: in order), then a new generation serves;
+ * the reload is recorded like any other. */
+Test(reload, max_requests_reloads_after_that_many)
+{
+    env_t e = start("max-requests = 5\n", "'v'");
+    for (int i = 1; i <= 5; i++) {
+        char *b = h_status_body(e.srv->scgi, "/");
+        cr_expect(strstr(b, "200 v") && strstr(b, " 1"), "request %d: %s", i, b);
+    }
+    char *b = NULL;
+    double until = h_now() + 20;
+    do {
+        b = h_status_body(e.srv->scgi, "/");
+        if (strstr(b, "200 v") && strstr(b, " 2"))
+            break;
+        h_nap(0.05);
+    } while (h_now() < until);
+    cr_expect(strstr(b, " 2"), "no second generation after max-requests: %s\n%s", b,
+              h_log_tail(e.srv));
+    cr_expect(h_log_wait(e.srv, "generation 1 served max-requests (5): reloading", 5),
+              "%s", h_log_tail(e.srv));
+    json_t *app = NULL;
+    h_admin_call(e.admin_port, TOKEN, "GET", "/v1/apps/site", &app, 10);
+    json_t *last = json_object_get(app, "last_reload");
+    cr_expect_str_eq(json_string_value(json_object_get(last, "requested_by")), "(max-requests)");
+    cr_expect_str_eq(json_string_value(json_object_get(last, "result")), "ok");
+    json_decref(app);
+    h_server_stop_clean(e.srv);
+}
+
 Test(reload, status_answers_while_every_worker_spins)
 {
     env_t e = start("interpreters = 2\nthreads = 1\n", "'v'");
