@@ -364,11 +364,25 @@
 
   /* ---- start -------------------------------------------------------------- */
 
+  /* Quick mode (subwsgi --app ... --admin ADDR, loopback or a unix socket
+   * only) has no tokens: the API answers without one, and then there is
+   * nothing to sign in with. Any other admin port answers 401. */
+  async function needsNoToken() {
+    try {
+      const resp = await fetch('/v1/apps', { cache: 'no-store', credentials: 'omit' });
+      return resp.status === 200;
+    } catch (e) {
+      return false;
+    }
+  }
+
   document.addEventListener('DOMContentLoaded', async () => {
     $('login-form').addEventListener('submit', signIn);
     $('logout').addEventListener('click', () => signOut(''));
     $('refresh').addEventListener('click', refresh);
     // A token from earlier in this tab (a page reload) signs in directly.
+    if (!token() && await needsNoToken())
+      sessionStorage.setItem(TOKEN_KEY, 'quick-mode-needs-no-token');
     if (token() && await refresh()) showApps();
     else showLogin('');
   });

@@ -134,6 +134,22 @@ async function startServer(dir) {
   return { proc, exited, scgi, url: `http://127.0.0.1:${adminPort}/`, dir };
 }
 
+/* Quick mode: one app, no config file, no tokens. */
+async function startQuickServer(dir) {
+  const scgi = `127.0.0.1:${await freePort()}`;
+  const adminPort = await freePort();
+  const log = fs.openSync(path.join(dir, 'quick.log'), 'w');
+  const proc = spawn(binary, ['--app', path.join(srcdir, 'tests/apps/hello.py'), '--scgi', scgi,
+    '--admin', `127.0.0.1:${adminPort}`], { stdio: ['ignore', log, log] });
+  const exited = new Promise((resolve) => proc.on('exit', (code, sig) => resolve({ code, sig })));
+  await until(async () => {
+    if (proc.exitCode !== null) throw new Error(`subwsgi exited: ${proc.exitCode}`);
+    const r = await fetch(`http://127.0.0.1:${adminPort}/healthz`).catch(() => null);
+    return r && r.status === 200;
+  }, 'the quick-mode admin port to answer /healthz');
+  return { proc, exited, url: `http://127.0.0.1:${adminPort}/` };
+}
+
 function serverLogTail(dir, lines = 30) {
   try {
     return fs.readFileSync(path.join(dir, 'server.log'), 'utf8').split('\n').slice(-lines).join('\n');
@@ -346,6 +362,19 @@ async function main() {
       const apps = await shownApps(page);
       assert(JSON.stringify(apps) === '["ablog","ops"]', `apps shown: ${apps}`);
       await page.click('#logout');
+    });
+
+    await check('quick mode (no tokens) opens without the token form', async () => {
+      const quick = await startQuickServer(dir);
+      try {
+        await page.goto(quick.url);
+        await page.waitForSelector(row('hello'));
+        assert(await page.isHidden('#login'), 'the token form is shown');
+        assert(JSON.stringify(await shownApps(page)) === '["hello"]', 'apps shown');
+      } finally {
+        quick.proc.kill('SIGTERM');
+        await quick.exited;
+      }
     });
 
     await check('no CSP violation or script error on the page', async () => {
