@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,6 +116,8 @@ static const char *result_word(unsigned status);
 static void clean_name(const char *in, char *out, size_t outlen);
 static double now_ms(void);
 static char *read_pem(const char *path, size_t *len, char *err, size_t errlen);
+static const char *quick_mode_refusal(req_t *rq, const char *method);
+static int same_origin(const char *origin, const char *host);
 
 /* The whole API. State changes only by POST. perm decides, before the
  * handler runs, whether a token is needed (user) and whether it must be an
@@ -343,14 +346,19 @@ static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const c
     /* The read lock guards the config (users) and the set of apps; the
      * user found and any app looked up stay valid until it is released. */
     sw_server_read_lock(a->server);
+    const char *refusal = NULL;
     if (sw_server_is_quick(a->server)) {
         rq.user = &quick_user;
+        refusal = quick_mode_refusal(&rq, method);
     } else {
         const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                         MHD_HTTP_HEADER_AUTHORIZATION);
         rq.user = sw_auth_user(sw_server_config(a->server), authz);
     }
-    if (!rq.user) {
+    if (refusal) {
+        sw_log(SW_LOG_WARN, NULL, "admin: refused %s %s: %s", method, url, refusal);
+        rc = respond_error(&rq, MHD_HTTP_FORBIDDEN, "forbidden", refusal, NULL, NULL);
+    } else if (!rq.user) {
         const char *hdr[] = {MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer", NULL};
         rc = respond_error(&rq, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                            "a valid token is needed: Authorization: Bearer TOKEN", NULL, hdr);
@@ -366,6 +374,44 @@ static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const c
         audit(&rq, row->audit, now_ms() - t0);
     sw_server_read_unlock(a->server);
     return rc;
+}
+
+/* Whether a browser's Origin ("http://HOST[:PORT]", or "null") names host,
+ * the request's Host header. */
+static int same_origin(const char *origin, const char *host)
+{
+    const char *rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
+                       : strncmp(origin, "https://", 8) == 0 ? origin + 8
+                                                             : NULL;
+    return rest && host && strcasecmp(rest, host) == 0;
+}
+
+/* Quick mode has no tokens, so a browser on the same machine is the one
+ * risk: a web page could make it send requests to the loopback port. Two
+ * answers to that: the Host must name the loopback (a DNS-rebound name is
+ * refused), and a POST that carries an Origin must come from this origin
+ * (a cross-site form or fetch is refused). curl sends no Origin. With
+ * tokens neither is needed: a browser never adds a bearer token by itself.
+ * Returns NULL, or why the request is refused. */
+static const char *quick_mode_refusal(req_t *rq, const char *method)
+{
+    const char *host = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_HOST);
+    if (host && *host) {
+        size_t n = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":");
+        static const char *const loopback[] = {"localhost", "127.0.0.1", "[::1]"};
+        int ok = 0;
+        for (size_t i = 0; i < 3 && !ok; i++)
+            ok = strlen(loopback[i]) == n && strncasecmp(host, loopback[i], n) == 0;
+        if (!ok)
+            return "quick mode answers only requests addressed to localhost";
+    }
+    if (strcmp(method, "POST") == 0) {
+        const char *origin = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Origin");
+        if (origin && !same_origin(origin, host))
+            return "a cross-origin request cannot change anything in quick mode";
+    }
+    return NULL;
 }
 
 /* 1 when path matches pattern; the segment matched by '*' is copied into

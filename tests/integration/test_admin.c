@@ -1040,14 +1040,21 @@ Test(admin, conflict_from_the_core_is_409)
 
 /* ---- quick mode and TLS --------------------------------------------------------------------- */
 
-Test(admin, quick_mode_needs_no_token)
+/* Quick mode serving hello.py, with its admin port on the loopback. */
+static env_t start_quick(void)
 {
     char *dir = h_tmpdir();
     char *scgi = h_fmt("127.0.0.1:%d", h_free_port());
     int port = h_free_port();
     const char *extra[] = {"--admin", h_fmt("127.0.0.1:%d", port), NULL};
     h_server_t *s = h_server_quick(dir, h_app("hello.py"), scgi, extra);
-    env_t e = {.srv = s, .dir = dir, .scgi = scgi, .admin_port = port};
+    return (env_t){.srv = s, .dir = dir, .scgi = scgi, .admin_port = port};
+}
+
+Test(admin, quick_mode_needs_no_token)
+{
+    env_t e = start_quick();
+    h_server_t *s = e.srv;
 
     h_http_resp_t r;
     adm(&e, "GET", "/v1/apps", NULL, &r);
@@ -1067,6 +1074,46 @@ Test(admin, quick_mode_needs_no_token)
     adm(&e, "POST", "/v1/apps/hello/reload?wait=30", NULL, &r);
     expect_status(&r, 200, "quick reload");
     h_http_free(&r);
+    h_server_stop_clean(s);
+}
+
+/* Quick mode has no tokens: a web page in a browser on the same machine
+ * must not be able to drive it. A POST from another origin is refused, and
+ * so is any request whose Host is not the loopback (DNS rebinding). */
+Test(admin, quick_mode_refuses_other_origins_and_hosts)
+{
+    env_t e = start_quick();
+    h_server_t *s = e.srv;
+    char *scgi = e.scgi;
+    int port = e.admin_port;
+    h_http_resp_t r;
+
+    adm_raw(&e, "POST", "/v1/apps/hello/destroy", "Origin: http://evil.example", NULL, 0, &r);
+    expect_status(&r, 403, "cross-origin destroy");
+    cr_expect(strstr(r.body, "cross-origin"), "%s", r.body);
+    h_http_free(&r);
+    adm_raw(&e, "POST", "/v1/apps/hello/reload", "Origin: null", NULL, 0, &r);
+    expect_status(&r, 403, "reload from an opaque origin");
+    h_http_free(&r);
+    cr_expect(strstr(h_status_body(scgi, "/"), "200 "), "the app was touched");
+
+    /* The panel's own page (same origin) and curl (no Origin) may. */
+    adm_raw(&e, "POST", "/v1/apps/hello/reload?wait=30",
+            h_fmt("Origin: http://127.0.0.1:%d", port), NULL, 0, &r);
+    expect_status(&r, 200, "same-origin reload");
+    h_http_free(&r);
+
+    /* A DNS-rebound name: the browser sends its own Host. */
+    char *out = NULL;
+    char *const curl[] = {"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                          "-H", "Host: rebound.evil.example",
+                          h_fmt("http://127.0.0.1:%d/v1/apps", port), NULL};
+    cr_assert(access(curl[0], X_OK) == 0, "curl is missing (packaging/bootstrap installs it)");
+    h_run(curl, 30, &out);
+    cr_expect(out && strcmp(out, "403") == 0, "a foreign Host got %s", out ? out : "nothing");
+    free(out);
+    cr_expect(h_log_wait(s, "quick mode answers only requests addressed to localhost", 5),
+              "%s", h_log_tail(s));
     h_server_stop_clean(s);
 }
 
