@@ -18,9 +18,9 @@ typedef struct sw_listener {
     sw_addr_t addr;
     int fd;
     int shared;                /* a [server] listener (else an app's own) */
-    int bound_here;            /* bound by this process (not inherited from
-                                * systemd or a handover): its socket file is
-                                * removed at exit */
+    int bound_here;            /* created by this process or by the subwsgi
+                                * it took over from (not by systemd): its
+                                * socket file is removed at exit */
     sw_route_table_t routes;   /* guarded by the routes lock (see sw_io_start) */
 } sw_listener_t;
 

@@ -541,7 +541,7 @@ static void notify(const char *state)
 
 /* What a successor continues: handovers so far, and per app the next
  * generation number, reloads and counters. */
-static char *state_json(sw_server_t *s)
+static char *state_json(sw_server_t *s, const char *user)
 {
     json_t *root = json_object(), *apps = json_object();
     if (!root || !apps) {
@@ -567,11 +567,17 @@ static char *state_json(sw_server_t *s)
             json_object_set_new(apps, a->name, o);
     }
     json_object_set_new(root, "handovers", json_integer((json_int_t)s->handovers + 1));
-    pthread_mutex_lock(&s->recycle_lock);
-    json_object_set_new(root, "requested_by",
-                        json_string(s->recycle_pending ? s->recycle_user : "(SIGUSR2)"));
-    pthread_mutex_unlock(&s->recycle_lock);
+    json_object_set_new(root, "requested_by", json_string(user));
     json_object_set_new(root, "apps", apps);
+    /* The socket files a subwsgi created (not systemd): the successor
+     * removes them when it is the last to exit. */
+    json_t *owned = json_array();
+    for (size_t i = 0; owned && i < s->n_listeners; i++)
+        if (s->listeners[i].fd >= 0 && s->listeners[i].bound_here)
+            json_array_append_new(owned, json_string(s->listeners[i].addr.text));
+    if (owned && s->admin_fd >= 0 && s->admin_bound_here)
+        json_array_append_new(owned, json_string(s->admin_name));
+    json_object_set_new(root, "owned_sockets", owned);
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     return text;
@@ -589,6 +595,16 @@ static void restore_state(sw_server_t *s)
         return;
     }
     s->handovers = (unsigned long)json_integer_value(json_object_get(root, "handovers"));
+    size_t k;
+    json_t *addr;
+    json_array_foreach(json_object_get(root, "owned_sockets"), k, addr) {
+        const char *text = json_string_value(addr);
+        sw_listener_t *ls = text ? listener_for(s, text) : NULL;
+        if (ls)
+            ls->bound_here = 1;
+        if (text && s->admin_fd >= 0 && strcmp(text, s->admin_name) == 0)
+            s->admin_bound_here = 1;
+    }
     const char *by = json_string_value(json_object_get(root, "requested_by"));
     snprintf(s->handover_by, sizeof s->handover_by, "%s", by ? by : "-");
     json_t *apps = json_object_get(root, "apps");
@@ -638,7 +654,7 @@ static int handover(sw_server_t *s, const char *signal_name)
         fds[n] = s->admin_listen_fd;
         names[n++] = s->admin_name;
     }
-    char *state = state_json(s);
+    char *state = state_json(s, user);
     char why[4096];
     pid_t successor = 0;
     sw_log(SW_LOG_INFO, NULL, "handover asked by %s", user);
@@ -814,11 +830,9 @@ static void cleanup(sw_server_t *s)
         close(s->admin_fd);
     if (s->admin_listen_fd >= 0)
         close(s->admin_listen_fd);
-    /* Socket files: only those this process bound are removed. One systemd
-     * holds must stay (the socket unit keeps listening on it for the next
-     * start); after a handover the successor owns them; one a predecessor
-     * bound is left too, and the next start replaces it (listen.c clears
-     * stale socket files). The pid file likewise. */
+    /* Socket files: only those a subwsgi created are removed (one systemd
+     * holds must stay: the socket unit keeps listening on it for the next
+     * start). After a handover the successor owns them, and the pid file. */
     if (s->cfg->admin && strncmp(s->cfg->admin, "unix:", 5) == 0 && s->admin_bound_here &&
         !s->handed_over)
         unlink(s->cfg->admin + 5);

@@ -414,3 +414,39 @@ Test(handover, sighup_that_changes_listeners_hands_over)
     cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 v"), "the first listener: %s", h_status_body(e.srv->scgi, "/"));
     free(orig);
 }
+
+/* A unix socket the first process created survives its handovers (the
+ * successor inherits it and its file) and is removed by the last process
+ * when it stops. */
+Test(handover, unix_socket_file_follows_the_handover)
+{
+    char *dir = h_tmpdir();
+    char *app = h_fmt("%s/app.py", dir);
+    const char *src = plain_app("u");
+    h_write_file(app, src, strlen(src));
+    char *sock = h_fmt("%s/scgi.sock", dir);
+    char *addr = h_fmt("unix:%s", sock);
+    int admin_port = h_free_port();
+    snprintf(pid_file, sizeof pid_file, "%s/subwsgi.pid", dir);
+    char *ini = h_fmt("[server]\nscgi = %s\nadmin = 127.0.0.1:%d\npid-file = %s\n"
+                      "[user:panel]\ntoken-sha256 = " TOKEN_SHA256 "\nrole = admin\n"
+                      "[app:site]\nowner = panel\nwsgi = %s\nmount = /\n",
+                      addr, admin_port, pid_file, app);
+    h_server_t *srv = h_server_config(dir, addr, ini, NULL);
+    cr_assert_eq(h_admin_call(admin_port, TOKEN, "POST", "/v1/server/recycle?wait=60", NULL, 120),
+                 200);
+    cr_expect(h_proc_wait(srv->proc, 30), "the first process did not exit");
+    cr_expect_eq(access(sock, F_OK), 0, "the first process removed the socket its successor uses");
+    cr_expect(strstr(h_status_body(addr, "/"), "200 u"), "the successor does not answer");
+
+    char *text = h_read_file(pid_file, NULL);
+    long pid = text ? strtol(text, NULL, 10) : 0;
+    free(text);
+    cr_assert(pid > 1 && pid != (long)srv->proc->pid, "no successor pid");
+    kill((pid_t)pid, SIGTERM);
+    for (int i = 0; i < 300 && kill((pid_t)pid, 0) == 0; i++)
+        h_nap(0.05);
+    cr_expect_neq(kill((pid_t)pid, 0), 0, "the successor did not stop");
+    cr_expect_neq(access(sock, F_OK), 0, "the last process left its socket file behind");
+    pid_file[0] = '\0';
+}
