@@ -472,23 +472,17 @@ static enum MHD_Result h_panel_file(req_t *rq)
 static enum MHD_Result h_apps(req_t *rq)
 {
     sw_server_t *s = rq->admin->server;
-    json_t *arr = json_array(), *o = json_object();
-    int rc = arr && o ? 0 : -1;
-    for (size_t i = 0, n = sw_server_n_apps(s); rc == 0 && i < n; i++) {
+    json_t *arr = json_array();
+    for (size_t i = 0, n = sw_server_n_apps(s); arr && i < n; i++) {
         sw_app_t *app = sw_server_app(s, i);
-        if (app && sw_auth_can_see(rq->user, app))
-            rc = json_array_append_new(arr, app_json(app));
+        if (app && sw_auth_can_see(rq->user, app) &&
+            json_array_append_new(arr, app_json(app)) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
     }
-    if (rc == 0) {
-        rc = json_object_set_new(o, "apps", arr);
-        arr = NULL;   /* taken, even on failure */
-    }
-    json_decref(arr);
-    if (rc != 0) {
-        json_decref(o);
-        o = NULL;
-    }
-    return respond_json(rq, MHD_HTTP_OK, o, NULL);
+    /* json_pack takes arr, even on failure; NULL (out of memory) is a 500. */
+    return respond_json(rq, MHD_HTTP_OK, json_pack("{s:o}", "apps", arr), NULL);
 }
 
 static enum MHD_Result h_app(req_t *rq)
@@ -665,21 +659,8 @@ static enum MHD_Result respond_error(req_t *rq, unsigned status, const char *cod
                                      const char *message, json_t *app,
                                      const char *const *headers)
 {
-    json_t *o = json_object();
-    int rc = o ? 0 : -1;
-    if (rc == 0)
-        rc = json_object_set_new(o, "error", json_string(code));
-    if (rc == 0)
-        rc = json_object_set_new(o, "message", json_string(message));
-    if (rc == 0 && app) {
-        rc = json_object_set_new(o, "app", app);
-        app = NULL;   /* taken, even on failure */
-    }
-    json_decref(app);
-    if (rc != 0) {
-        json_decref(o);
-        o = NULL;
-    }
+    /* "o*": app is taken (even on failure) and left out when NULL. */
+    json_t *o = json_pack("{s:s, s:s, s:o*}", "error", code, "message", message, "app", app);
     return respond_json(rq, status, o, headers);
 }
 

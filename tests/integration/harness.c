@@ -912,6 +912,64 @@ bad:
     return -1;
 }
 
+h_nginx_t h_nginx_start(const char *server_text, int port)
+{
+    h_nginx_t n = {.port = port, .dir = h_tmpdir()};
+    size_t plen;
+    char *params = h_read_file("/etc/nginx/scgi_params", &plen);
+    if (params)
+        h_write_file(h_fmt("%s/scgi_params", n.dir), params, plen);
+    free(params);
+    h_write_file(h_fmt("%s/site.conf", n.dir), server_text, strlen(server_text));
+    char *conf = h_fmt("daemon off;\n"
+                       "master_process off;\n"
+                       "worker_processes 1;\n"
+                       "%s"
+                       "pid %s/nginx.pid;\n"
+                       "error_log %s/error.log info;\n"
+                       "events { worker_connections 64; }\n"
+                       "http {\n"
+                       "    access_log %s/access.log;\n"
+                       "    client_body_temp_path %s/client_body;\n"
+                       "    proxy_temp_path %s/proxy;\n"
+                       "    fastcgi_temp_path %s/fastcgi;\n"
+                       "    uwsgi_temp_path %s/uwsgi;\n"
+                       "    scgi_temp_path %s/scgi;\n"
+                       "    include site.conf;\n"
+                       "}\n",
+                       geteuid() == 0 ? "user root;\n" : "", n.dir, n.dir, n.dir, n.dir, n.dir,
+                       n.dir, n.dir, n.dir);
+    char *conf_path = h_fmt("%s/nginx.conf", n.dir);
+    h_write_file(conf_path, conf, strlen(conf));
+    char *argv[] = {(char *)h_nginx(), "-p", h_fmt("%s/", n.dir), "-c", conf_path,
+                    "-e", h_fmt("%s/error.log", n.dir), NULL};
+    char *out = h_fmt("%s/nginx.out", n.dir);
+    n.proc = h_spawn("nginx", argv, out, NULL);
+    if (!h_wait_tcp(port, n.proc, 15)) {
+        char *o = h_read_file(out, NULL);
+        cr_assert_fail("nginx did not start listening on %d (%s); output:\n%s"
+                       "\nerror log:\n%s", port,
+                       h_proc_exited(n.proc) ? h_status_text(n.proc->status) : "running",
+                       o ? o : "", h_nginx_log(&n));
+    }
+    return n;
+}
+
+char *h_nginx_log(const h_nginx_t *n)
+{
+    char *e = h_read_file(h_fmt("%s/error.log", n->dir), NULL);
+    char *r = h_fmt("%s", e ? e : "");
+    free(e);
+    return r;
+}
+
+void h_expect_json(const char *json, const char *what, const char *key, const char *want)
+{
+    char *v = h_json_get(json, key);
+    cr_expect(v && strcmp(v, want) == 0, "%s: %s = %s, want \"%s\"; body:\n%s", what, key,
+              v ? v : "(missing)", want, json);
+}
+
 char *h_json_get(const char *json, const char *key)
 {
     if (!json)

@@ -253,12 +253,35 @@ void h_http_free(h_http_resp_t *resp);
  * timeout or when p (may be NULL) exited. */
 int h_wait_tcp(int port, h_proc_t *p, double timeout);
 
+/* ---- nginx ------------------------------------------------------------------- */
+
+/* A private nginx in front of the tests: daemon off, one worker, its pid,
+ * logs and temp files in a fresh directory (dir), server_text (server
+ * blocks listening on port) inside its http block. Debian's
+ * /etc/nginx/scgi_params, when present, is copied next to its nginx.conf so
+ * that "include scgi_params;" works as on a real machine. Asserts that it
+ * listens. Callers check first that nginx is installed (h_nginx()). */
+typedef struct {
+    h_proc_t *proc;
+    int port;
+    char *dir;
+} h_nginx_t;
+
+h_nginx_t h_nginx_start(const char *server_text, int port);
+
+/* Its error log, for failure messages (registry-owned). */
+char *h_nginx_log(const h_nginx_t *n);
+
 /* ---- flat JSON ---------------------------------------------------------------- */
 
 /* In a JSON object whose values are strings (what the test apps emit), the
  * value of key, unescaped, as a registry-owned string; NULL when the key is
  * absent, its value is not a string, or the text is not such an object. */
 char *h_json_get(const char *json, const char *key);
+
+/* Expects (cr_expect) that the flat JSON has key = want; what names the
+ * request in the message. */
+void h_expect_json(const char *json, const char *what, const char *key, const char *want);
 
 /* One admin API call on 127.0.0.1:port with "Authorization: Bearer token";
  * asserts the transport succeeded and returns the HTTP status. With out,

@@ -130,14 +130,6 @@ static size_t log_wait_count(h_server_t *s, const char *needle, size_t n,
     return have;
 }
 
-static void expect_json(const char *json, const char *what, const char *key,
-                        const char *want)
-{
-    char *v = h_json_get(json, key);
-    cr_expect(v && strcmp(v, want) == 0, "%s: %s = %s, want \"%s\"; body:\n%s",
-              what, key, v ? v : "(missing)", want, json);
-}
-
 /* ---- front ends ----------------------------------------------------------------- */
 
 static void require_curl(void)
@@ -146,82 +138,28 @@ static void require_curl(void)
               "installs it (apt-get install curl)");
 }
 
-/* nginx running one site file, wrapped in a private nginx.conf whose pid,
- * logs and temp paths are in dir. The site's "include scgi_params" resolves
- * next to nginx.conf, where Debian's file is copied. */
-typedef struct {
-    h_proc_t *proc;
-    int port;
-    char *dir;
-} nginx_t;
-
-static char *nginx_log(nginx_t *n)
-{
-    char *e = h_read_file(h_fmt("%s/error.log", n->dir), NULL);
-    char *r = h_fmt("%s", e ? e : "");
-    free(e);
-    return r;
-}
-
-static nginx_t start_nginx(const char *site_text, int port)
+/* nginx (h_nginx_start) running one example site file; the site's
+ * "include scgi_params" needs Debian's file. */
+static h_nginx_t start_nginx(const char *site_text, int port)
 {
     const char *ng = h_nginx();
     cr_assert(*ng != '\0' && access(ng, X_OK) == 0,
               "nginx is missing (SW_NGINX=\"%s\"): packaging/bootstrap installs "
               "it (apt-get install nginx); then re-run ./configure", ng);
-    char *params = h_read_file("/etc/nginx/scgi_params", NULL);
-    cr_assert(params != NULL, "/etc/nginx/scgi_params is missing: it comes "
-              "with Debian's nginx (apt-get install nginx)");
-
-    nginx_t n = {.port = port, .dir = h_tmpdir()};
-    h_write_file(h_fmt("%s/scgi_params", n.dir), params, strlen(params));
-    free(params);
-    write_text(h_fmt("%s/site.conf", n.dir), site_text);
-    char *conf = h_fmt(
-        "daemon off;\n"
-        "master_process off;\n"
-        "worker_processes 1;\n"
-        "%s"
-        "pid %s/nginx.pid;\n"
-        "error_log %s/error.log info;\n"
-        "events { worker_connections 64; }\n"
-        "http {\n"
-        "    access_log %s/access.log;\n"
-        "    client_body_temp_path %s/client_body;\n"
-        "    proxy_temp_path %s/proxy;\n"
-        "    fastcgi_temp_path %s/fastcgi;\n"
-        "    uwsgi_temp_path %s/uwsgi;\n"
-        "    scgi_temp_path %s/scgi;\n"
-        "    include site.conf;\n"
-        "}\n",
-        geteuid() == 0 ? "user root;\n" : "", n.dir, n.dir, n.dir, n.dir,
-        n.dir, n.dir, n.dir, n.dir);
-    char *conf_path = h_fmt("%s/nginx.conf", n.dir);
-    write_text(conf_path, conf);
-    char *argv[] = {(char *)ng, "-p", h_fmt("%s/", n.dir), "-c", conf_path,
-                    "-e", h_fmt("%s/error.log", n.dir), NULL};
-    char *out = h_fmt("%s/nginx.out", n.dir);
-    n.proc = h_spawn("nginx", argv, out, NULL);
-    if (!h_wait_tcp(port, n.proc, 15)) {
-        char *o = h_read_file(out, NULL);
-        cr_assert_fail("nginx did not start listening on %d (%s); output:\n%s"
-                       "\nerror log:\n%s", port,
-                       h_proc_exited(n.proc) ? h_status_text(n.proc->status)
-                                             : "running",
-                       o ? o : "", nginx_log(&n));
-    }
-    return n;
+    cr_assert(access("/etc/nginx/scgi_params", R_OK) == 0, "/etc/nginx/scgi_params is "
+              "missing: it comes with Debian's nginx (apt-get install nginx)");
+    return h_nginx_start(site_text, port);
 }
 
 /* GET through nginx, asserting the transport; the response is checked by
  * the caller. */
-static void nginx_get(nginx_t *n, const char *path, h_http_resp_t *r)
+static void nginx_get(h_nginx_t *n, const char *path, h_http_resp_t *r)
 {
     char err[256] = "";
     int rc = h_http(n->port, "GET", path, NULL, 0, NULL, 0, H_IO_TIMEOUT, r,
                     err, sizeof err);
     cr_assert_eq(rc, 0, "GET %s through nginx: %s\nnginx log:\n%s", path, err,
-                 nginx_log(n));
+                 h_nginx_log(n));
 }
 
 /* Apache with a private config: ServerRoot, pid file, logs and runtime
@@ -353,8 +291,8 @@ static void check_framework_example(const app_example_t *e)
     h_request(addr, "POST", "/echo", hdr, 1, form, sizeof form - 1, &r);
     cr_expect_eq(r.status, 200, "%s POST /echo: %d\n%s", e->name, r.status,
                  r.raw);
-    expect_json(r.body ? r.body : "", e->name, "a", "1");
-    expect_json(r.body ? r.body : "", e->name, "b", "x y&z");
+    h_expect_json(r.body ? r.body : "", e->name, "a", "1");
+    h_expect_json(r.body ? r.body : "", e->name, "b", "x y&z");
     sw_scgi_response_free(&r);
 }
 
@@ -414,12 +352,12 @@ Test(examples, nginx_site)
     site = rewrite(site, "/run/subwsgi/", run_slash, "site.conf");
     site = rewrite(site, "listen 80;", h_fmt("listen 127.0.0.1:%d;", port),
                    "site.conf");
-    nginx_t n = start_nginx(site, port);
+    h_nginx_t n = start_nginx(site, port);
 
     h_http_resp_t r;
     nginx_get(&n, "/", &r);
     cr_expect_eq(r.status, 200, "GET / via nginx: %d\n%s\nnginx log:\n%s",
-                 r.status, r.body, nginx_log(&n));
+                 r.status, r.body, h_nginx_log(&n));
     cr_expect_str_eq(r.body, "Hello from subwsgi! app=hello generation=1 "
                              "path=/\n");
     h_http_free(&r);
@@ -451,7 +389,7 @@ Test(examples, nginx_upstream)
     site = rewrite(site, "/run/subwsgi/", pairs[1], "upstream.conf");
     site = rewrite(site, "listen 80;", h_fmt("listen 127.0.0.1:%d;", port),
                    "upstream.conf");
-    nginx_t n = start_nginx(site, port);
+    h_nginx_t n = start_nginx(site, port);
 
     /* Both instances take requests (nginx's round robin). */
     enum { N = 6 };
@@ -478,7 +416,7 @@ Test(examples, nginx_upstream)
     for (int i = 0; i < N; i++) {
         nginx_get(&n, "/round-two", &r);
         cr_expect_eq(r.status, 200, "GET %d with instance a stopped: %d\n%s\n"
-                     "nginx log:\n%s", i, r.status, r.body, nginx_log(&n));
+                     "nginx log:\n%s", i, r.status, r.body, h_nginx_log(&n));
         cr_expect_str_eq(r.body, "Hello from subwsgi! app=hello generation=1 "
                                  "path=/round-two\n");
         h_http_free(&r);
@@ -534,18 +472,18 @@ static void check_apache(const char *conf_name, const char *extra_conf)
     cr_expect(sw && strncmp(sw, "Apache", 6) == 0,
               "SERVER_SOFTWARE %s: the request did not come through Apache",
               sw ? sw : "(missing)");
-    expect_json(r.body, conf_name, "SCRIPT_NAME", "/app");
-    expect_json(r.body, conf_name, "PATH_INFO", "/env/a b");
-    expect_json(r.body, conf_name, "QUERY_STRING", "q=1");
-    expect_json(r.body, conf_name, "REQUEST_URI", "/app/env/a%20b?q=1");
+    h_expect_json(r.body, conf_name, "SCRIPT_NAME", "/app");
+    h_expect_json(r.body, conf_name, "PATH_INFO", "/env/a b");
+    h_expect_json(r.body, conf_name, "QUERY_STRING", "q=1");
+    h_expect_json(r.body, conf_name, "REQUEST_URI", "/app/env/a%20b?q=1");
     h_http_free(&r);
 
     rc = h_http(a.port, "GET", "/app/", NULL, 0, NULL, 0, H_IO_TIMEOUT, &r,
                 err, sizeof err);
     cr_assert_eq(rc, 0, "GET /app/ through Apache: %s", err);
     cr_expect_eq(r.status, 200, "GET /app/ via Apache: %d", r.status);
-    expect_json(r.body, conf_name, "SCRIPT_NAME", "/app");
-    expect_json(r.body, conf_name, "PATH_INFO", "/");
+    h_expect_json(r.body, conf_name, "SCRIPT_NAME", "/app");
+    h_expect_json(r.body, conf_name, "PATH_INFO", "/");
     h_http_free(&r);
 
     /* POST: a form, then a body far bigger than one socket buffer. */
@@ -556,11 +494,11 @@ static void check_apache(const char *conf_name, const char *extra_conf)
     cr_assert_eq(rc, 0, "POST through Apache: %s", err);
     cr_expect_eq(r.status, 200, "POST /app/form via Apache: %d\n%s", r.status,
                  r.body);
-    expect_json(r.body, conf_name, "REQUEST_METHOD", "POST");
-    expect_json(r.body, conf_name, "PATH_INFO", "/form");
-    expect_json(r.body, conf_name, "CONTENT_TYPE",
+    h_expect_json(r.body, conf_name, "REQUEST_METHOD", "POST");
+    h_expect_json(r.body, conf_name, "PATH_INFO", "/form");
+    h_expect_json(r.body, conf_name, "CONTENT_TYPE",
                 "application/x-www-form-urlencoded");
-    expect_json(r.body, conf_name, "_body", form);
+    h_expect_json(r.body, conf_name, "_body", form);
     h_http_free(&r);
 
     enum { BIG = 300000 };
@@ -573,7 +511,7 @@ static void check_apache(const char *conf_name, const char *extra_conf)
                 &r, err, sizeof err);
     cr_assert_eq(rc, 0, "big POST through Apache: %s", err);
     cr_expect_eq(r.status, 200, "big POST via Apache: %d", r.status);
-    expect_json(r.body, conf_name, "CONTENT_LENGTH", h_fmt("%d", BIG));
+    h_expect_json(r.body, conf_name, "CONTENT_LENGTH", h_fmt("%d", BIG));
     char *got = h_json_get(r.body, "_body");
     cr_expect(got && strcmp(got, big) == 0, "big POST: the app got %zu bytes, "
               "want the %d sent", got ? strlen(got) : 0, BIG);
@@ -720,7 +658,7 @@ Test(examples, multiuser)
                    "multiuser/nginx.conf");
     site = rewrite(site, "listen 80;", h_fmt("listen 127.0.0.1:%d;", port),
                    "multiuser/nginx.conf");
-    nginx_t n = start_nginx(site, port);
+    h_nginx_t n = start_nginx(site, port);
     for (int i = 0; i < 2; i++) {
         const char *u = customers[i];
         char *out_file = h_fmt("%s/curl-body", h_tmpdir());
@@ -734,7 +672,7 @@ Test(examples, multiuser)
         cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "curl: %s\n%s",
                   h_status_text(st), out ? out : "");
         cr_expect_str_eq(out, "200", "%s.example.com via nginx: %s\n%s", u,
-                         out, nginx_log(&n));
+                         out, h_nginx_log(&n));
         free(out);
         cr_expect_str_eq(read_text(out_file), h_fmt("Hello from subwsgi! "
                          "app=www generation=1 path=/for-%s\n", u));

@@ -43,14 +43,6 @@ static bench_t start(void)
     return b;
 }
 
-static void expect_json(const char *json, const char *what, const char *key,
-                        const char *want)
-{
-    char *v = h_json_get(json, key);
-    cr_expect(v && strcmp(v, want) == 0, "%s: %s = %s, want \"%s\"; body:\n%s",
-              what, key, v ? v : "(missing)", want, json);
-}
-
 static const char form_body[] = "name=Ada+Lovelace&lang=C%2B%2B&empty=";
 
 /* The checks both frameworks share; fw is "flask" or "django". */
@@ -74,16 +66,16 @@ static void check_framework(bench_t *b, const char *fw)
     h_get(b->addr, h_fmt("%s/env/a%%20b", pre), &r);
     cr_expect_eq(r.status, 200, "GET %s/env/a%%20b: status %d:\n%.1000s", pre,
                  r.status, r.raw);
-    expect_json(r.body, fw, "SCRIPT_NAME", pre);
-    expect_json(r.body, fw, "PATH_INFO", "/env/a b");
-    expect_json(r.body, fw, "rest", "a b");
-    expect_json(r.body, fw, "app", fw);
+    h_expect_json(r.body, fw, "SCRIPT_NAME", pre);
+    h_expect_json(r.body, fw, "PATH_INFO", "/env/a b");
+    h_expect_json(r.body, fw, "rest", "a b");
+    h_expect_json(r.body, fw, "app", fw);
     if (strcmp(fw, "django") == 0) {
-        expect_json(r.body, fw, "path", "/django/env/a b");
-        expect_json(r.body, fw, "path_info", "/env/a b");
+        h_expect_json(r.body, fw, "path", "/django/env/a b");
+        h_expect_json(r.body, fw, "path_info", "/env/a b");
     } else {
-        expect_json(r.body, fw, "script_root", "/flask");
-        expect_json(r.body, fw, "path", "/env/a b");
+        h_expect_json(r.body, fw, "script_root", "/flask");
+        h_expect_json(r.body, fw, "path", "/env/a b");
     }
     sw_scgi_response_free(&r);
 
@@ -93,12 +85,12 @@ static void check_framework(bench_t *b, const char *fw)
               sizeof form_body - 1, &r);
     cr_expect_eq(r.status, 200, "POST %s/form: status %d:\n%.2000s", pre,
                  r.status, r.raw);
-    expect_json(r.body, fw, "name", "Ada Lovelace");
-    expect_json(r.body, fw, "lang", "C++");
-    expect_json(r.body, fw, "empty", "");
-    expect_json(r.body, fw, "_method", "POST");
+    h_expect_json(r.body, fw, "name", "Ada Lovelace");
+    h_expect_json(r.body, fw, "lang", "C++");
+    h_expect_json(r.body, fw, "empty", "");
+    h_expect_json(r.body, fw, "_method", "POST");
     if (strcmp(fw, "django") == 0)
-        expect_json(r.body, fw, "_body", form_body);
+        h_expect_json(r.body, fw, "_body", form_body);
     sw_scgi_response_free(&r);
 
     /* URL building carries the mount prefix. */
@@ -106,10 +98,10 @@ static void check_framework(bench_t *b, const char *fw)
     h_request(b->addr, "GET", h_fmt("%s/urls", pre), host, 1, NULL, 0, &r);
     cr_expect_eq(r.status, 200, "GET %s/urls: status %d:\n%.1000s", pre,
                  r.status, r.raw);
-    expect_json(r.body, fw, "index", h_fmt("%s/", pre));
-    expect_json(r.body, fw, "env", h_fmt("%s/env/x/y", pre));
-    expect_json(r.body, fw, "form", h_fmt("%s/form", pre));
-    expect_json(r.body, fw, strcmp(fw, "django") == 0 ? "absolute" : "external",
+    h_expect_json(r.body, fw, "index", h_fmt("%s/", pre));
+    h_expect_json(r.body, fw, "env", h_fmt("%s/env/x/y", pre));
+    h_expect_json(r.body, fw, "form", h_fmt("%s/form", pre));
+    h_expect_json(r.body, fw, strcmp(fw, "django") == 0 ? "absolute" : "external",
                 h_fmt("http://example.org%s/", pre));
     sw_scgi_response_free(&r);
 
@@ -156,7 +148,7 @@ Test(frameworks, both_side_by_side)
         cr_expect_eq(a[i]->rc, 0, "request %d: %s", i, a[i]->err);
         cr_expect_eq(a[i]->resp.status, 200, "request %d: status %d", i,
                      a[i]->resp.status);
-        expect_json(a[i]->resp.body, "side by side", "app",
+        h_expect_json(a[i]->resp.body, "side by side", "app",
                     i % 2 ? "flask" : "django");
     }
     h_server_stop_clean(b.srv);

@@ -14,7 +14,7 @@ TestSuite(nginx, .fini = h_cleanup, .timeout = H_SUITE_TIMEOUT);
 
 typedef struct {
     h_server_t *srv;
-    h_proc_t *nginx;
+    h_nginx_t nginx;
     int port;                /* nginx's HTTP port */
     char *dir;
 } bench_t;
@@ -78,48 +78,15 @@ static bench_t start(void)
 
     b.port = h_free_port();
     const char *params = scgi_params();
-    char *conf = h_fmt(
-        "daemon off;\n"
-        "master_process off;\n"
-        "worker_processes 1;\n"
-        "%s"
-        "pid %s/nginx.pid;\n"
-        "error_log %s/nginx-error.log info;\n"
-        "events { worker_connections 64; }\n"
-        "http {\n"
-        "    access_log %s/nginx-access.log;\n"
-        "    client_body_temp_path %s/client_body;\n"
-        "    proxy_temp_path %s/proxy;\n"
-        "    fastcgi_temp_path %s/fastcgi;\n"
-        "    uwsgi_temp_path %s/uwsgi;\n"
-        "    scgi_temp_path %s/scgi;\n"
-        "    server {\n"
-        "        listen 127.0.0.1:%d;\n"
-        "        server_name localhost;\n"
-        "        location /flask/ { %s scgi_pass %s; }\n"
-        "        location /django/ { %s scgi_pass %s; }\n"
-        "        location / { %s scgi_pass %s; }\n"
-        "    }\n"
-        "}\n",
-        geteuid() == 0 ? "user root;\n" : "", b.dir, b.dir, b.dir, b.dir,
-        b.dir, b.dir, b.dir, b.dir, b.port, params, scgi, params, scgi,
-        params, scgi);
-    char *conf_path = h_fmt("%s/nginx.conf", b.dir);
-    h_write_file(conf_path, conf, strlen(conf));
-    char *argv[] = {(char *)h_nginx(), "-p", h_fmt("%s/", b.dir), "-c",
-                    conf_path, "-e", h_fmt("%s/nginx-error.log", b.dir),
-                    NULL};
-    char *out = h_fmt("%s/nginx.out", b.dir);
-    b.nginx = h_spawn("nginx", argv, out, NULL);
-    if (!h_wait_tcp(b.port, b.nginx, 15)) {
-        char *o = h_read_file(out, NULL);
-        char *e = h_read_file(h_fmt("%s/nginx-error.log", b.dir), NULL);
-        cr_assert_fail("nginx did not start listening on %d (%s); output:\n%s"
-                       "\nerror log:\n%s", b.port,
-                       h_proc_exited(b.nginx)
-                           ? h_status_text(b.nginx->status) : "running",
-                       o ? o : "", e ? e : "");
-    }
+    char *server = h_fmt("server {\n"
+                         "    listen 127.0.0.1:%d;\n"
+                         "    server_name localhost;\n"
+                         "    location /flask/ { %s scgi_pass %s; }\n"
+                         "    location /django/ { %s scgi_pass %s; }\n"
+                         "    location / { %s scgi_pass %s; }\n"
+                         "}\n",
+                         b.port, params, scgi, params, scgi, params, scgi);
+    b.nginx = h_nginx_start(server, b.port);
     return b;
 }
 
@@ -131,23 +98,6 @@ static void get(bench_t *b, const char *path, h_http_resp_t *r)
     cr_assert_eq(rc, 0, "GET %s through nginx: %s", path, err);
 }
 
-static void expect_json(const char *json, const char *what, const char *key,
-                        const char *want)
-{
-    char *v = h_json_get(json, key);
-    cr_expect(v && strcmp(v, want) == 0, "%s: %s = %s, want \"%s\"; body:\n%s",
-              what, key, v ? v : "(missing)", want, json);
-}
-
-/* The nginx error log, for failure messages. */
-static char *nginx_log(bench_t *b)
-{
-    char *e = h_read_file(h_fmt("%s/nginx-error.log", b->dir), NULL);
-    char *r = h_fmt("%s", e ? e : "");
-    free(e);
-    return r;
-}
-
 static void check_framework(bench_t *b, const char *fw)
 {
     h_http_resp_t r;
@@ -155,17 +105,17 @@ static void check_framework(bench_t *b, const char *fw)
 
     get(b, h_fmt("%s/", pre), &r);
     cr_expect_eq(r.status, 200, "GET %s/ via nginx: %d\n%s\n%s\nnginx log:\n%s",
-                 pre, r.status, r.head, r.body, nginx_log(b));
+                 pre, r.status, r.head, r.body, h_nginx_log(&b->nginx));
     cr_expect_str_eq(r.body, h_fmt("%s index\n", fw));
     h_http_free(&r);
 
     get(b, h_fmt("%s/env/a%%20b", pre), &r);
     cr_expect_eq(r.status, 200, "GET %s/env/a%%20b via nginx: %d\n%s", pre,
                  r.status, r.body);
-    expect_json(r.body, fw, "SCRIPT_NAME", pre);
-    expect_json(r.body, fw, "PATH_INFO", "/env/a b");
-    expect_json(r.body, fw, "rest", "a b");
-    expect_json(r.body, fw, "app", fw);
+    h_expect_json(r.body, fw, "SCRIPT_NAME", pre);
+    h_expect_json(r.body, fw, "PATH_INFO", "/env/a b");
+    h_expect_json(r.body, fw, "rest", "a b");
+    h_expect_json(r.body, fw, "app", fw);
     h_http_free(&r);
 
     static const char form[] = "name=Ada+Lovelace&lang=C%2B%2B";
@@ -176,15 +126,15 @@ static void check_framework(bench_t *b, const char *fw)
     cr_assert_eq(rc, 0, "POST %s/form through nginx: %s", pre, err);
     cr_expect_eq(r.status, 200, "POST %s/form via nginx: %d\n%s", pre,
                  r.status, r.body);
-    expect_json(r.body, fw, "name", "Ada Lovelace");
-    expect_json(r.body, fw, "lang", "C++");
-    expect_json(r.body, fw, "_method", "POST");
+    h_expect_json(r.body, fw, "name", "Ada Lovelace");
+    h_expect_json(r.body, fw, "lang", "C++");
+    h_expect_json(r.body, fw, "_method", "POST");
     h_http_free(&r);
 
     get(b, h_fmt("%s/urls", pre), &r);
     cr_expect_eq(r.status, 200, "GET %s/urls via nginx: %d", pre, r.status);
-    expect_json(r.body, fw, "index", h_fmt("%s/", pre));
-    expect_json(r.body, fw, "env", h_fmt("%s/env/x/y", pre));
+    h_expect_json(r.body, fw, "index", h_fmt("%s/", pre));
+    h_expect_json(r.body, fw, "env", h_fmt("%s/env/x/y", pre));
     h_http_free(&r);
 }
 
@@ -215,7 +165,7 @@ Test(nginx, unmounted_path_is_404_from_subwsgi)
          * subwsgi (scgi_intercept_errors is off). */
         cr_expect(strstr(r.body, "<center>nginx") == NULL,
                   "GET %s: the 404 came from nginx, not subwsgi:\n%s\nnginx "
-                  "log:\n%s", paths[i], r.body, nginx_log(&b));
+                  "log:\n%s", paths[i], r.body, h_nginx_log(&b.nginx));
         h_http_free(&r);
     }
     /* And the mounted apps still answer. */

@@ -3,15 +3,8 @@
 # render with groff -ww and man -l without a single warning, and must stay
 # in step with the code: every option of --help is in the page and every
 # key of the config table (src/config.c keys[]) in subwsgi.ini(5).
-srcdir=${SW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-builddir=${SW_BUILDDIR:-$srcdir}
+. "$(dirname "$0")/tap.sh"
 man="$srcdir/man"
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err"; }
 
 pages="subwsgi.8 subwsgi.ini.5 scgi-request.1"
 echo "1..11"

@@ -5,16 +5,8 @@
 # built binary, and MANPATH finds the man: pages of Documentation= in man/.
 # Any line it prints about our units fails the test. Also checks the
 # contract the units and examples/multiuser share (paths, notify).
-srcdir=${SW_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-builddir=${SW_BUILDDIR:-$srcdir}
+. "$(dirname "$0")/tap.sh"
 units="$srcdir/packaging/systemd"
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$tmp/err"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 
 checks="subwsgi.service subwsgi.socket subwsgi@alice.service subwsgi@alice.socket"
 echo "1..7"

@@ -1,7 +1,7 @@
 """tests/apps/cgi313/cgi.py: the part of the standard library's cgi module
 that Debian 12's Django 3.2 and Bottle 0.12 import. CPython 3.13 removed the
 module; test_examples.c puts this directory on the example apps' python-path
-on 3.13+ only, so the example files themselves stay as a user would write
+on 3.13+ only (tests/apps/django_app.py falls back to it itself), so the example files themselves stay as a user would write
 them. parse_header and valid_boundary are CPython 3.12's; FieldStorage (Bottle
 uses it for multipart bodies only) is absent, so multipart uploads fail."""
 import re
