@@ -48,9 +48,10 @@ typedef enum { PERM_NONE, PERM_USER, PERM_ADMIN } perm_t;
 typedef struct {
     struct MHD_Connection *conn;
     sw_admin_t *admin;
-    const sw_user_config_t *user;  /* borrowed from the config: valid while the
-                                    * server read lock is held (PERM_USER and
-                                    * PERM_ADMIN rows run under it) */
+    const sw_user_config_t *user;  /* &user_copy once authenticated */
+    sw_user_config_t user_copy;    /* name and role, copied from the config */
+    char user_name[64];
+    int locked;                    /* holds the server read lock (see unlock_to_wait) */
     char name[NAME_MAX_LEN];       /* the '*' segment of the path, "" if none
                                     * or too long */
     unsigned status;               /* the status queued, for the audit line */
@@ -112,6 +113,7 @@ static sw_app_t *visible_app(req_t *rq);
 static json_t *app_json(sw_app_t *app);
 static int parse_wait(req_t *rq, double dflt, double *out);
 static void audit(const req_t *rq, const char *action, double ms);
+static void unlock_to_wait(req_t *rq, sw_app_t *app);
 static const char *result_word(unsigned status);
 static void clean_name(const char *in, char *out, size_t outlen);
 static double now_ms(void);
@@ -355,6 +357,14 @@ static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const c
                                                         MHD_HTTP_HEADER_AUTHORIZATION);
         rq.user = sw_auth_user(sw_server_config(a->server), authz);
     }
+    rq.locked = 1;
+    if (rq.user) {
+        /* The caller's name and role outlive the lock (a SIGHUP may
+         * replace the config while a handler waits). */
+        snprintf(rq.user_name, sizeof rq.user_name, "%s", rq.user->name ? rq.user->name : "");
+        rq.user_copy = (sw_user_config_t){.name = rq.user_name, .role = rq.user->role};
+        rq.user = &rq.user_copy;
+    }
     if (refusal) {
         sw_log(SW_LOG_WARN, NULL, "admin: refused %s %s: %s", method, url, refusal);
         rc = respond_error(&rq, MHD_HTTP_FORBIDDEN, "forbidden", refusal, NULL, NULL);
@@ -372,7 +382,8 @@ static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const c
     }
     if (row->audit)
         audit(&rq, row->audit, now_ms() - t0);
-    sw_server_read_unlock(a->server);
+    if (rq.locked)
+        sw_server_read_unlock(a->server);
     return rc;
 }
 
@@ -503,14 +514,11 @@ static enum MHD_Result h_reload(req_t *rq)
     if (!app)
         return respond_not_found_app(rq);
     char msg[512] = "";
-    /* The read lock stays held while this waits for the new generation:
-     * it keeps app valid (a SIGHUP could otherwise remove and free it under
-     * us). A SIGHUP's write lock then waits until the reload ends or the
-     * wait does, which is acceptable: config reloads are rare and the wait
-     * is bounded (3600 s at most). The loader never needs the server lock,
-     * so the reload itself cannot be blocked by it. */
+    unlock_to_wait(rq, app);
     sw_cmd_result_t r = sw_app_reload(app, rq->user->name, wait_s, msg, sizeof msg);
-    return respond_command(rq, app, r, msg);
+    enum MHD_Result rc = respond_command(rq, app, r, msg);
+    sw_app_unref(app);
+    return rc;
 }
 
 static enum MHD_Result h_destroy(req_t *rq)
@@ -525,9 +533,11 @@ static enum MHD_Result h_destroy(req_t *rq)
     if (wait_s < 0)
         wait_s = app->drain_timeout + DESTROY_EXTRA_WAIT_S;
     char msg[512] = "";
-    /* Under the read lock, as for a reload (see h_reload). */
+    unlock_to_wait(rq, app);
     sw_cmd_result_t r = sw_app_destroy(app, rq->user->name, wait_s, msg, sizeof msg);
-    return respond_command(rq, app, r, msg);
+    enum MHD_Result rc = respond_command(rq, app, r, msg);
+    sw_app_unref(app);
+    return rc;
 }
 
 static enum MHD_Result h_server(req_t *rq)
@@ -545,12 +555,15 @@ static enum MHD_Result h_recycle(req_t *rq)
                              "wait must be a number of seconds from 0 to 3600", NULL, NULL);
     char msg[4096] = "";
     sw_server_t *s = rq->admin->server;
+    unlock_to_wait(rq, NULL);
     sw_cmd_result_t r = sw_server_recycle(s, rq->user->name, wait_s, msg, sizeof msg);
     if (r == SW_CMD_FAILED)
         return respond_error(rq, 422, "load_failed", msg, NULL, NULL);
     if (r == SW_CMD_TIMEOUT)
         return respond_error(rq, MHD_HTTP_GATEWAY_TIMEOUT, "timeout", msg, NULL, NULL);
     sw_server_info_t info;
+    sw_server_read_lock(s);   /* the app list, for the totals */
+    rq->locked = 1;
     sw_server_info(s, &info);
     return respond_json(rq, r == SW_CMD_ACCEPTED ? MHD_HTTP_ACCEPTED : MHD_HTTP_OK,
                         sw_status_server_json(&info), NULL);
@@ -704,6 +717,20 @@ static enum MHD_Result respond_command(req_t *rq, sw_app_t *app, sw_cmd_result_t
 }
 
 /* ---- helpers -------------------------------------------------------------------- */
+
+/* Before a handler waits (a reload, destroy or recycle with ?wait=): it
+ * takes a reference to app (may be NULL) and lets the server lock go, so
+ * that a SIGHUP, and every signal queued behind it, never waits for an
+ * admin request. The handler unrefs app when done. */
+static void unlock_to_wait(req_t *rq, sw_app_t *app)
+{
+    if (app)
+        sw_app_ref(app);
+    if (rq->locked) {
+        sw_server_read_unlock(rq->admin->server);
+        rq->locked = 0;
+    }
+}
 
 /* The app named by the path if the caller may see it, else NULL (the
  * caller then answers as for a missing app). Server read lock held. */

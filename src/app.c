@@ -1,6 +1,8 @@
-/* app.c: an app's state as the rest of the server sees it: counters,
- * generations, status snapshots, and the reload/destroy commands, which it
- * hands to the loader thread (loader.c) and waits on (see app.h). */
+/* app.c: an app's state machine and everything around it: reference
+ * counting, counters, generations, status snapshots, the reload/destroy
+ * commands (handed to the loader, loader.c, and waited on) and the events
+ * by which the loader reports its work. Every assignment of app->state is
+ * in this file (the table is in app.h). */
 #include "app.h"
 
 #include <errno.h>
@@ -12,8 +14,6 @@
 #include "loader.h"
 #include "log.h"
 
-static void deadline_after(struct timespec *abs, double seconds);
-
 static sw_cmd_result_t (*process_reload)(const char *, double, char *, size_t);
 static int (*memory_over_budget)(void);
 
@@ -24,8 +24,6 @@ void sw_app_set_process_reload(sw_cmd_result_t (*reload)(const char *user, doubl
     process_reload = reload;
     memory_over_budget = over_budget;
 }
-static int wait_until(sw_app_t *app, const struct timespec *abs);
-
 const char *sw_app_state_name(sw_app_state_t s)
 {
     switch (s) {
@@ -46,6 +44,7 @@ sw_app_t *sw_app_new(const sw_app_config_t *cfg, const sw_config_t *server_cfg)
         return NULL;
     app->cfg = cfg;
     app->name = cfg->name;
+    atomic_init(&app->refs, 1);
     app->request_timeout = server_cfg->request_timeout;
     app->drain_timeout = server_cfg->drain_timeout;
     app->load_timeout = server_cfg->load_timeout;
@@ -65,10 +64,24 @@ sw_app_t *sw_app_new(const sw_app_config_t *cfg, const sw_config_t *server_cfg)
     return app;
 }
 
-void sw_app_free(sw_app_t *app)
+sw_app_t *sw_app_ref(sw_app_t *app)
 {
-    if (!app)
+    atomic_fetch_add(&app->refs, 1);
+    return app;
+}
+
+void sw_app_unref(sw_app_t *app)
+{
+    if (!app || atomic_fetch_sub(&app->refs, 1) != 1)
         return;
+    /* Requests still queued get an answer before the queue goes. */
+    sw_request_t *r = sw_queue_take_all(&app->queue);
+    while (r) {
+        sw_request_t *next = r->next;
+        sw_request_reply(r, 503, "Service Unavailable", "the app was removed");
+        sw_request_free(r);
+        r = next;
+    }
     sw_queue_destroy(&app->queue);
     pthread_cond_destroy(&app->changed);
     pthread_mutex_destroy(&app->lock);
@@ -177,6 +190,20 @@ static void deadline_after(struct timespec *abs, double seconds)
     abs->tv_nsec = (long)(ns % 1000000000LL);
 }
 
+static int passed(const struct timespec *abs)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > abs->tv_sec || (now.tv_sec == abs->tv_sec && now.tv_nsec >= abs->tv_nsec);
+}
+
+static double since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
 /* Waits on app->changed (app->lock held). Returns 0, or ETIMEDOUT. */
 static int wait_until(sw_app_t *app, const struct timespec *abs)
 {
@@ -196,9 +223,26 @@ static const char *reload_conflict(sw_app_t *app)
     if (reload_by_process(app) && !process_reload)
         return "this app reloads by process handover (reload_mode process), which is not "
                "available here";
+    if (app->removed)
+        return "the app was removed from the config";
     if (app->destroy_pending || app->state == SW_APP_DRAINING)
         return "the app is being destroyed";
     return NULL;
+}
+
+/* Queues a load or reload for the loader (app->lock held): the event
+ * "reload asked" (or "request" for an idle app). Returns its ticket. */
+static unsigned long queue_load(sw_app_t *app, const char *user)
+{
+    unsigned long ticket = ++app->ticket_seq;
+    app->pending_ticket = ticket;
+    app->busy_loading = 1;
+    if (app->state == SW_APP_SERVING)
+        app->state = SW_APP_RELOADING;
+    else if (app->state == SW_APP_IDLE || app->state == SW_APP_FAILED)
+        app->state = SW_APP_LOADING;
+    sw_loader_post(SW_LOADER_RELOAD, app, user);
+    return ticket;
 }
 
 sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
@@ -220,19 +264,7 @@ sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
         return process_reload(user, wait_s, msg, msglen);
     }
     /* A reload asked while one is loading joins it. */
-    unsigned long ticket;
-    if (app->busy_loading) {
-        ticket = app->pending_ticket;
-    } else {
-        ticket = ++app->ticket_seq;
-        app->pending_ticket = ticket;
-        app->busy_loading = 1;
-        if (app->state == SW_APP_SERVING)
-            app->state = SW_APP_RELOADING;
-        else if (app->state == SW_APP_IDLE || app->state == SW_APP_FAILED)
-            app->state = SW_APP_LOADING;
-        sw_loader_post(SW_LOADER_RELOAD, app, user);
-    }
+    unsigned long ticket = app->busy_loading ? app->pending_ticket : queue_load(app, user);
     if (wait_s < 0) {
         pthread_mutex_unlock(&app->lock);
         return SW_CMD_ACCEPTED;
@@ -249,6 +281,9 @@ sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
     sw_cmd_result_t r = app->done_ticket == ticket ? app->done_result : SW_CMD_DONE;
     if (r == SW_CMD_FAILED)
         snprintf(msg, msglen, "the new code failed to load; the old generation keeps serving");
+    else if (r == SW_CMD_TIMEOUT)
+        snprintf(msg, msglen, "the new code did not load within load-timeout (%gs); the "
+                 "old generation keeps serving", app->load_timeout);
     pthread_mutex_unlock(&app->lock);
     return r;
 }
@@ -265,6 +300,11 @@ sw_cmd_result_t sw_app_destroy(sw_app_t *app, const char *user, double wait_s,
     }
     if (app->busy_loading) {
         snprintf(msg, msglen, "a load or reload is in progress");
+        pthread_mutex_unlock(&app->lock);
+        return SW_CMD_CONFLICT;
+    }
+    if (app->removed) {
+        snprintf(msg, msglen, "the app was removed from the config");
         pthread_mutex_unlock(&app->lock);
         return SW_CMD_CONFLICT;
     }
@@ -296,12 +336,9 @@ int sw_app_submit(sw_app_t *app, sw_request_t *r)
     clock_gettime(CLOCK_MONOTONIC, &app->last_request);
     /* Destroyed (or idle-timed-out): the request waits while a fresh
      * generation loads. */
-    if (app->state == SW_APP_IDLE && !app->busy_loading && !app->destroy_pending) {
-        app->busy_loading = 1;
-        app->pending_ticket = ++app->ticket_seq;
-        app->state = SW_APP_LOADING;
-        sw_loader_post(SW_LOADER_RELOAD, app, "(request)");
-    }
+    if (app->state == SW_APP_IDLE && !app->busy_loading && !app->destroy_pending &&
+        !app->removed)
+        queue_load(app, "(request)");
     pthread_mutex_unlock(&app->lock);
     return 0;
 }
@@ -337,4 +374,322 @@ void sw_app_count_response(sw_app_t *app, int status, double duration_ms)
     app->latency_ms[app->latency_n++ % SW_LATENCY_RING] = duration_ms;
     clock_gettime(CLOCK_MONOTONIC, &app->last_request);
     pthread_mutex_unlock(&app->lock);
+}
+
+/* ---- events from the loader ------------------------------------------------- */
+
+/* The reload record (app->lock held). */
+static void record_start(sw_app_t *app, const char *action, const char *user, int generation)
+{
+    free(app->last.error);
+    memset(&app->last, 0, sizeof app->last);
+    app->has_last = 1;
+    app->last.generation = generation;
+    snprintf(app->last.action, sizeof app->last.action, "%s", action);
+    snprintf(app->last.requested_by, sizeof app->last.requested_by, "%s", user);
+    snprintf(app->last.result, sizeof app->last.result, "running");
+    clock_gettime(CLOCK_REALTIME, &app->last.started_at);
+}
+
+static void record_finish(sw_app_t *app, const char *result, char *error /* taken */)
+{
+    clock_gettime(CLOCK_REALTIME, &app->last.finished_at);
+    app->last.duration_ms =
+        (double)(app->last.finished_at.tv_sec - app->last.started_at.tv_sec) * 1e3 +
+        (double)(app->last.finished_at.tv_nsec - app->last.started_at.tv_nsec) / 1e6;
+    snprintf(app->last.result, sizeof app->last.result, "%s", result);
+    free(app->last.error);
+    app->last.error = error;
+}
+
+/* Unlinks g from the list at *head (app->lock held); 1 if it was there. */
+static int unlink_gen(sw_generation_t **head, sw_generation_t *g)
+{
+    for (sw_generation_t **link = head; *link; link = &(*link)->next)
+        if (*link == g) {
+            *link = g->next;
+            g->next = NULL;
+            return 1;
+        }
+    return 0;
+}
+
+void sw_app_generation_free(sw_generation_t *g)
+{
+    if (!g)
+        return;
+    sw_app_t *app = g->app;
+    free(g->interps);
+    free(g);
+    sw_app_unref(app);
+}
+
+/* The build of ticket ended (app->lock held): waiters get result. */
+static void build_answered(sw_app_t *app, unsigned long ticket, sw_cmd_result_t result)
+{
+    if (ticket > app->done_ticket) {
+        app->done_ticket = ticket;
+        app->done_result = result;
+    }
+    if (ticket == app->pending_ticket)
+        app->busy_loading = 0;
+    pthread_cond_broadcast(&app->changed);
+}
+
+sw_generation_t *sw_app_build_begin(sw_app_t *app, const char *user, const char *action)
+{
+    sw_generation_t *g = calloc(1, sizeof *g);
+    pthread_mutex_lock(&app->lock);
+    if (!g || app->removed) {
+        if (!g) {
+            record_start(app, action, user, app->next_generation);
+            record_finish(app, "failed", strdup("out of memory"));
+        }
+        build_answered(app, app->pending_ticket, SW_CMD_FAILED);
+        if (!app->gen && app->state != SW_APP_DRAINING)
+            app->state = SW_APP_FAILED;
+        else if (app->gen)
+            app->state = SW_APP_SERVING;
+        pthread_mutex_unlock(&app->lock);
+        free(g);
+        return NULL;
+    }
+    g->app = sw_app_ref(app);
+    g->number = app->next_generation++;
+    g->ticket = app->pending_ticket;
+    g->max_requests = app->cfg->max_requests;
+    snprintf(g->action, sizeof g->action, "%s", action);
+    snprintf(g->user, sizeof g->user, "%s", user);
+    deadline_after(&g->build_deadline, app->load_timeout);
+    g->next = app->building;
+    app->building = g;
+    record_start(app, action, user, g->number);
+    pthread_mutex_unlock(&app->lock);
+    return g;
+}
+
+int sw_app_build_done(sw_app_t *app, sw_generation_t *g, sw_isolation_t mode,
+                      const char *reason, int in_process, const char *mode_reason)
+{
+    pthread_mutex_lock(&app->lock);
+    unlink_gen(&app->building, g);
+    if (g->abandoned || app->removed) {
+        /* Too late: it never serves. It retires at once and its keeper
+         * ends it. */
+        g->end_asked = 1;
+        sw_queue_retire(&app->queue, &g->retired);
+        pthread_mutex_unlock(&app->lock);
+        return -1;
+    }
+    sw_generation_t *old = app->gen;
+    app->gen = g;
+    app->isolation = mode;
+    snprintf(app->isolation_reason, sizeof app->isolation_reason, "%s", reason);
+    app->reload_in_process = in_process;
+    snprintf(app->reload_mode_reason, sizeof app->reload_mode_reason, "%s", mode_reason);
+    app->state = SW_APP_SERVING;
+    if (old) {
+        /* The swap: the new generation already takes requests; the old
+         * one finishes what it has and takes nothing more. */
+        sw_queue_retire(&app->queue, &old->retired);
+        clock_gettime(CLOCK_MONOTONIC, &old->retired_at);
+        old->end_asked = 1;
+        old->next = app->old;
+        app->old = old;
+        app->reloads++;
+    }
+    record_finish(app, "ok", NULL);
+    build_answered(app, g->ticket, SW_CMD_DONE);
+    pthread_mutex_unlock(&app->lock);
+    return 0;
+}
+
+void sw_app_build_failed(sw_app_t *app, sw_generation_t *g, char *error)
+{
+    pthread_mutex_lock(&app->lock);
+    unlink_gen(&app->building, g);
+    if (g->abandoned) {
+        /* Already answered (timeout); keep the record's timeout. */
+        free(error);
+    } else {
+        if (app->state != SW_APP_DRAINING)
+            app->state = app->gen ? SW_APP_SERVING : SW_APP_FAILED;
+        record_finish(app, "failed", error);
+        build_answered(app, g->ticket, SW_CMD_FAILED);
+    }
+    pthread_mutex_unlock(&app->lock);
+}
+
+int sw_app_expire_builds(sw_app_t *app)
+{
+    int expired = 0;
+    pthread_mutex_lock(&app->lock);
+    for (sw_generation_t *g = app->building; g; g = g->next) {
+        if (g->abandoned || !passed(&g->build_deadline))
+            continue;
+        g->abandoned = 1;
+        expired = 1;
+        if (g->ticket == app->pending_ticket && app->busy_loading) {
+            if (app->state != SW_APP_DRAINING)
+                app->state = app->gen ? SW_APP_SERVING : SW_APP_FAILED;
+            char *why = NULL;
+            if (asprintf(&why, "generation %d did not load within load-timeout (%gs); its "
+                         "import is left running and what it builds will not serve",
+                         g->number, app->load_timeout) < 0)
+                why = NULL;
+            if (app->last.generation == g->number)
+                record_finish(app, "timeout", why);
+            else
+                free(why);
+            build_answered(app, g->ticket, SW_CMD_TIMEOUT);
+        }
+        sw_log(SW_LOG_ERROR, app->name, "%s of generation %d: still importing after "
+               "load-timeout (%gs); abandoned%s", g->action, g->number, app->load_timeout,
+               app->gen ? ": the previous generation keeps serving" : "");
+    }
+    pthread_mutex_unlock(&app->lock);
+    return expired;
+}
+
+void sw_app_retire(sw_app_t *app, const char *user, int removing)
+{
+    pthread_mutex_lock(&app->lock);
+    if (removing) {
+        app->removed = 1;
+        /* Builds still running never serve. */
+        for (sw_generation_t *b = app->building; b; b = b->next)
+            b->abandoned = 1;
+        if (app->busy_loading)
+            build_answered(app, app->pending_ticket, SW_CMD_CONFLICT);
+    } else {
+        record_start(app, "destroy", user, 0);
+    }
+    sw_generation_t *g = app->gen;
+    app->gen = NULL;
+    if (g) {
+        /* Removed (or shutting down): closing, not retiring, lets the
+         * workers serve what is queued first. */
+        if (removing)
+            sw_queue_close(&app->queue);
+        else
+            sw_queue_retire(&app->queue, &g->retired);
+        clock_gettime(CLOCK_MONOTONIC, &g->retired_at);
+        g->end_asked = 1;
+        g->next = app->old;
+        app->old = g;
+    } else if (removing) {
+        sw_queue_close(&app->queue);
+    }
+    int draining = 0;
+    for (sw_generation_t *o = app->old; o; o = o->next)
+        draining += !o->stuck;
+    if (draining || removing) {
+        app->state = SW_APP_DRAINING;
+    } else {
+        app->state = SW_APP_IDLE;
+        app->destroy_pending = 0;
+        record_finish(app, "ok", NULL);
+    }
+    pthread_cond_broadcast(&app->changed);
+    pthread_mutex_unlock(&app->lock);
+    sw_log(SW_LOG_INFO, app->name, "%s (by %s): draining generation %d",
+           removing ? "ending" : "destroy", user, g ? g->number : 0);
+}
+
+void sw_app_check_drain(sw_app_t *app, int final)
+{
+    pthread_mutex_lock(&app->lock);
+    for (sw_generation_t *g = app->old; g; g = g->next) {
+        if (g->stuck || g->live_workers == 0 ||
+            !(final || since(&g->retired_at) > app->drain_timeout))
+            continue;
+        g->stuck = 1;
+        snprintf(g->stuck_reason, sizeof g->stuck_reason,
+                 "%d workers still busy after drain-timeout", g->live_workers);
+        sw_log(SW_LOG_WARN, app->name, "generation %d: %s; left running", g->number,
+               g->stuck_reason);
+    }
+    pthread_mutex_unlock(&app->lock);
+    sw_app_drained(app);
+}
+
+/* Draining with nothing left to drain -> idle ("drained"); requests that
+ * came meanwhile then load a fresh generation. */
+void sw_app_drained(sw_app_t *app)
+{
+    pthread_mutex_lock(&app->lock);
+    if (app->state == SW_APP_DRAINING && !app->gen && !app->removed) {
+        int draining = 0;
+        for (sw_generation_t *g = app->old; g; g = g->next)
+            draining += !g->stuck;
+        if (!draining) {
+            app->state = SW_APP_IDLE;
+            app->destroy_pending = 0;
+            record_finish(app, "ok", NULL);
+            pthread_cond_broadcast(&app->changed);
+            if (sw_queue_count(&app->queue) > 0 && !app->busy_loading)
+                queue_load(app, "(request)");
+        }
+    }
+    pthread_mutex_unlock(&app->lock);
+}
+
+int sw_app_wait_retired(sw_app_t *app, sw_generation_t *g)
+{
+    pthread_mutex_lock(&app->lock);
+    while (!(g->end_asked && g->live_workers == 0))
+        pthread_cond_wait(&app->changed, &app->lock);
+    /* Out of status while its interpreters end (they are freed). */
+    unlink_gen(&app->old, g);
+    pthread_mutex_unlock(&app->lock);
+    return 0;
+}
+
+void sw_app_generation_ended(sw_app_t *app, sw_generation_t *g, const char *why)
+{
+    pthread_mutex_lock(&app->lock);
+    if (why) {
+        g->stuck = 1;
+        snprintf(g->stuck_reason, sizeof g->stuck_reason, "%s", why);
+        g->next = app->old;
+        app->old = g;
+    }
+    pthread_cond_broadcast(&app->changed);
+    pthread_mutex_unlock(&app->lock);
+    if (why) {
+        sw_log(SW_LOG_WARN, app->name, "generation %d left alive: %s", g->number, why);
+    } else {
+        sw_log(SW_LOG_INFO, app->name, "generation %d ended", g->number);
+        sw_app_generation_free(g);
+    }
+    sw_app_drained(app);
+}
+
+int sw_app_check_idle(sw_app_t *app)
+{
+    const sw_app_config_t *cfg = app->cfg;
+    if (cfg->idle_timeout <= 0)
+        return 0;
+    pthread_mutex_lock(&app->lock);
+    int due = app->state == SW_APP_SERVING && !app->busy_loading && !app->destroy_pending &&
+              !app->removed && app->counters.active == 0 &&
+              sw_queue_count(&app->queue) == 0 &&
+              since(&app->last_request) > cfg->idle_timeout &&
+              app->isolation != SW_ISOLATION_MAIN;
+    if (due)
+        app->destroy_pending = 1;
+    pthread_mutex_unlock(&app->lock);
+    if (due)
+        sw_app_retire(app, "(idle-timeout)", 0);
+    return due;
+}
+
+int sw_app_quiet(sw_app_t *app)
+{
+    pthread_mutex_lock(&app->lock);
+    int busy = app->gen != NULL || app->building != NULL;
+    for (sw_generation_t *g = app->old; g && !busy; g = g->next)
+        busy = !g->stuck;
+    pthread_mutex_unlock(&app->lock);
+    return !busy;
 }

@@ -1,12 +1,38 @@
 /* app.h: one configured app: its request queue, its generations of
- * interpreters, its counters, and the commands that change it (load,
- * reload, destroy), which the loader thread (loader.c) carries out.
+ * interpreters, its counters, and its state machine. Every change of an
+ * app's state happens in app.c, through the events below; the loader
+ * (loader.c) only runs the Python work (building and ending generations)
+ * and reports back through these events.
  *
- * Locks: app->lock guards state, gen/old lists, live worker counts, the
- * reload record and the latency ring; it is taken after the server lock and
- * before app->queue.lock (which is a leaf). Counters are atomics. Nothing
- * here ever takes a GIL, so status readers (the admin port) answer while
- * every worker spins in Python. */
+ * Ownership: an app is reference-counted (sw_app_ref/sw_app_unref). The
+ * server's app list holds one reference; so do each queued loader command,
+ * the loader's list of managed apps, each generation (for its workers and
+ * keeper thread), and whoever uses an app without holding the server lock
+ * (an admin handler, the watch thread). The last unref frees it, so an app
+ * that SIGHUP removed lives on while a stuck worker still serves it.
+ *
+ * Locks (the whole order is in server.h): app->lock guards every field
+ * marked (lock) below; it is taken after the server lock and before
+ * app->queue.lock (a leaf). Counters are atomics. Nothing here ever takes
+ * a GIL, so status readers (the admin port) answer while every worker spins
+ * in Python.
+ *
+ * State machine (app->state; "gen" = the serving generation):
+ *
+ *   state \ event   reload asked    request       built          build failed    build timed out   destroy asked   drained(*)
+ *   loading         join it         queue         serving        failed          failed            409 (busy)      -
+ *   serving         reloading       serve         -              -               -                 draining        -
+ *   reloading       join it         serve         serving(swap)  serving(old)    serving(old)      409 (busy)      -
+ *   draining        409             queue         -              -               -                 wait            idle
+ *   idle            loading         loading       -              -               -                 (done)          -
+ *   failed          loading         queue(503 at  -              -               -                 idle            -
+ *                                   load-timeout)
+ *
+ *   (*) every generation retired by the destroy has ended or is stuck.
+ *   A build that outlives load-timeout is abandoned: it no longer blocks
+ *   the app's commands; if its import ever finishes, what it built is ended
+ *   without serving. A reload that must be a process handover goes to
+ *   server.c instead (sw_app_set_process_reload). */
 #ifndef SW_APP_H
 #define SW_APP_H
 
@@ -46,19 +72,29 @@ typedef enum {
     SW_CMD_CONFLICT      /* not possible now or for this app (409) */
 } sw_cmd_result_t;
 
-/* One set of interpreters loaded from the same code. */
+/* One set of interpreters loaded from the same code, built, served and
+ * ended by one keeper thread of the loader (its interpreters' creator).
+ * Owned by its app's lists (app->gen, app->old, app->building) and freed
+ * by its keeper when it ends; it holds a reference to its app. */
 typedef struct sw_generation {
+    struct sw_app *app;           /* counted reference */
     int number;
-    struct sw_interp **interps;
+    unsigned long ticket;         /* the load/reload it answers */
+    char action[16];              /* "load" | "reload" | "handover" ... */
+    char user[64];                /* who asked */
+    struct sw_interp **interps;   /* keeper thread only */
     size_t n_interps;
     int retired;                  /* app->queue.lock: workers stop taking requests */
-    int live_workers;             /* app->lock */
-    int stuck;                    /* could not be ended: left alive (reported) */
-    char stuck_reason[320];
-    struct timespec retired_at;   /* CLOCK_MONOTONIC */
+    int live_workers;             /* lock */
+    int abandoned;                /* lock: the build outlived load-timeout */
+    int end_asked;                /* lock: retired; end once its workers are gone */
+    int stuck;                    /* lock: could not be ended: left alive (reported) */
+    char stuck_reason[320];       /* lock */
+    struct timespec build_deadline; /* CLOCK_MONOTONIC: load-timeout */
+    struct timespec retired_at;   /* CLOCK_MONOTONIC, lock */
     int max_requests;             /* the app's max-requests when it was built */
     atomic_int_fast64_t served;   /* requests its workers finished */
-    struct sw_generation *next;   /* on app->old */
+    struct sw_generation *next;   /* on app->old or app->building (lock) */
 } sw_generation_t;
 
 /* The last reload or destroy. */
@@ -76,8 +112,12 @@ typedef struct {
 #define SW_LATENCY_RING 1024
 
 typedef struct sw_app {
-    const sw_app_config_t *cfg;   /* owned by the server's current config */
-    const char *name;
+    /* Swapped by SIGHUP while other threads read it: an atomic pointer.
+     * Replaced configs stay alive (server.c keeps them), so a pointer read
+     * once stays valid. */
+    const sw_app_config_t *_Atomic cfg;
+    const char *name;             /* from the first config; never changes */
+    atomic_int refs;
     sw_queue_t queue;
     sw_app_counters_t counters;
     double request_timeout;       /* seconds; 0 = none */
@@ -89,6 +129,8 @@ typedef struct sw_app {
     sw_app_state_t state;
     sw_generation_t *gen;         /* serving generation, or NULL */
     sw_generation_t *old;         /* retired ones not yet ended */
+    sw_generation_t *building;    /* builds running, newest first (abandoned ones too) */
+    int removed;                  /* SIGHUP removed it: it only drains */
     int next_generation;
     int busy_loading;             /* a load/reload is queued or running */
     unsigned long ticket_seq;     /* reload requests: the last ticket given */
@@ -110,8 +152,10 @@ typedef struct sw_app {
 
 const char *sw_app_state_name(sw_app_state_t s);
 
+/* A new app with one reference (the caller's). */
 sw_app_t *sw_app_new(const sw_app_config_t *cfg, const sw_config_t *server_cfg);
-void sw_app_free(sw_app_t *app);
+sw_app_t *sw_app_ref(sw_app_t *app);
+void sw_app_unref(sw_app_t *app);   /* the last one frees it */
 
 /* ---- status (any thread, never a GIL) ------------------------------------ */
 
@@ -150,7 +194,7 @@ void sw_app_status_free(sw_app_status_t *st);
 
 
 /* Reload: builds the next generation while the current one serves, then
- * swaps. A reload asked while one is loading joins it. wait_s < 0: do not
+ * swaps. Never waits holding a lock other than app->lock's condition. A reload asked while one is loading joins it. wait_s < 0: do not
  * wait (ACCEPTED). msg gets a one-line reason for FAILED/CONFLICT. */
 sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
                               char *msg, size_t msglen);
@@ -176,5 +220,59 @@ int sw_app_submit(sw_app_t *app, sw_request_t *r);
 void sw_app_worker_started(sw_app_t *app, sw_generation_t *g);
 void sw_app_worker_exited(sw_app_t *app, sw_generation_t *g);
 void sw_app_count_response(sw_app_t *app, int status, double duration_ms);
+
+/* ---- events from the loader (loader.c): the state machine's transitions ---- */
+
+/* The loader takes the reload queued (busy_loading): a new generation,
+ * numbered and put on app->building, with the reload record started.
+ * NULL when out of memory (the reload then fails). */
+sw_generation_t *sw_app_build_begin(sw_app_t *app, const char *user, const char *action);
+
+/* g's interpreters are loaded and their workers started: it serves and
+ * the one before retires. Returns 0, or -1 when g was abandoned meanwhile
+ * (load-timeout) or the app is being removed: then g does not serve and
+ * the caller ends it. */
+int sw_app_build_done(sw_app_t *app, sw_generation_t *g, sw_isolation_t mode,
+                      const char *reason, int in_process, const char *mode_reason);
+
+/* g could not be loaded (error: the traceback, taken; may be NULL). The
+ * caller frees g (sw_app_generation_free). */
+void sw_app_build_failed(sw_app_t *app, sw_generation_t *g, char *error);
+
+/* Abandons builds that outlived load-timeout (their keeper threads go on
+ * and end what they built if the import ever returns). Returns 1 when one
+ * was abandoned. */
+int sw_app_expire_builds(sw_app_t *app);
+
+/* Retires the serving generation (destroy, idle-timeout, removal,
+ * shutdown): it takes no new request and ends once its workers are gone.
+ * removing: the app was removed from the config (it only drains now). */
+void sw_app_retire(sw_app_t *app, const char *user, int removing);
+
+/* Marks retired generations whose workers outlived drain-timeout (or all
+ * of them when final) as stuck, for status. */
+void sw_app_check_drain(sw_app_t *app, int final);
+
+/* Keeper of g: waits until g is retired and its workers are gone, then
+ * takes it off app->old (status no longer shows it while it ends). */
+int sw_app_wait_retired(sw_app_t *app, sw_generation_t *g);
+
+/* Draining with nothing left to drain: the app becomes idle. */
+void sw_app_drained(sw_app_t *app);
+
+/* A retired generation ended (why == NULL; it is unlinked and freed) or
+ * must stay alive (why says which threads; it stays on app->old, stuck). */
+void sw_app_generation_ended(sw_app_t *app, sw_generation_t *g, const char *why);
+
+/* idle-timeout: retires the generation of an app nobody asked for lately;
+ * returns 1 when it did. */
+int sw_app_check_idle(sw_app_t *app);
+
+/* Whether nothing of the app runs or builds any more (every generation
+ * ended or stuck): a removed app can then be let go. */
+int sw_app_quiet(sw_app_t *app);
+
+/* Frees a generation that holds no interpreter (loader). */
+void sw_app_generation_free(sw_generation_t *g);
 
 #endif

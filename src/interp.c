@@ -7,10 +7,14 @@
 #include "interp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "log.h"
@@ -23,9 +27,11 @@ static void reload_after_max_requests(sw_app_t *app, const sw_generation_t *gen)
 static int load_app(sw_interp_t *it);
 
 /* The main interpreter's thread state of the thread creating and ending
- * interpreters: the main thread's at start-up (preload), then the loader
- * thread's own. */
-static PyThreadState *main_ts;
+ * interpreters: the main thread's at start-up (preload), then each keeper
+ * thread's own (loader.c): one per thread. */
+static _Thread_local PyThreadState *main_ts;
+/* Serialises creating and ending interpreters across keeper threads. */
+static pthread_mutex_t create_end_lock = PTHREAD_MUTEX_INITIALIZER;
 static PyThreadState *init_ts;   /* the main thread's, from Py_Initialize */
 static sw_strv_t preloaded;      /* modules in main's sys.modules after preload */
 static sw_strv_t startup_env;    /* the process environment at start-up */
@@ -165,7 +171,7 @@ void sw_python_loader_detach(void)
 {
     PyThreadState_Clear(main_ts);
     PyThreadState_DeleteCurrent();
-    main_ts = init_ts;
+    main_ts = NULL;
 }
 
 void sw_python_release_main(void)
@@ -406,7 +412,14 @@ static void end_interpreter(sw_interp_t *it)
         PyThreadState_Swap(it->creator_ts);
     }
     sw_wsgi_release(it);
+    /* Not while another keeper creates one (see sw_interp_create); the
+     * lock is taken without the GIL, as there (with a shared GIL, its
+     * holder may be waiting for the GIL). */
+    PyThreadState *creator = PyEval_SaveThread();
+    pthread_mutex_lock(&create_end_lock);
+    PyEval_RestoreThread(creator);
     Py_EndInterpreter(it->creator_ts);
+    pthread_mutex_unlock(&create_end_lock);
     if (it->mode == SW_ISOLATION_OWN_GIL)
         PyEval_RestoreThread(main_ts);   /* 3.12+: End leaves no GIL held */
     else
@@ -453,7 +466,15 @@ sw_interp_t *sw_interp_create(sw_app_t *app, sw_generation_t *g, sw_isolation_t 
     it->created_at = time(NULL);
 
     char err[256];
+    /* One creation at a time in the process (FACTS.md section 2), across
+     * keeper threads; the app's import that follows runs in parallel with
+     * other builds, so a wedged import holds nobody else up. The lock is
+     * taken without the GIL (its holder may need the GIL to finish). */
+    PyThreadState *saved = PyEval_SaveThread();
+    pthread_mutex_lock(&create_end_lock);
+    PyEval_RestoreThread(saved);
     PyThreadState *ts = new_interpreter(mode, err, sizeof err);
+    pthread_mutex_unlock(&create_end_lock);
     if (!ts) {
         sw_log(SW_LOG_ERROR, app->name, "cannot create a %s interpreter: %s",
                sw_isolation_name(mode), err);
@@ -489,10 +510,14 @@ static const char stop_threads_source[] =
     "    if threading is None:\n"
     "        return ''\n"
     "    # The interpreter's main thread is the loader (its creator), not the app's.\n"
+    "    # Daemon threads count too: a thread started in a request inherits\n"
+    "    # daemon=True from the worker's _DummyThread (FACTS.md section 10), and\n"
+    "    # any thread left makes Py_EndInterpreter fatal. The _DummyThreads are\n"
+    "    # the server's workers, already gone.\n"
     "    mine = (threading.current_thread(), threading.main_thread())\n"
     "    def alive():\n"
     "        return [t for t in threading.enumerate() if t not in mine and t.is_alive()\n"
-    "                and not t.daemon]\n"
+    "                and not isinstance(t, threading._DummyThread)]\n"
     "    # 3.13: a _DummyThread (a worker seen by threading) whose helper object\n"
     "    # outlives its thread runs __del__ during the end, when the module's\n"
     "    # globals are gone, and prints a TypeError. The interpreter is going:\n"
@@ -515,7 +540,7 @@ static const char stop_threads_source[] =
     "                inject(t.ident)\n"
     "            injected = True\n"
     "        time.sleep(0.01)\n"
-    "    return ', '.join(t.name for t in alive())\n";
+    "    return ', '.join('%s%s' % (t.name, ' (daemon)' if t.daemon else '') for t in alive())\n";
 
 static PyObject *inject_system_exit(PyObject *self, PyObject *arg)
 {
@@ -552,6 +577,61 @@ done:
     return left;
 }
 
+/* Thread states of it's interpreter other than its creator's, i.e. threads
+ * the app started; with inject, SystemExit is raised in each. The creator's
+ * thread state is current. */
+static int other_thread_states(sw_interp_t *it, int inject)
+{
+    int n = 0;
+    for (PyThreadState *t = PyInterpreterState_ThreadHead(it->state); t;
+         t = PyThreadState_Next(t)) {
+        if (t == it->creator_ts)
+            continue;
+        n++;
+        if (inject)
+            PyThreadState_SetAsyncExc(t->thread_id, PyExc_SystemExit);
+    }
+    return n;
+}
+
+/* Asks the threads threading does not list to stop (SystemExit) and waits
+ * up to stop_s for them; returns how many are left. */
+static int stop_unlisted_threads(sw_interp_t *it, double stop_s)
+{
+    int n = other_thread_states(it, 1);
+    for (int waited_ms = 0; n > 0 && waited_ms < stop_s * 1000; waited_ms += 10) {
+        Py_BEGIN_ALLOW_THREADS
+        struct timespec nap = {0, 10000000L};
+        nanosleep(&nap, NULL);
+        Py_END_ALLOW_THREADS
+        n = other_thread_states(it, 0);
+    }
+    return n;
+}
+
+/* Whether the extension module file at path carries Cython's guard that
+ * refuses every interpreter but the first one in a process (FACTS.md
+ * section 10: "Interpreter change detected"). */
+static int refuses_other_interpreters(const char *path)
+{
+    static const char marker[] = "Interpreter change detected - this module can only be "
+                                 "loaded into one interpreter per process";
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    int found = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map != MAP_FAILED) {
+            found = memmem(map, (size_t)st.st_size, marker, sizeof marker - 1) != NULL;
+            munmap(map, (size_t)st.st_size);
+        }
+    }
+    close(fd);
+    return found;
+}
+
 /* Extension modules that keep per-process state (single-phase init) break
  * a later generation once this one ends, unless main imported them first
  * (FACTS.md section 5). The standard library's are safe: CPython keeps
@@ -579,12 +659,22 @@ int sw_interp_needs_process_reload(sw_interp_t *it, char *reason, size_t len)
         if (!PyModule_Check(mod))
             continue;
         PyModuleDef *def = PyModule_GetDef(mod);
-        if (!def || def->m_slots)
-            continue;   /* pure Python, or multi-phase init */
+        if (!def)
+            continue;   /* pure Python */
         PyObject *file = PyModule_GetFilenameObject(mod);
         const char *path = file ? PyUnicode_AsUTF8(file) : NULL;
         const char *name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
-        if (path && name && !(std && strncmp(path, std, strlen(std)) == 0)) {
+        int stdlib_module = path && std && strncmp(path, std, strlen(std)) == 0;
+        if (def->m_slots) {
+            /* Multi-phase init, but Cython 0.29's modules still refuse a
+             * second interpreter, even after the first one ended; a preload
+             * does not help (main would be that first one). */
+            if (path && name && !stdlib_module && refuses_other_interpreters(path)) {
+                snprintf(reason, len, "module %s (%s) can be loaded into one interpreter per "
+                         "process (Cython)", name, path);
+                found = 1;
+            }
+        } else if (path && name && !stdlib_module) {
             int pre = 0;
             for (size_t i = 0; i < preloaded.n && !pre; i++)
                 pre = strcmp(preloaded.items[i], name) == 0;
@@ -669,9 +759,18 @@ int sw_interp_end(sw_interp_t *it, double stop_s, char *why, size_t whylen)
             PyThreadState_Swap(it->creator_ts);
         }
         char *left = stop_app_threads(stop_s);
+        /* What threading does not list (_thread.start_new_thread) still has
+         * a thread state: the last word before Py_EndInterpreter, which
+         * aborts the process if any other thread state is left. */
+        int unlisted = left && left[0] ? 0 : stop_unlisted_threads(it, stop_s / 2);
         back_to_main(it);
-        if (left && left[0]) {
-            snprintf(why, whylen, "app threads did not stop within %gs: %s", stop_s, left);
+        if ((left && left[0]) || unlisted) {
+            if (unlisted)
+                snprintf(why, whylen, "app threads did not stop within %gs: %d thread%s not "
+                         "known to threading (_thread.start_new_thread)", stop_s, unlisted,
+                         unlisted == 1 ? "" : "s");
+            else
+                snprintf(why, whylen, "app threads did not stop within %gs: %s", stop_s, left);
             sw_log(SW_LOG_WARN, it->app->name, "interpreter %lld left alive: %s",
                    (long long)it->id, why);
             free(left);

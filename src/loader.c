@@ -1,12 +1,30 @@
-/* loader.c: the loader thread (see loader.h). It holds a main-interpreter
- * thread state of its own and takes the main GIL only while it creates or
- * ends interpreters. Locks: L.lock (the command queue) is a leaf, taken
- * under app->lock by sw_loader_post; L.apps_lock comes before app->lock
- * (sw_loader_tick) and is never taken while holding another lock. */
+/* loader.c: the loader (see loader.h): a coordinator thread that never runs
+ * Python, and one keeper thread per generation that does all of that
+ * generation's Python work.
+ *
+ * The coordinator takes commands (reload, destroy, add, remove) and runs
+ * the housekeeping every 50 ms: builds past load-timeout are abandoned,
+ * generations past drain-timeout are marked stuck, idle apps are
+ * destroyed, requests waiting for a load past load-timeout get 503, and
+ * removed apps are let go once quiet. It changes no app state itself: it
+ * reports events to app.c.
+ *
+ * A keeper thread builds its generation's interpreters (their creator,
+ * FACTS.md section 6: an interpreter is ended by the thread that created
+ * it, with the creator's thread state), starts their workers, reports the
+ * outcome, then sleeps until the generation is retired and its workers are
+ * gone, and ends it. So a wedged import wedges one keeper thread, never
+ * the coordinator nor another app's lifecycle.
+ *
+ * Locks: L.lock guards the command queue and the keeper count;
+ * it is a leaf (taken under app->lock by sw_loader_post, never the other
+ * way round). L.apps is touched by the coordinator thread only.
+ * main_app_lock (a leaf) guards main_interpreter_app. */
 #include "loader.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +41,7 @@
 
 typedef struct cmd {
     sw_loader_cmd_t kind;
-    sw_app_t *app;
+    sw_app_t *app;                 /* counted reference */
     char user[64];
     struct cmd *next;
 } cmd_t;
@@ -32,26 +50,22 @@ static struct {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    cmd_t *head, *tail;
-    int woken;
-    int stopping;
-    double drain_s;
-    int left_alive;                 /* interpreters that could not be ended */
-    pthread_mutex_t apps_lock;      /* guards apps/n_apps against sw_loader_tick */
-    sw_app_t **apps;                /* managed apps (written by the loader only) */
+    cmd_t *head, *tail;            /* L.lock */
+    int woken;                     /* L.lock */
+    int stopping;                  /* L.lock */
+    int keepers;                   /* L.lock: keeper threads running */
+    atomic_int left_alive;         /* interpreters keepers had to leave alive */
+    sw_app_t **apps;               /* managed apps, counted references: coordinator only */
     size_t n_apps;
-    /* start-up handshake */
-    int started;
-    int start_failed;
-    char start_err[256];
-} L = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
-       .apps_lock = PTHREAD_MUTEX_INITIALIZER};
+    char start_action[16];         /* action of the first loads ("load", "handover") */
+    atomic_int started;            /* first loads done: later ones are "load" */
+} L = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
-static void *loader_main(void *arg);
-static int build_generation(sw_app_t *app, const char *user, const char *action);
-static void destroy_app(sw_app_t *app, const char *user);
-static void reap(sw_app_t *app, int final);
-static void expire_waiting(sw_app_t *app);
+static pthread_mutex_t main_app_lock = PTHREAD_MUTEX_INITIALIZER;
+static const sw_app_t *main_interpreter_app;   /* the app in the main interpreter */
+
+static void *coordinator_main(void *arg);
+static void *keeper_main(void *arg);
 
 static double now_s(void)
 {
@@ -60,11 +74,14 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static double since(const struct timespec *t)
+static void abs_after_ns(struct timespec *abs, clockid_t clock, long ns)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+    clock_gettime(clock, abs);
+    abs->tv_nsec += ns;
+    while (abs->tv_nsec >= 1000000000L) {
+        abs->tv_sec++;
+        abs->tv_nsec -= 1000000000L;
+    }
 }
 
 /* ---- the command queue ------------------------------------------------------ */
@@ -73,11 +90,14 @@ void sw_loader_post(sw_loader_cmd_t kind, sw_app_t *app, const char *user)
 {
     cmd_t *c = calloc(1, sizeof *c);
     if (!c) {
-        sw_log(SW_LOG_ERROR, app->name, "out of memory queueing a command");
+        /* Nothing must be left waiting for a command that never comes: the
+         * coordinator's housekeeping answers a reload that did not start
+         * (see pending_lost). */
+        sw_log(SW_LOG_ERROR, app->name, "out of memory queueing a command; it is dropped");
         return;
     }
     c->kind = kind;
-    c->app = app;
+    c->app = sw_app_ref(app);
     snprintf(c->user, sizeof c->user, "%s", user ? user : "-");
     pthread_mutex_lock(&L.lock);
     if (L.tail)
@@ -85,7 +105,7 @@ void sw_loader_post(sw_loader_cmd_t kind, sw_app_t *app, const char *user)
     else
         L.head = c;
     L.tail = c;
-    pthread_cond_signal(&L.wake);
+    pthread_cond_broadcast(&L.wake);
     pthread_mutex_unlock(&L.lock);
 }
 
@@ -93,22 +113,18 @@ void sw_loader_wake(void)
 {
     pthread_mutex_lock(&L.lock);
     L.woken = 1;
-    pthread_cond_signal(&L.wake);
+    pthread_cond_broadcast(&L.wake);
     pthread_mutex_unlock(&L.lock);
 }
 
-/* Waits up to one tick for a command; returns it (caller frees) or NULL. */
-static cmd_t *next_command(void)
+/* Waits up to one tick for a command; returns it (caller frees) or NULL.
+ * *stopping gets L.stopping. */
+static cmd_t *next_command(int *stopping)
 {
     pthread_mutex_lock(&L.lock);
     if (!L.head && !L.woken && !L.stopping) {
         struct timespec abs;
-        clock_gettime(CLOCK_REALTIME, &abs);
-        abs.tv_nsec += TICK_NS;
-        if (abs.tv_nsec >= 1000000000L) {
-            abs.tv_sec++;
-            abs.tv_nsec -= 1000000000L;
-        }
+        abs_after_ns(&abs, CLOCK_REALTIME, TICK_NS);
         pthread_cond_timedwait(&L.wake, &L.lock, &abs);
     }
     L.woken = 0;
@@ -118,94 +134,66 @@ static cmd_t *next_command(void)
         if (!L.head)
             L.tail = NULL;
     }
+    *stopping = L.stopping;
     pthread_mutex_unlock(&L.lock);
     return c;
 }
 
-/* ---- start / stop --------------------------------------------------------- */
-
-static char start_user[64], start_action[16];
-
-int sw_loader_start(sw_app_t **apps, size_t n, const char *user, const char *action,
-                    char *err, size_t errlen)
+static void free_command(cmd_t *c)
 {
-    snprintf(start_user, sizeof start_user, "%s", user);
-    snprintf(start_action, sizeof start_action, "%s", action);
-    pthread_mutex_lock(&L.apps_lock);
-    L.apps = calloc(n ? n : 1, sizeof *L.apps);
-    if (L.apps) {
-        memcpy(L.apps, apps, n * sizeof *apps);
-        L.n_apps = n;
-    }
-    pthread_mutex_unlock(&L.apps_lock);
-    if (!L.apps) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    int rc = pthread_create(&L.thread, NULL, loader_main, NULL);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot start the loader thread: %s", strerror(rc));
-        return -1;
-    }
-    pthread_mutex_lock(&L.lock);
-    while (!L.started)
-        pthread_cond_wait(&L.wake, &L.lock);
-    int failed = L.start_failed;
-    snprintf(err, errlen, "%s", L.start_err);
-    pthread_mutex_unlock(&L.lock);
-    return failed ? -1 : 0;
-}
-
-int sw_loader_shutdown(double drain_s)
-{
-    pthread_mutex_lock(&L.lock);
-    L.drain_s = drain_s;
-    L.stopping = 1;
-    pthread_cond_signal(&L.wake);
-    pthread_mutex_unlock(&L.lock);
-    pthread_join(L.thread, NULL);
-    for (cmd_t *c = L.head, *next; c; c = next) {
-        next = c->next;
+    if (c) {
+        sw_app_unref(c->app);
         free(c);
     }
-    L.head = L.tail = NULL;
-    pthread_mutex_lock(&L.apps_lock);
-    free(L.apps);
-    L.apps = NULL;
-    L.n_apps = 0;
-    pthread_mutex_unlock(&L.apps_lock);
-    return L.left_alive;
 }
 
-/* ---- generations ------------------------------------------------------------ */
+/* ---- keeper threads: building -------------------------------------------------- */
 
 /* The modes to try, best first: explicit modes are tried alone; auto goes
  * own-gil (where safe) -> shared-gil -> main. */
-static sw_app_t *main_interpreter_app;
-
-static size_t candidate_modes(const sw_app_t *app, sw_isolation_t out[3])
+static size_t candidate_modes(const sw_app_t *app, const sw_app_config_t *cfg,
+                              sw_isolation_t out[3])
 {
     size_t n = 0;
-    if (app->cfg->isolation != SW_ISOLATION_AUTO) {
-        out[n++] = app->cfg->isolation;
+    if (cfg->isolation != SW_ISOLATION_AUTO) {
+        out[n++] = cfg->isolation;
         return n;
     }
     if (sw_python_auto_own_gil())
         out[n++] = SW_ISOLATION_OWN_GIL;
     out[n++] = SW_ISOLATION_SHARED_GIL;
+    pthread_mutex_lock(&main_app_lock);
     if (!main_interpreter_app || main_interpreter_app == app)
         out[n++] = SW_ISOLATION_MAIN;
+    pthread_mutex_unlock(&main_app_lock);
     return n;
 }
 
-/* Builds the interpreters of g. Returns 0, or -1 with *error set. The
- * main GIL is held (loader thread state current). */
-static int create_interpreters(sw_app_t *app, sw_generation_t *g, sw_isolation_t *mode_out,
-                               char *reason, size_t reason_len, char **error)
+/* Ends the interpreters of g that were created; returns how many had to
+ * be left alive (the reason in why). Main GIL held. */
+static size_t end_interpreters(sw_generation_t *g, char *why, size_t whylen)
 {
-    size_t want = (size_t)app->cfg->interpreters;
+    size_t alive = 0;
+    for (size_t i = 0; i < g->n_interps; i++) {
+        char one[300];
+        if (sw_interp_end(g->interps[i], APP_THREAD_STOP_S, one, sizeof one) < 0) {
+            g->interps[alive++] = g->interps[i];
+            snprintf(why, whylen, "%s", one);
+        }
+    }
+    g->n_interps = alive;
+    return alive;
+}
+
+/* Builds the interpreters of g. Returns 0, or -1 with *error set. The
+ * main GIL is held (the keeper's thread state current). */
+static int create_interpreters(sw_app_t *app, const sw_app_config_t *cfg, sw_generation_t *g,
+                               sw_isolation_t *mode_out, char *reason, size_t reason_len,
+                               char **error)
+{
+    size_t want = (size_t)cfg->interpreters;
     sw_isolation_t modes[3];
-    size_t n_modes = candidate_modes(app, modes);
+    size_t n_modes = candidate_modes(app, cfg, modes);
     char refusal[400];
     reason[0] = '\0';
     g->interps = calloc(want, sizeof *g->interps);
@@ -215,13 +203,7 @@ static int create_interpreters(sw_app_t *app, sw_generation_t *g, sw_isolation_t
     }
     for (size_t m = 0; m < n_modes && g->n_interps == 0; m++) {
         sw_isolation_t mode = modes[m];
-        if (mode == SW_ISOLATION_MAIN && main_interpreter_app && main_interpreter_app != app) {
-            free(*error);
-            *error = strdup("isolation = main: another app already uses the main interpreter");
-            return -1;
-        }
         size_t n = mode == SW_ISOLATION_MAIN ? 1 : want;
-        /* One at a time: concurrent creation crashed (FACTS.md section 2). */
         for (size_t i = 0; i < n; i++) {
             free(*error);
             *error = NULL;
@@ -230,7 +212,7 @@ static int create_interpreters(sw_app_t *app, sw_generation_t *g, sw_isolation_t
                 g->interps[g->n_interps++] = it;
                 continue;
             }
-            if (!refusal[0] || app->cfg->isolation != SW_ISOLATION_AUTO)
+            if (!refusal[0] || cfg->isolation != SW_ISOLATION_AUTO)
                 goto fail;
             if (i > 0) {
                 /* e.g. Cython's "Interpreter change detected": one
@@ -251,42 +233,12 @@ static int create_interpreters(sw_app_t *app, sw_generation_t *g, sw_isolation_t
     }
     if (g->n_interps > 0)
         return 0;
-fail:
-    for (size_t i = 0; i < g->n_interps; i++) {
-        char why[256];
-        if (sw_interp_end(g->interps[i], APP_THREAD_STOP_S, why, sizeof why) < 0)
-            L.left_alive++;
-    }
-    g->n_interps = 0;
+fail:;
+    char why[300];
+    atomic_fetch_add(&L.left_alive, (int)end_interpreters(g, why, sizeof why));
     if (!*error)
         *error = strdup("the app could not be loaded");
     return -1;
-}
-
-static void record_start(sw_app_t *app, const char *action, const char *user, int generation)
-{
-    pthread_mutex_lock(&app->lock);
-    free(app->last.error);
-    memset(&app->last, 0, sizeof app->last);
-    app->has_last = 1;
-    app->last.generation = generation;
-    snprintf(app->last.action, sizeof app->last.action, "%s", action);
-    snprintf(app->last.requested_by, sizeof app->last.requested_by, "%s", user);
-    snprintf(app->last.result, sizeof app->last.result, "running");
-    clock_gettime(CLOCK_REALTIME, &app->last.started_at);
-    pthread_mutex_unlock(&app->lock);
-}
-
-/* app->lock held. */
-static void record_finish(sw_app_t *app, const char *result, char *error /* taken */)
-{
-    clock_gettime(CLOCK_REALTIME, &app->last.finished_at);
-    app->last.duration_ms =
-        (double)(app->last.finished_at.tv_sec - app->last.started_at.tv_sec) * 1e3 +
-        (double)(app->last.finished_at.tv_nsec - app->last.started_at.tv_nsec) / 1e6;
-    snprintf(app->last.result, sizeof app->last.result, "%s", result);
-    free(app->last.error);
-    app->last.error = error;
 }
 
 /* Answers every queued request 503 (no generation will serve them). */
@@ -304,10 +256,161 @@ static void fail_queued(sw_app_t *app, const char *why)
     }
 }
 
+/* Whether reloading in-process is unsafe for this generation, and why. */
+static int needs_process_reload(const sw_app_config_t *cfg, sw_generation_t *g,
+                                const char *reason, char *mode_reason, size_t len)
+{
+    mode_reason[0] = '\0';
+    if (cfg->reload == SW_RELOAD_PROCESS) {
+        snprintf(mode_reason, len, "reload = process in the config");
+        return 1;
+    }
+    if (cfg->reload != SW_RELOAD_AUTO)
+        return 0;
+    if (sw_interp_needs_process_reload(g->interps[0], mode_reason, len))
+        return 1;
+    if (strstr(reason, " of ")) {
+        snprintf(mode_reason, len, "%s", reason);
+        return 1;
+    }
+    return 0;
+}
+
+/* Builds g; on success it serves (sw_app_build_done). Main GIL held on
+ * entry and return. Returns 0 when g serves. */
+static int build(sw_generation_t *g)
+{
+    sw_app_t *app = g->app;
+    const sw_app_config_t *cfg = app->cfg;
+    char reason[512] = "", mode_reason[512] = "", *error = NULL;
+    sw_isolation_t mode = SW_ISOLATION_SHARED_GIL;
+    int rc = create_interpreters(app, cfg, g, &mode, reason, sizeof reason, &error);
+    int in_process = 0;
+    sw_strv_t files = {0};
+    if (rc == 0) {
+        in_process = needs_process_reload(cfg, g, reason, mode_reason, sizeof mode_reason);
+        for (size_t i = 0; i < g->n_interps; i++)
+            if (sw_interp_start_workers(g->interps[i]) < 0)
+                sw_log(SW_LOG_ERROR, app->name, "interpreter %lld has fewer workers than asked",
+                       (long long)g->interps[i]->id);
+        if (cfg->watch)
+            sw_interp_source_files(g->interps[0], &files);
+    }
+    PyThreadState *ts = PyEval_SaveThread();
+    if (rc != 0) {
+        sw_log(SW_LOG_ERROR, app->name, "%s of generation %d failed", g->action, g->number);
+        sw_app_build_failed(app, g, error);
+        pthread_mutex_lock(&app->lock);
+        int no_generation = !app->gen && !app->busy_loading;
+        pthread_mutex_unlock(&app->lock);
+        if (no_generation)
+            fail_queued(app, "the app failed to load");
+        PyEval_RestoreThread(ts);
+        return -1;
+    }
+    if (mode == SW_ISOLATION_MAIN) {
+        pthread_mutex_lock(&main_app_lock);
+        main_interpreter_app = app;
+        pthread_mutex_unlock(&main_app_lock);
+    }
+    if (sw_app_build_done(app, g, mode, reason, in_process, mode_reason) < 0) {
+        sw_log(SW_LOG_WARN, app->name, "%s of generation %d finished after it was abandoned "
+               "(load-timeout) or the app was removed: ending it", g->action, g->number);
+    } else {
+        sw_log(SW_LOG_INFO, app->name, "%s: generation %d serving (%s%s%s, reload_mode %s)",
+               g->action, g->number, sw_isolation_name(mode), reason[0] ? ": " : "", reason,
+               in_process ? "process" : "interpreter");
+        if (cfg->watch || cfg->touch_reload) {
+            sw_watch_forget(app);
+            sw_watch_add(app, &files, "(watch)");
+            sw_strv_free(&files);
+            if (cfg->touch_reload) {
+                sw_strv_push(&files, cfg->touch_reload);
+                sw_watch_add(app, &files, "(touch-reload)");
+            }
+        }
+    }
+    sw_strv_free(&files);
+    PyEval_RestoreThread(ts);
+    return 0;
+}
+
+static void keeper_exit(void)
+{
+    pthread_mutex_lock(&L.lock);
+    L.keepers--;
+    pthread_cond_broadcast(&L.wake);
+    pthread_mutex_unlock(&L.lock);
+}
+
+/* One generation's life on its own thread: build, serve, end. */
+static void *keeper_main(void *arg)
+{
+    sw_generation_t *g = arg;
+    sw_app_t *app = g->app;
+    sw_python_loader_attach();
+    if (build(g) < 0) {
+        sw_python_loader_detach();
+        sw_app_generation_free(g);
+        keeper_exit();
+        return NULL;
+    }
+    PyThreadState *ts = PyEval_SaveThread();
+    sw_app_wait_retired(app, g);
+    PyEval_RestoreThread(ts);
+    char why[320] = "";
+    size_t alive = end_interpreters(g, why, sizeof why);
+    int was_main = 0;
+    if (!alive) {
+        pthread_mutex_lock(&main_app_lock);
+        was_main = main_interpreter_app == app;
+        if (was_main)
+            main_interpreter_app = NULL;
+        pthread_mutex_unlock(&main_app_lock);
+    }
+    sw_python_loader_detach();
+    atomic_fetch_add(&L.left_alive, (int)alive);
+    sw_app_generation_ended(app, g, alive ? why : NULL);   /* frees g unless alive */
+    keeper_exit();
+    return NULL;
+}
+
+/* Starts the keeper of a new generation for the reload queued on app. */
+static void start_build(sw_app_t *app, const char *user)
+{
+    const char *action = !atomic_load(&L.started) ? L.start_action : "load";
+    pthread_mutex_lock(&app->lock);
+    if (app->gen)
+        action = "reload";
+    pthread_mutex_unlock(&app->lock);
+    sw_generation_t *g = sw_app_build_begin(app, user, action);
+    if (!g)
+        return;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    pthread_mutex_lock(&L.lock);
+    L.keepers++;
+    pthread_mutex_unlock(&L.lock);
+    int rc = pthread_create(&t, &attr, keeper_main, g);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        keeper_exit();
+        char *err = NULL;
+        if (asprintf(&err, "cannot start a loader thread: %s", strerror(rc)) < 0)
+            err = NULL;
+        sw_log(SW_LOG_ERROR, app->name, "%s", err ? err : "cannot start a loader thread");
+        sw_app_build_failed(app, g, err);
+        sw_app_generation_free(g);
+    }
+}
+
+/* ---- the coordinator -------------------------------------------------------------- */
+
 /* load-timeout: while an app has no generation (loading after a destroy or
  * an idle-timeout), queued requests wait for it, but not longer than this;
- * older ones get 503. Runs on the watch thread's tick (sw_loader_tick), since
- * the loader itself may be busy importing for longer. */
+ * older ones get 503. */
 static void expire_waiting(sw_app_t *app)
 {
     pthread_mutex_lock(&app->lock);
@@ -332,351 +435,163 @@ static void expire_waiting(sw_app_t *app)
     }
 }
 
-/* Loads the next generation; on success it serves and the previous one
- * retires. Main GIL held. Returns 0 or -1. */
-static int build_generation(sw_app_t *app, const char *user, const char *action)
-{
-    pthread_mutex_lock(&app->lock);
-    int number = app->next_generation;
-    unsigned long ticket = app->pending_ticket;
-    pthread_mutex_unlock(&app->lock);
-
-    record_start(app, action, user, number);
-    sw_generation_t *g = calloc(1, sizeof *g);
-    char reason[512] = "", mode_reason[512] = "", *error = NULL;
-    sw_isolation_t mode = SW_ISOLATION_SHARED_GIL;
-    int in_process = 0;
-    int rc = -1;
-    if (!g) {
-        error = strdup("out of memory");
-    } else {
-        g->number = number;
-        g->max_requests = app->cfg->max_requests;
-        rc = create_interpreters(app, g, &mode, reason, sizeof reason, &error);
-    }
-    if (rc == 0) {
-        if (app->cfg->reload == SW_RELOAD_PROCESS) {
-            in_process = 1;
-            snprintf(mode_reason, sizeof mode_reason, "reload = process in the config");
-        } else if (app->cfg->reload == SW_RELOAD_AUTO) {
-            in_process = sw_interp_needs_process_reload(g->interps[0], mode_reason,
-                                                        sizeof mode_reason);
-            if (!in_process && strstr(reason, " of ")) {
-                in_process = 1;
-                snprintf(mode_reason, sizeof mode_reason, "%s", reason);
-            }
-        }
-        for (size_t i = 0; i < g->n_interps; i++)
-            if (sw_interp_start_workers(g->interps[i]) < 0)
-                sw_log(SW_LOG_ERROR, app->name, "interpreter %lld has fewer workers than asked",
-                       (long long)g->interps[i]->id);
-        if (mode == SW_ISOLATION_MAIN)
-            main_interpreter_app = app;
-    }
-
-    pthread_mutex_lock(&app->lock);
-    if (rc == 0) {
-        sw_generation_t *old = app->gen;
-        app->gen = g;
-        app->next_generation = number + 1;
-        app->isolation = mode;
-        snprintf(app->isolation_reason, sizeof app->isolation_reason, "%s", reason);
-        app->reload_in_process = in_process;
-        snprintf(app->reload_mode_reason, sizeof app->reload_mode_reason, "%s", mode_reason);
-        app->state = SW_APP_SERVING;
-        if (old) {
-            /* The swap: the new generation already takes requests; the old
-             * one finishes what it has and takes nothing more. */
-            sw_queue_retire(&app->queue, &old->retired);
-            clock_gettime(CLOCK_MONOTONIC, &old->retired_at);
-            old->next = app->old;
-            app->old = old;
-            app->reloads++;
-        }
-        record_finish(app, "ok", NULL);
-        app->done_result = SW_CMD_DONE;
-        free(error);
-    } else {
-        app->state = app->gen ? SW_APP_SERVING : SW_APP_FAILED;
-        record_finish(app, "failed", error);
-        app->done_result = SW_CMD_FAILED;
-        free(g);
-    }
-    app->done_ticket = ticket;
-    app->busy_loading = 0;
-    int failed_without_generation = rc != 0 && !app->gen;
-    double ms = app->last.duration_ms;
-    pthread_cond_broadcast(&app->changed);
-    pthread_mutex_unlock(&app->lock);
-
-    if (rc == 0 && (app->cfg->watch || app->cfg->touch_reload)) {
-        sw_watch_forget(app);
-        sw_strv_t files = {0};
-        if (app->cfg->watch)
-            sw_interp_source_files(g->interps[0], &files);
-        sw_watch_add(app, &files, "(watch)");
-        sw_strv_free(&files);
-        if (app->cfg->touch_reload) {
-            sw_strv_push(&files, app->cfg->touch_reload);
-            sw_watch_add(app, &files, "(touch-reload)");
-            sw_strv_free(&files);
-        }
-    }
-    if (rc == 0)
-        sw_log(SW_LOG_INFO, app->name, "%s: generation %d serving (%s%s%s, reload_mode %s) "
-               "after %.0f ms", action, number, sw_isolation_name(mode), reason[0] ? ": " : "",
-               reason, in_process ? "process" : "interpreter", ms);
-    else
-        sw_log(SW_LOG_ERROR, app->name, "%s of generation %d failed after %.0f ms%s", action,
-               number, ms, app->gen ? "; the previous generation keeps serving" : "");
-    if (failed_without_generation)
-        fail_queued(app, "the app failed to load");
-    return rc;
-}
-
-static void destroy_app(sw_app_t *app, const char *user)
-{
-    record_start(app, "destroy", user, 0);
-    pthread_mutex_lock(&app->lock);
-    sw_generation_t *g = app->gen;
-    app->gen = NULL;
-    if (g) {
-        sw_queue_retire(&app->queue, &g->retired);
-        clock_gettime(CLOCK_MONOTONIC, &g->retired_at);
-        g->next = app->old;
-        app->old = g;
-        app->state = SW_APP_DRAINING;
-    } else {
-        app->state = SW_APP_IDLE;
-    }
-    pthread_cond_broadcast(&app->changed);
-    pthread_mutex_unlock(&app->lock);
-    sw_log(SW_LOG_INFO, app->name, "destroy (by %s): draining generation %d", user,
-           g ? g->number : 0);
-}
-
-/* Ends retired generations whose workers are gone; marks the ones past
- * drain-timeout. final: at shutdown, wait for nothing more. Main GIL held. */
-static void reap(sw_app_t *app, int final)
-{
-    pthread_mutex_lock(&app->lock);
-    sw_generation_t **link = &app->old;
-    while (*link) {
-        sw_generation_t *g = *link;
-        if (g->stuck) {
-            link = &g->next;
-            continue;
-        }
-        if (g->live_workers > 0) {
-            if ((final || since(&g->retired_at) > app->drain_timeout) && !g->stuck) {
-                g->stuck = 1;
-                snprintf(g->stuck_reason, sizeof g->stuck_reason,
-                         "%d workers still busy after drain-timeout", g->live_workers);
-                sw_log(SW_LOG_WARN, app->name, "generation %d: %s; left running", g->number,
-                       g->stuck_reason);
-            }
-            link = &g->next;
-            continue;
-        }
-        /* Every worker is gone: end it, without the app lock (ending runs
-         * Python and may take a while). */
-        *link = g->next;
-        pthread_mutex_unlock(&app->lock);
-        size_t alive = 0;
-        for (size_t i = 0; i < g->n_interps; i++) {
-            char why[300];
-            if (sw_interp_end(g->interps[i], APP_THREAD_STOP_S, why, sizeof why) < 0) {
-                g->interps[alive++] = g->interps[i];
-                snprintf(g->stuck_reason, sizeof g->stuck_reason, "%s", why);
-            }
-        }
-        pthread_mutex_lock(&app->lock);
-        if (alive) {
-            g->n_interps = alive;
-            g->stuck = 1;
-            g->next = app->old;
-            app->old = g;
-            L.left_alive += (int)alive;
-        } else {
-            sw_log(SW_LOG_INFO, app->name, "generation %d ended", g->number);
-            free(g->interps);
-            free(g);
-        }
-        link = &app->old;   /* the list changed while unlocked */
-    }
-    if (app->state == SW_APP_DRAINING && !app->gen) {
-        int draining = 0;
-        for (sw_generation_t *g = app->old; g; g = g->next)
-            draining += !g->stuck;
-        if (!draining) {
-            app->state = SW_APP_IDLE;
-            app->destroy_pending = 0;
-            record_finish(app, "ok", NULL);
-            pthread_cond_broadcast(&app->changed);
-            /* Requests that came meanwhile wait for a fresh generation. */
-            if (!final && sw_queue_count(&app->queue) > 0 && !app->busy_loading) {
-                app->busy_loading = 1;
-                app->pending_ticket = ++app->ticket_seq;
-                app->state = SW_APP_LOADING;
-                sw_loader_post(SW_LOADER_RELOAD, app, "(request)");
-            }
-        }
-    }
-    pthread_mutex_unlock(&app->lock);
-}
-
-/* idle-timeout: destroy apps nobody asked for lately. */
-static void check_idle(sw_app_t *app)
-{
-    if (app->cfg->idle_timeout <= 0)
-        return;
-    pthread_mutex_lock(&app->lock);
-    int due = app->state == SW_APP_SERVING && !app->busy_loading && !app->destroy_pending &&
-              app->counters.active == 0 && sw_queue_count(&app->queue) == 0 &&
-              since(&app->last_request) > app->cfg->idle_timeout &&
-              app->isolation != SW_ISOLATION_MAIN;
-    if (due)
-        app->destroy_pending = 1;
-    pthread_mutex_unlock(&app->lock);
-    if (due)
-        destroy_app(app, "(idle-timeout)");
-}
-
-/* L.apps changes only on the loader thread, under L.apps_lock
- * (sw_loader_tick reads it from the watch thread). */
 static void manage(sw_app_t *app)
 {
-    pthread_mutex_lock(&L.apps_lock);
     sw_app_t **grown = realloc(L.apps, (L.n_apps + 1) * sizeof *grown);
-    if (grown) {
-        L.apps = grown;
-        L.apps[L.n_apps++] = app;
+    if (!grown) {
+        sw_log(SW_LOG_ERROR, app->name, "out of memory: the loader cannot manage this app");
+        return;
     }
-    pthread_mutex_unlock(&L.apps_lock);
+    L.apps = grown;
+    L.apps[L.n_apps++] = sw_app_ref(app);
 }
 
-static void unmanage(sw_app_t *app)
+/* Housekeeping of one app; returns 1 when the app was let go (removed and
+ * quiet). */
+static int housekeep(sw_app_t *app, size_t index)
 {
-    pthread_mutex_lock(&L.apps_lock);
-    for (size_t i = 0; i < L.n_apps; i++)
-        if (L.apps[i] == app) {
-            L.apps[i] = L.apps[--L.n_apps];
-            break;
-        }
-    pthread_mutex_unlock(&L.apps_lock);
-}
-
-void sw_loader_tick(void)
-{
-    pthread_mutex_lock(&L.apps_lock);
-    for (size_t i = 0; i < L.n_apps; i++)
-        expire_waiting(L.apps[i]);
-    pthread_mutex_unlock(&L.apps_lock);
-}
-
-/* Drains and ends every generation of app (final): shutdown and removal. */
-static void finish_app(sw_app_t *app, double deadline)
-{
+    sw_app_expire_builds(app);
+    sw_app_check_drain(app, 0);
+    sw_app_check_idle(app);
+    expire_waiting(app);
     pthread_mutex_lock(&app->lock);
-    sw_generation_t *g = app->gen;
-    app->gen = NULL;
-    if (g) {
-        clock_gettime(CLOCK_MONOTONIC, &g->retired_at);
-        g->next = app->old;
-        app->old = g;
-    }
-    app->state = SW_APP_DRAINING;
+    int removed = app->removed;
     pthread_mutex_unlock(&app->lock);
-    /* Closing (not retiring) lets the workers serve what is queued first. */
-    sw_queue_close(&app->queue);
-    for (;;) {
-        reap(app, 0);
-        pthread_mutex_lock(&app->lock);
-        int busy = 0;
-        for (sw_generation_t *o = app->old; o; o = o->next)
-            busy += !o->stuck;
-        pthread_mutex_unlock(&app->lock);
-        if (!busy || now_s() >= deadline)
-            break;
-        PyThreadState *ts = PyEval_SaveThread();
-        struct timespec nap = {0, 10000000L};
-        nanosleep(&nap, NULL);
-        PyEval_RestoreThread(ts);
-    }
-    reap(app, 1);
+    if (!removed || !sw_app_quiet(app))
+        return 0;
+    fail_queued(app, "the app was removed");
+    L.apps[index] = L.apps[--L.n_apps];
+    sw_log(SW_LOG_INFO, app->name, "removed");
+    sw_app_unref(app);
+    return 1;
 }
 
-static void *loader_main(void *arg)
+static void run_command(cmd_t *c)
+{
+    switch (c->kind) {
+    case SW_LOADER_RELOAD:
+        start_build(c->app, c->user);
+        break;
+    case SW_LOADER_DESTROY:
+        sw_app_retire(c->app, c->user, 0);
+        break;
+    case SW_LOADER_ADD: {
+        char msg[256];
+        manage(c->app);
+        if (sw_app_reload(c->app, c->user, -1, msg, sizeof msg) == SW_CMD_CONFLICT)
+            sw_log(SW_LOG_ERROR, c->app->name, "cannot load: %s", msg);
+        break;
+    }
+    case SW_LOADER_REMOVE:
+        sw_watch_forget(c->app);
+        sw_app_retire(c->app, c->user, 1);
+        break;
+    }
+}
+
+static void *coordinator_main(void *arg)
 {
     (void)arg;
-    sw_python_loader_attach();
-    int failed = 0;
-    for (size_t i = 0; i < L.n_apps && !failed; i++) {
-        pthread_mutex_lock(&L.apps[i]->lock);
-        L.apps[i]->pending_ticket = ++L.apps[i]->ticket_seq;
-        L.apps[i]->busy_loading = 1;
-        pthread_mutex_unlock(&L.apps[i]->lock);
-        if (build_generation(L.apps[i], start_user, start_action) < 0) {
-            failed = 1;
-            pthread_mutex_lock(&L.lock);
-            snprintf(L.start_err, sizeof L.start_err, "app %s failed to load", L.apps[i]->name);
-            pthread_mutex_unlock(&L.lock);
-        }
-    }
-    PyThreadState *ts = PyEval_SaveThread();
-    pthread_mutex_lock(&L.lock);
-    L.started = 1;
-    L.start_failed = failed;
-    pthread_cond_broadcast(&L.wake);
-    pthread_mutex_unlock(&L.lock);
-
     for (;;) {
-        cmd_t *c = next_command();
-        pthread_mutex_lock(&L.lock);
-        int stopping = L.stopping;
-        pthread_mutex_unlock(&L.lock);
+        int stopping;
+        cmd_t *c = next_command(&stopping);
         if (stopping) {
-            free(c);
+            free_command(c);
             break;
         }
-        PyEval_RestoreThread(ts);
-        if (c) {
-            switch (c->kind) {
-            case SW_LOADER_RELOAD:
-                build_generation(c->app, c->user, c->app->gen ? "reload" : "load");
-                break;
-            case SW_LOADER_DESTROY:
-                destroy_app(c->app, c->user);
-                break;
-            case SW_LOADER_ADD:
-                manage(c->app);
-                build_generation(c->app, c->user, "load");
-                break;
-            case SW_LOADER_REMOVE:
-                sw_watch_forget(c->app);
-                unmanage(c->app);
-                finish_app(c->app, now_s() + c->app->drain_timeout);
-                sw_app_free(c->app);
-                break;
-            }
-            free(c);
-        }
-        for (size_t i = 0; i < L.n_apps; i++) {
-            reap(L.apps[i], 0);
-            check_idle(L.apps[i]);
-        }
-        ts = PyEval_SaveThread();
+        if (c)
+            run_command(c);
+        free_command(c);
+        for (size_t i = L.n_apps; i-- > 0;)
+            housekeep(L.apps[i], i);
     }
-
-    PyEval_RestoreThread(ts);
-    double deadline = now_s() + L.drain_s;
-    for (size_t i = 0; i < L.n_apps; i++)
-        finish_app(L.apps[i], deadline);
-    /* What could not be ended (busy workers, app threads) stays alive. */
-    L.left_alive = 0;
-    for (size_t i = 0; i < L.n_apps; i++)
-        for (sw_generation_t *g = L.apps[i]->old; g; g = g->next)
-            L.left_alive += (int)g->n_interps;
-    sw_python_loader_detach();
     return NULL;
+}
+
+/* ---- start / stop --------------------------------------------------------- */
+
+int sw_loader_start(sw_app_t **apps, size_t n, const char *user, const char *action,
+                    char *err, size_t errlen)
+{
+    snprintf(L.start_action, sizeof L.start_action, "%s", action);
+    for (size_t i = 0; i < n; i++)
+        manage(apps[i]);
+    if (L.n_apps != n) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = pthread_create(&L.thread, NULL, coordinator_main, NULL);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the loader thread: %s", strerror(rc));
+        return -1;
+    }
+    /* Every app's first generation, then wait for each. */
+    unsigned long *tickets = calloc(n ? n : 1, sizeof *tickets);
+    if (!tickets) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char msg[256];
+        sw_app_reload(apps[i], user, -1, msg, sizeof msg);
+        pthread_mutex_lock(&apps[i]->lock);
+        tickets[i] = apps[i]->pending_ticket;
+        pthread_mutex_unlock(&apps[i]->lock);
+    }
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        sw_app_t *app = apps[i];
+        pthread_mutex_lock(&app->lock);
+        while (app->done_ticket < tickets[i])
+            pthread_cond_wait(&app->changed, &app->lock);
+        int ok = app->done_ticket == tickets[i] && app->done_result == SW_CMD_DONE;
+        pthread_mutex_unlock(&app->lock);
+        if (!ok && !failed) {
+            failed = 1;
+            snprintf(err, errlen, "app %s failed to load", app->name);
+        }
+    }
+    free(tickets);
+    atomic_store(&L.started, 1);
+    return failed ? -1 : 0;
+}
+
+int sw_loader_shutdown(double drain_s)
+{
+    pthread_mutex_lock(&L.lock);
+    L.stopping = 1;
+    pthread_cond_broadcast(&L.wake);
+    pthread_mutex_unlock(&L.lock);
+    pthread_join(L.thread, NULL);
+    for (cmd_t *c = L.head, *next; c; c = next) {
+        next = c->next;
+        free_command(c);
+    }
+    L.head = L.tail = NULL;
+
+    /* Queued requests are still served; then every generation ends. */
+    double deadline = now_s() + drain_s;
+    for (size_t i = 0; i < L.n_apps; i++)
+        sw_app_retire(L.apps[i], "(shutdown)", 1);
+    pthread_mutex_lock(&L.lock);
+    while (L.keepers > 0 && now_s() < deadline) {
+        struct timespec abs;
+        abs_after_ns(&abs, CLOCK_REALTIME, TICK_NS);
+        pthread_cond_timedwait(&L.wake, &L.lock, &abs);
+    }
+    int running = L.keepers;
+    pthread_mutex_unlock(&L.lock);
+    for (size_t i = 0; i < L.n_apps; i++)
+        sw_app_check_drain(L.apps[i], 1);
+    /* What could not be ended (busy workers, app threads, an import that
+     * never returned) stays alive, and so Python is not finalised. */
+    int left = running + atomic_load(&L.left_alive);
+    if (left == 0) {
+        for (size_t i = 0; i < L.n_apps; i++)
+            sw_app_unref(L.apps[i]);
+        free(L.apps);
+        L.apps = NULL;
+        L.n_apps = 0;
+    }
+    return left;
 }

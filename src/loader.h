@@ -1,9 +1,10 @@
-/* loader.h: the loader thread, the one thread that creates and ends
- * sub-interpreters (FACTS.md section 6: an interpreter is ended by the
- * thread that created it). It loads every app at start-up, then works
- * through commands (reload, destroy), ends retired generations once their
- * workers are gone, destroys idle apps (idle-timeout), and at shutdown
- * drains and ends everything. Serving never waits for it. */
+/* loader.h: the loader: a coordinator thread that takes commands (reload,
+ * destroy, add, remove) and does the housekeeping (load-timeout,
+ * drain-timeout, idle-timeout), and one keeper thread per generation that
+ * creates its interpreters, imports the app and, once the generation is
+ * retired and its workers are gone, ends them (FACTS.md section 6: an
+ * interpreter is ended by the thread that created it). A wedged import
+ * wedges only its own keeper. Serving never waits for any of it. */
 #ifndef SW_LOADER_H
 #define SW_LOADER_H
 
@@ -27,10 +28,6 @@ void sw_loader_post(sw_loader_cmd_t cmd, struct sw_app *app, const char *user);
 
 /* Wakes the loader (a worker exited: a retired generation may be done). */
 void sw_loader_wake(void);
-
-/* Housekeeping that must not wait for the loader (load-timeout); called
- * periodically by another thread. */
-void sw_loader_tick(void);
 
 /* Closes every app's queue (queued requests are still served), waits up to
  * drain_s for the workers, ends every interpreter, stops the thread.

@@ -509,8 +509,10 @@ static int reload_config(sw_server_t *s)
 
     for (size_t i = 0; i < n_added; i++)
         sw_loader_post(SW_LOADER_ADD, added[i], "(SIGHUP)");
-    for (size_t i = 0; i < n_removed; i++)
+    for (size_t i = 0; i < n_removed; i++) {
         sw_loader_post(SW_LOADER_REMOVE, removed[i], "(SIGHUP)");
+        sw_app_unref(removed[i]);   /* the app list's reference */
+    }
     for (size_t i = 0; i < n_reload; i++) {
         char msg[256];
         if (sw_app_reload(reload[i], "(SIGHUP)", -1, msg, sizeof msg) == SW_CMD_CONFLICT)
@@ -843,7 +845,7 @@ static void cleanup(sw_server_t *s)
 static void free_all(sw_server_t *s)
 {
     for (size_t i = 0; i < s->n_apps; i++)
-        sw_app_free(s->apps[i]);
+        sw_app_unref(s->apps[i]);
     free(s->apps);
     for (size_t i = 0; i < s->n_old_cfgs; i++)
         sw_config_free(s->old_cfgs[i]);

@@ -1,6 +1,7 @@
-/* watch.c: file-triggered reloads (see watch.h); its thread also runs the
- * loader's housekeeping tick. Lock: W.lock guards the entry list; it is a
- * leaf (sw_app_reload and sw_loader_tick are called without it). */
+/* watch.c: file-triggered reloads (see watch.h). Lock: W.lock guards the
+ * entry and pending lists; it is a leaf (sw_app_reload is called without
+ * it). Each entry holds a reference to its app, and the thread takes one
+ * before it drops the lock to reload an app. */
 #include "watch.h"
 
 #include <errno.h>
@@ -17,7 +18,6 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "loader.h"
 #include "log.h"
 
 /* Editors write a file in several steps: wait for quiet before reloading. */
@@ -57,16 +57,23 @@ int sw_watch_start(char *err, size_t errlen)
     W.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     W.stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (W.ifd < 0 || W.stopfd < 0) {
-        snprintf(err, errlen, "inotify: %s", strerror(errno));
-        return -1;
+        snprintf(err, errlen, "%s: %s", W.ifd < 0 ? "inotify" : "eventfd", strerror(errno));
+        goto fail;
     }
     int rc = pthread_create(&W.thread, NULL, watch_main, NULL);
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the watch thread: %s", strerror(rc));
-        return -1;
+        goto fail;
     }
     W.started = 1;
     return 0;
+fail:
+    if (W.ifd >= 0)
+        close(W.ifd);
+    if (W.stopfd >= 0)
+        close(W.stopfd);
+    W.ifd = W.stopfd = -1;
+    return -1;
 }
 
 void sw_watch_stop(void)
@@ -82,6 +89,7 @@ void sw_watch_stop(void)
     while (W.entries) {
         entry_t *e = W.entries;
         W.entries = e->next;
+        sw_app_unref(e->app);
         free(e->name);
         free(e);
     }
@@ -107,6 +115,7 @@ static void forget_locked(struct sw_app *app)
             shared = o->wd == e->wd;
         if (!shared)
             inotify_rm_watch(W.ifd, e->wd);
+        sw_app_unref(e->app);
         free(e->name);
         free(e);
     }
@@ -142,7 +151,7 @@ void sw_watch_add(struct sw_app *app, const sw_strv_t *files, const char *reason
                    wd < 0 ? strerror(errno) : "out of memory");
             continue;
         }
-        e->app = app;
+        e->app = sw_app_ref(app);   /* until forgotten */
         e->wd = wd;
         e->name = strdup(basename(base));
         snprintf(e->reason, sizeof e->reason, "%s", reason);
@@ -186,13 +195,11 @@ static void *watch_main(void *arg)
                 timeout = t;
         }
         pthread_mutex_unlock(&W.lock);
-        /* Also the loader's housekeeping tick (load-timeout). */
         if (timeout < 0 || timeout > TICK_MS)
             timeout = TICK_MS;
         struct pollfd fds[2] = {{W.ifd, POLLIN, 0}, {W.stopfd, POLLIN, 0}};
         if (poll(fds, 2, timeout) < 0 && errno != EINTR)
             break;
-        sw_loader_tick();
         if (fds[1].revents)
             break;
         if (fds[0].revents & POLLIN) {
@@ -215,7 +222,9 @@ static void *watch_main(void *arg)
             pthread_mutex_lock(&W.lock);
             for (size_t i = 0; i < W.n_pending; i++) {
                 if (W.pending[i].due_ms <= now_ms()) {
-                    app = W.pending[i].app;
+                    /* A reference: a SIGHUP may remove the app once the
+                     * lock is dropped. */
+                    app = sw_app_ref(W.pending[i].app);
                     snprintf(reason, sizeof reason, "%s", W.pending[i].reason);
                     W.pending[i] = W.pending[--W.n_pending];
                     break;
@@ -228,6 +237,7 @@ static void *watch_main(void *arg)
             sw_log(SW_LOG_INFO, app->name, "%s: a watched file changed; reloading", reason);
             if (sw_app_reload(app, reason, -1, msg, sizeof msg) == SW_CMD_CONFLICT)
                 sw_log(SW_LOG_WARN, app->name, "%s: cannot reload: %s", reason, msg);
+            sw_app_unref(app);
         }
     }
     return NULL;

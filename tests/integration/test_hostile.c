@@ -43,11 +43,12 @@ typedef struct {
     h_server_t *srv;
     char *dir, *ini, *scgi, *wedge;
     int admin_port;
+    int load_timeout;
 } env_t;
 
 /* The config: an admin port with root's token, short drain/load timeouts,
  * and the [app:...] sections in apps (each "%s" in it becomes the hostile
- * app's path). */
+ * app's path, each "%w" the path of the file that wedges its import). */
 static char *config_text(const env_t *e, const char *apps)
 {
     const char *app = h_app("hostile/app.py");
@@ -56,24 +57,32 @@ static char *config_text(const env_t *e, const char *apps)
         *p = '\0';
         sections = h_fmt("%s%s%s", sections, app, p + 2);
     }
+    for (char *p; (p = strstr(sections, "%w"));) {
+        *p = '\0';
+        sections = h_fmt("%s%s%s", sections, e->wedge, p + 2);
+    }
     return h_fmt("[server]\nscgi = %s\nadmin = 127.0.0.1:%d\ndrain-timeout = 2\n"
-                 "load-timeout = 3\npid-file = %s\n"
+                 "load-timeout = %d\npid-file = %s\n"
                  "[user:root]\ntoken-sha256 = " ROOT_SHA "\nrole = admin\n%s",
-                 e->scgi, e->admin_port, pid_file, sections);
+                 e->scgi, e->admin_port, e->load_timeout, pid_file, sections);
 }
 
-static env_t start(const char *apps)
+static env_t start_ex(const char *apps, int load_timeout)
 {
-    env_t e = {0};
+    env_t e = {.load_timeout = load_timeout};
     e.dir = h_tmpdir();
     e.scgi = h_fmt("127.0.0.1:%d", h_free_port());
     e.admin_port = h_free_port();
     e.wedge = h_fmt("%s/wedge", e.dir);
     snprintf(pid_file, sizeof pid_file, "%s/subwsgi.pid", e.dir);
     e.ini = h_fmt("%s/subwsgi.ini", e.dir);
-    char *env[] = {h_fmt("HOSTILE_WEDGE=%s", e.wedge), NULL};
-    e.srv = h_server_config(e.dir, e.scgi, config_text(&e, apps), env);
+    e.srv = h_server_config(e.dir, e.scgi, config_text(&e, apps), NULL);
     return e;
+}
+
+static env_t start(const char *apps)
+{
+    return start_ex(apps, 3);
 }
 
 /* GET path until its "STATUS BODY" contains want; asserts. */
@@ -195,6 +204,7 @@ Test(hostile, removed_app_with_a_stuck_request_is_not_freed_under_it)
 Test(hostile, wedged_import_wedges_only_its_app)
 {
     env_t e = start("[app:wedge]\nwsgi = %s\nmount = /wedge\nthreads = 1\n"
+                    "env = HOSTILE_WEDGE=%w\n"
                     "[app:other]\nwsgi = %s\nmount = /other\nthreads = 1\n");
     h_write_file(e.wedge, "1", 1);
     cr_expect_eq(admin(&e, "POST", "/v1/apps/wedge/reload", NULL), 202);
@@ -256,9 +266,9 @@ static void *bg_reload(void *arg)
 Test(hostile, signals_never_wait_for_an_admin_request)
 {
     /* Each generation of "slow" takes 4 s to import. */
-    env_t e = start("[app:slow]\nwsgi = %s\nmount = /slow\nthreads = 1\n"
-                    "env = HOSTILE_SLOW_IMPORT=4\n"
-                    "[app:b]\nwsgi = %s\nmount = /b\nthreads = 1\nenv = K=1\n");
+    env_t e = start_ex("[app:slow]\nwsgi = %s\nmount = /slow\nthreads = 1\n"
+                       "env = HOSTILE_SLOW_IMPORT=4\n"
+                       "[app:b]\nwsgi = %s\nmount = /b\nthreads = 1\nenv = K=1\n", 30);
     bg_t b = {.port = e.admin_port};
     atomic_init(&b.done, 0);
     pthread_t t;
