@@ -38,6 +38,7 @@ static bench_t start(void)
     char *ini = h_fmt("[server]\n"
                       "scgi = %s\n"
                       "admin = off\n"
+                      "header-timeout = 60\n"   /* the next clients wait */
                       "\n"
                       "[app:outlive]\n"
                       "wsgi = %s\n"
@@ -146,7 +147,7 @@ static void others_check(other_t *o)
         send_all(o[i].fd, o[i].req + 8, o[i].len - 8);
         size_t len;
         int eof;
-        char *got = read_all(o[i].fd, 20, &len, &eof);
+        char *got = read_all(o[i].fd, 5, &len, &eof);
         cr_expect(strncmp(got, "Status: 200 OK\r\n", 16) == 0,
                   "client B%d: its response does not start with its status line; "
                   "%zu bytes, starting \"%.80s\"", i, len, got);
@@ -195,13 +196,13 @@ Test(reqctx, write_kept_by_a_thread_reaches_no_other_client)
     /* A reads now: that frees room, so a thread still sending on A's old
      * fd number would go on; A must see the end of its response. */
     int eof;
-    char *got = read_all(a, 10, &len, &eof);
-    cr_expect(eof, "client A: no end of its response within 10 s (%zu bytes)", len);
+    char *got = read_all(a, 5, &len, &eof);
+    cr_expect(eof, "client A: no end of its response within 5 s (%zu bytes)", len);
     cr_expect(strncmp(got, "Status: 200 OK\r\n", 16) == 0, "client A got \"%.80s\"", got);
     free(got);
     close(a);
 
-    char *res = wait_result(h_fmt("%s/write.result", b.results), 20);
+    char *res = wait_result(h_fmt("%s/write.result", b.results), 5);
     cr_expect(res != NULL, "the app's thread recorded nothing; log:\n%s", h_log_tail(b.srv));
     others_check(o);
     if (res)
@@ -230,8 +231,8 @@ Test(reqctx, input_kept_by_a_thread_reads_no_other_body)
     /* The request ends (the app answers at once): A must see its
      * response end then, although the thread still holds wsgi.input. */
     int eof;
-    char *got = read_all(a, 10, &len, &eof);
-    cr_expect(eof, "client A: no end of its response within 10 s (got \"%.200s\")", got);
+    char *got = read_all(a, 5, &len, &eof);
+    cr_expect(eof, "client A: no end of its response within 5 s (got \"%.200s\")", got);
     char *end = strstr(got, "\r\n\r\n");
     cr_expect(end && strcmp(end + 4, "A answered") == 0, "client A got \"%.200s\"", got);
     free(got);
@@ -241,7 +242,7 @@ Test(reqctx, input_kept_by_a_thread_reads_no_other_body)
     /* A hangs up: a thread still waiting on A's old fd number wakes up. */
     close(a);
 
-    char *res = wait_result(h_fmt("%s/input.result", b.results), 20);
+    char *res = wait_result(h_fmt("%s/input.result", b.results), 5);
     cr_expect(res != NULL, "the app's thread recorded nothing; log:\n%s", h_log_tail(b.srv));
     if (res) {
         cr_expect(strstr(res, "FOREIGN=1") == NULL,
