@@ -5,6 +5,8 @@
                    b'X' (the client reads nothing, so it soon blocks) and
                    returns once the thread is stuck. The thread's outcome goes
                    to D/write.result; it then keeps `write` for 3 more seconds.
+                   With &fail=1 the app raises instead of returning (the
+                   response is truncated: the client must get a reset).
 /keep_input?dir=D  starts a thread that reads the whole body (the client sends
                    only part of it, so it blocks in read) and answers
                    "A answered" at once. The outcome goes to D/input.result.
@@ -64,6 +66,8 @@ def keep_write(environ, start_response):
             break
         time.sleep(0.02)
     _record(os.path.join(d, 'returned'), str(progress[0]))
+    if 'fail=1' in environ.get('QUERY_STRING', ''):
+        raise RuntimeError('outlive: failing after the head was sent')
     return []
 
 

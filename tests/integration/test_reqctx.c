@@ -75,8 +75,8 @@ static void send_all(int fd, const char *p, size_t len)
 }
 
 /* Reads until EOF, a reset or timeout seconds. Returns a malloc'd
- * NUL-terminated buffer, its length in *len; *eof is 1 at EOF or reset,
- * 0 on timeout. */
+ * NUL-terminated buffer, its length in *len; *eof is 1 at EOF, 2 at a
+ * reset, 0 on timeout. */
 static char *read_all(int fd, double timeout, size_t *len, int *eof)
 {
     size_t cap = 1 << 16, n = 0;
@@ -98,7 +98,7 @@ static char *read_all(int fd, double timeout, size_t *len, int *eof)
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            *eof = 1;
+            *eof = r < 0 && errno == ECONNRESET ? 2 : 1;
             break;
         }
         n += (size_t)r;
@@ -175,17 +175,20 @@ static char *wait_result(const char *path, double timeout)
 
 /* ---- tests ------------------------------------------------------------------ */
 
-Test(reqctx, write_kept_by_a_thread_reaches_no_other_client)
+/* Client A's request: the app's thread blocks in write() (A reads
+ * nothing), the app returns (or raises, with fail: a truncated response).
+ * Then other clients connect, A reads: A must see its response end (a
+ * reset when truncated), the thread's write must raise OSError, the others
+ * must get only their own responses. */
+static void write_kept(int fail)
 {
     bench_t b = start();
-    char *query = h_fmt("dir=%s", b.results);
+    char *query = h_fmt("dir=%s%s", b.results, fail ? "&fail=1" : "");
     size_t len;
     char *req = build("/keep_write", query, "", 0, &len);
     int a = tcp_connect(b.port);
     send_all(a, req, len);
     free(req);
-    /* Client A reads nothing: the app's thread blocks in write(), and the
-     * app returns. */
     cr_assert(h_wait_file(h_fmt("%s/returned", b.results), 20),
               "the app did not return; log:\n%s", h_log_tail(b.srv));
     h_nap(0.3);   /* the worker ends the request */
@@ -198,7 +201,11 @@ Test(reqctx, write_kept_by_a_thread_reaches_no_other_client)
     int eof;
     char *got = read_all(a, 5, &len, &eof);
     cr_expect(eof, "client A: no end of its response within 5 s (%zu bytes)", len);
-    cr_expect(strncmp(got, "Status: 200 OK\r\n", 16) == 0, "client A got \"%.80s\"", got);
+    if (fail)
+        cr_expect(eof == 2, "client A: a truncated response must end with a reset, "
+                  "not a FIN (%zu bytes)", len);
+    cr_expect(len == 0 || strncmp(got, "Status: 200 OK\r\n", 16) == 0,
+              "client A got \"%.80s\"", got);
     free(got);
     close(a);
 
@@ -211,6 +218,16 @@ Test(reqctx, write_kept_by_a_thread_reaches_no_other_client)
     free(res);
     h_wait_file(h_fmt("%s/write.done", b.results), 20);
     h_server_stop_clean(b.srv);
+}
+
+Test(reqctx, write_kept_by_a_thread_reaches_no_other_client)
+{
+    write_kept(0);
+}
+
+Test(reqctx, truncated_response_with_write_kept_is_reset_at_once)
+{
+    write_kept(1);
 }
 
 Test(reqctx, input_kept_by_a_thread_reads_no_other_body)
