@@ -92,7 +92,8 @@ static void end_connection(int fd, int truncated)
     /* dup3 replaces the number atomically: it never names a free slot. */
     if (placeholder_fd < 0 || dup3(placeholder_fd, fd, O_CLOEXEC) < 0)
         sw_log(SW_LOG_WARN, NULL, "cannot release the socket of an ended request (%s): "
-               "it stays open until the app drops its objects", strerror(errno));
+               "it stays open, shut down, until the app drops its objects",
+               placeholder_fd < 0 ? "no placeholder socket" : strerror(errno));
 }
 
 static void make_placeholder(void)
