@@ -822,14 +822,7 @@ static void *worker_main(void *arg)
         sw_log_access(app->name, sw_request_header(r, "REQUEST_METHOD"),
                       sw_request_header(r, "REQUEST_URI"), res.status, res.bytes,
                       sw_elapsed_ms(&r->accepted));
-        if (res.truncated) {
-            /* A reset, not a FIN: SCGI has no framing, so only an abortive
-             * close tells nginx (and through it the client) that the body
-             * is incomplete. */
-            struct linger lg = {.l_onoff = 1, .l_linger = 0};
-            setsockopt(r->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        }
-        sw_request_free(r);
+        sw_wsgi_end(r, &res);   /* ends the connection; r is gone after */
         if (it->gen->max_requests > 0 &&
             atomic_fetch_add(&it->gen->served, 1) + 1 == it->gen->max_requests)
             reload_after_max_requests(app, it->gen);

@@ -333,12 +333,46 @@ fail:
     return NULL;
 }
 
+/* A new InputStream or StartResponse holding a reference to ctx (new
+ * Python reference), or NULL with an exception set. */
 static PyObject *new_ctx_object(PyTypeObject *type, sw_reqctx_t *ctx)
 {
     sw_ctxobject_t *o = PyObject_New(sw_ctxobject_t, type);
-    if (o)
+    if (o) {
+        sw_reqctx_retain(ctx);
         o->ctx = ctx;
+    }
     return (PyObject *)o;
+}
+
+sw_reqctx_t *sw_wsgi_live_ctx(sw_ctxobject_t *self, const char *what)
+{
+    if (sw_reqctx_finished(self->ctx)) {
+        sw_wsgi_raise_ended(what);
+        return NULL;
+    }
+    return self->ctx;
+}
+
+void sw_wsgi_raise_ended(const char *what)
+{
+    /* OSError, like any use of a closed connection; ENOTCONN because the
+     * object no longer has one. */
+    PyObject *args = Py_BuildValue("(is)", ENOTCONN,
+                                   what ? what : "the request has ended");
+    if (args) {
+        PyErr_SetObject(PyExc_OSError, args);
+        Py_DECREF(args);
+    }
+}
+
+void sw_wsgi_ctxobject_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    sw_reqctx_t *ctx = ((sw_ctxobject_t *)self)->ctx;
+    tp->tp_free(self);
+    Py_DECREF(tp);
+    sw_reqctx_release(ctx);   /* may close the request's fd: no Python after it */
 }
 
 /* Sends the app's result. Returns 0, or -1 with a Python exception set. */
@@ -455,60 +489,69 @@ void sw_wsgi_serve(sw_worker_t *w, sw_request_t *r, sw_wsgi_result_t *out)
 {
     sw_interp_t *it = w->interp;
     sw_module_state_t *st = module_state(it->module);
-    sw_reqctx_t ctx = {
-        .req = r,
-        .interp = it,
-        .app_name = it->app->name,
-        .content_length = -1,
-    };
     PyObject *input = NULL, *start_response = NULL, *environ = NULL, *result = NULL;
+    /* On the heap: the app may keep its objects (and threads using them)
+     * past this request; they hold references (reqctx.h). */
+    sw_reqctx_t *ctx = sw_reqctx_new(r, it->app->name);
+    out->ctx = ctx;
+    if (!ctx) {
+        Py_BEGIN_ALLOW_THREADS
+        sw_request_reply(r, 503, "Service Unavailable", "out of memory");
+        Py_END_ALLOW_THREADS
+        out->status = 503;
+        return;
+    }
 
-    sw_input_begin(&ctx);
-    input = new_ctx_object(st->input_type, &ctx);
-    start_response = new_ctx_object(st->start_response_type, &ctx);
+    sw_input_begin(ctx);
+    input = new_ctx_object(st->input_type, ctx);
+    start_response = new_ctx_object(st->start_response_type, ctx);
     if (!input || !start_response)
         goto error;
-    environ = build_environ(it, &ctx, input);
+    environ = build_environ(it, ctx, input);
     if (!environ)
         goto error;
     result = PyObject_CallFunctionObjArgs(it->callable, environ, start_response, NULL);
     if (!result)
         goto error;
-    if (send_result(it, &ctx, result) < 0)
+    if (send_result(it, ctx, result) < 0)
         goto error;
     goto done;
 
 error:
-    if (ctx.headers_sent) {
-        sw_interp_log_exception(it, ctx.app_name,
+    if (ctx->headers_sent) {
+        sw_interp_log_exception(it, ctx->app_name,
                                 "error after the response started; connection reset");
-        ctx.client_gone = 1;
+        ctx->client_gone = 1;
         out->truncated = 1;
     } else if (w->timed_out) {
-        sw_interp_log_exception(it, ctx.app_name, "request-timeout exceeded");
-        sw_response_error(&ctx, 504, "Gateway Timeout");
+        sw_interp_log_exception(it, ctx->app_name, "request-timeout exceeded");
+        sw_response_error(ctx, 504, "Gateway Timeout");
     } else {
-        sw_interp_log_exception(it, ctx.app_name, "error in the app");
-        sw_response_error(&ctx, 500, "Internal Server Error");
+        sw_interp_log_exception(it, ctx->app_name, "error in the app");
+        sw_response_error(ctx, 500, "Internal Server Error");
     }
 done:
     if (result) {
-        call_close(it, &ctx, result);
+        call_close(it, ctx, result);
         Py_DECREF(result);
     }
+    if (PyErr_Occurred())
+        sw_interp_log_exception(it, ctx->app_name, "unexpected error");
+    out->status = ctx->headers_sent ? ctx->status_code : 0;
+    out->bytes = ctx->bytes_sent;
     /* The objects may outlive the request (an app can keep references):
-     * cut them loose so a late use raises instead of touching freed memory. */
-    if (input)
-        ((sw_ctxobject_t *)input)->ctx = NULL;
-    if (start_response)
-        ((sw_ctxobject_t *)start_response)->ctx = NULL;
+     * they keep ctx alive, and sw_wsgi_end makes them raise. Usually they
+     * go here and the worker's reference is the last. */
     Py_XDECREF(environ);
     Py_XDECREF(start_response);
     Py_XDECREF(input);
-    sw_input_end(&ctx);
-    PyMem_RawFree(ctx.head);
-    if (PyErr_Occurred())
-        sw_interp_log_exception(it, ctx.app_name, "unexpected error");
-    out->status = ctx.headers_sent ? ctx.status_code : 0;
-    out->bytes = ctx.bytes_sent;
+}
+
+void sw_wsgi_end(sw_request_t *r, sw_wsgi_result_t *res)
+{
+    if (res->ctx)
+        sw_reqctx_end(res->ctx, res->truncated);   /* owns r */
+    else
+        sw_request_free(r);
+    res->ctx = NULL;
 }

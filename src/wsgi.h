@@ -9,10 +9,13 @@
 #include "interp.h"
 #include "request.h"
 
+struct sw_reqctx;
+
 typedef struct {
     int status;          /* HTTP status sent (0: nothing could be sent) */
     uint64_t bytes;      /* body bytes sent */
     int truncated;       /* failed after the head was sent: reset, don't close */
+    struct sw_reqctx *ctx;   /* the worker's reference, for sw_wsgi_end */
 } sw_wsgi_result_t;
 
 /* Registers the built-in module "_subwsgi" (before Py_Initialize). */
@@ -30,5 +33,11 @@ void sw_wsgi_release(sw_interp_t *it);
  * is released around every socket operation. Never raises. An error after
  * the watchdog fired (w->timed_out) answers 504 instead of 500. */
 void sw_wsgi_serve(sw_worker_t *w, sw_request_t *r, sw_wsgi_result_t *out);
+
+/* Ends the request sw_wsgi_serve served (r stays valid until then): the
+ * client's connection ends now (reset when out->truncated), objects the
+ * app kept raise OSError from now on, and r is freed, its fd closed, when
+ * the last of them goes. Exactly once per sw_wsgi_serve; no GIL needed. */
+void sw_wsgi_end(sw_request_t *r, sw_wsgi_result_t *res);
 
 #endif

@@ -3,7 +3,9 @@
  * from the socket on demand (polling while the client is slow, at most
  * SW_CLIENT_WAIT_MS per wait), with the GIL released, never past
  * CONTENT_LENGTH ("the server must not read past the end of the input"
- * is what makes wsgi.input_terminated True). */
+ * is what makes wsgi.input_terminated True). Once the request has ended
+ * (a thread of the app kept the stream), every read raises OSError without
+ * touching the socket; a read blocked at that moment wakes and raises. */
 #include "wsgi_types.h"
 
 #include <errno.h>
@@ -29,28 +31,24 @@ void sw_input_begin(sw_reqctx_t *ctx)
     ctx->in_buf = NULL;
 }
 
-void sw_input_end(sw_reqctx_t *ctx)
-{
-    PyMem_RawFree(ctx->in_buf);
-    ctx->in_buf = NULL;
-    ctx->in_avail = 0;
-}
-
 static sw_reqctx_t *live_ctx(sw_ctxobject_t *self)
 {
-    if (!self->ctx)
-        PyErr_SetString(PyExc_ValueError, "wsgi.input used after its request ended");
-    return self->ctx;
+    return sw_wsgi_live_ctx(self, "wsgi.input: the request has ended");
 }
 
 /* Receives up to len bytes into dst with the GIL released. Returns the
- * count (> 0), or -1 with OSError set (timeout, reset, early EOF). */
+ * count (> 0), or -1 with OSError set (timeout, reset, early EOF, the
+ * request ended). */
 static Py_ssize_t recv_some(sw_reqctx_t *ctx, char *dst, size_t len)
 {
-    ssize_t n;
-    int err = 0;
+    ssize_t n = -1;
+    int err = 0, ended = 0;
     Py_BEGIN_ALLOW_THREADS
     for (;;) {
+        /* Before each syscall: after the end, the fd may be a placeholder
+         * (reqctx.h); a wait in progress was woken by the end. */
+        if ((ended = sw_reqctx_finished(ctx)))
+            break;
         n = recv(ctx->req->fd, dst, len, 0);
         if (n >= 0)
             break;
@@ -68,6 +66,12 @@ static Py_ssize_t recv_some(sw_reqctx_t *ctx, char *dst, size_t len)
         break;
     }
     Py_END_ALLOW_THREADS
+    /* Bytes received after the end came from our own client (the fd is
+     * the socket until the placeholder replaces it); drop them anyway. */
+    if (ended || sw_reqctx_finished(ctx)) {
+        sw_wsgi_raise_ended("wsgi.input: the request has ended");
+        return -1;
+    }
     if (n > 0) {
         ctx->in_socket_left -= (uint64_t)n;
         return n;
@@ -244,13 +248,6 @@ static PyObject *input_iternext(sw_ctxobject_t *self)
     return line;
 }
 
-static void input_dealloc(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    tp->tp_free(self);
-    Py_DECREF(tp);
-}
-
 static PyMethodDef input_methods[] = {
     {"read", (PyCFunction)input_read, METH_VARARGS, "read([size]) -> bytes"},
     {"readline", (PyCFunction)input_readline, METH_VARARGS, "readline([size]) -> bytes"},
@@ -259,7 +256,7 @@ static PyMethodDef input_methods[] = {
 };
 
 static PyType_Slot input_slots[] = {
-    {Py_tp_dealloc, input_dealloc},
+    {Py_tp_dealloc, sw_wsgi_ctxobject_dealloc},
     {Py_tp_iter, PyObject_SelfIter},
     {Py_tp_iternext, input_iternext},
     {Py_tp_methods, input_methods},

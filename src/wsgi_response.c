@@ -2,7 +2,9 @@
  * the CGI-style response on the socket (PEP 3333 "The start_response()
  * Callable" and "Buffering and Streaming"). Sends on the non-blocking
  * client socket, polling (SW_CLIENT_WAIT_MS at most) while it is full, the
- * GIL released around each send and wait. */
+ * GIL released around each send and wait. Once the request has ended (an
+ * app thread kept `write`), nothing is sent: write() raises OSError, and a
+ * send waiting for room at that moment wakes and stops. */
 #include "wsgi_types.h"
 
 #include <ctype.h>
@@ -31,12 +33,19 @@ static int wait_for_room(int fd)
     return rc > 0 ? 0 : rc == 0 ? ETIMEDOUT : errno;
 }
 
-/* Sends every byte of iov; GIL released. Returns 0 or -1 (client gone). */
+/* Sends every byte of iov; GIL released. Returns 0 or -1 (client gone,
+ * or the request ended). */
 static int send_iov(sw_reqctx_t *ctx, struct iovec *iov, int n)
 {
-    int rc = 0, err = 0;
+    int rc = 0, err = 0, ended = 0;
     Py_BEGIN_ALLOW_THREADS
     while (n > 0) {
+        /* Before each syscall: after the end, the fd may be a placeholder
+         * (reqctx.h); a wait in progress was woken by the end. */
+        if ((ended = sw_reqctx_finished(ctx))) {
+            rc = -1;
+            break;
+        }
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
         ssize_t w = sendmsg(ctx->req->fd, &msg, MSG_NOSIGNAL);
         if (w < 0) {
@@ -59,8 +68,9 @@ static int send_iov(sw_reqctx_t *ctx, struct iovec *iov, int n)
     Py_END_ALLOW_THREADS
     if (rc < 0) {
         ctx->client_gone = 1;
-        sw_log(SW_LOG_INFO, ctx->app_name, "client gone while sending the response: %s",
-               strerror(err));
+        if (!ended && !sw_reqctx_finished(ctx))
+            sw_log(SW_LOG_INFO, ctx->app_name, "client gone while sending the response: %s",
+                   strerror(err));
     }
     return rc;
 }
@@ -93,6 +103,11 @@ int sw_response_sendfile(sw_reqctx_t *ctx, int fd, off_t offset, uint64_t count)
     uint64_t sent = 0;
     Py_BEGIN_ALLOW_THREADS
     while (sent < count) {
+        if (sw_reqctx_finished(ctx)) {   /* as in send_iov */
+            rc = -1;
+            err = ENOTCONN;
+            break;
+        }
         size_t chunk = count - sent > (1u << 30) ? (1u << 30) : (size_t)(count - sent);
         ssize_t w = sendfile(ctx->req->fd, fd, &offset, chunk);
         if (w < 0) {
@@ -280,13 +295,6 @@ fail:
     return -1;
 }
 
-static sw_reqctx_t *live_ctx(sw_ctxobject_t *self)
-{
-    if (!self->ctx)
-        PyErr_SetString(PyExc_ValueError, "start_response used after its request ended");
-    return self->ctx;
-}
-
 /* start_response(status, response_headers, exc_info=None) -> write */
 static PyObject *start_response_call(PyObject *op, PyObject *args, PyObject *kwargs)
 {
@@ -296,7 +304,7 @@ static PyObject *start_response_call(PyObject *op, PyObject *args, PyObject *kwa
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:start_response", kwlist,
                                      &status, &headers, &exc_info))
         return NULL;
-    sw_reqctx_t *ctx = live_ctx(self);
+    sw_reqctx_t *ctx = sw_wsgi_live_ctx(self, "start_response: the request has ended");
     if (!ctx)
         return NULL;
     if (exc_info != Py_None) {
@@ -329,7 +337,7 @@ static PyObject *start_response_call(PyObject *op, PyObject *args, PyObject *kwa
 /* write(data): the imperative API; sends at once. */
 static PyObject *start_response_write(sw_ctxobject_t *self, PyObject *data)
 {
-    sw_reqctx_t *ctx = live_ctx(self);
+    sw_reqctx_t *ctx = sw_wsgi_live_ctx(self, "write: the request has ended");
     if (!ctx)
         return NULL;
     if (!ctx->status_code) {
@@ -344,17 +352,13 @@ static PyObject *start_response_write(sw_ctxobject_t *self, PyObject *data)
     /* A bytes object is immutable and we hold a reference (the argument),
      * so sending it with the GIL released is safe. */
     if (sw_response_send(ctx, PyBytes_AS_STRING(data), (size_t)PyBytes_GET_SIZE(data)) < 0) {
-        PyErr_SetString(PyExc_ConnectionError, "client closed the connection");
+        if (sw_reqctx_finished(ctx))
+            sw_wsgi_raise_ended("write: the request has ended");
+        else
+            PyErr_SetString(PyExc_ConnectionError, "client closed the connection");
         return NULL;
     }
     Py_RETURN_NONE;
-}
-
-static void ctxobject_dealloc(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    tp->tp_free(self);
-    Py_DECREF(tp);
 }
 
 static PyMethodDef start_response_methods[] = {
@@ -363,7 +367,7 @@ static PyMethodDef start_response_methods[] = {
 };
 
 static PyType_Slot start_response_slots[] = {
-    {Py_tp_dealloc, ctxobject_dealloc},
+    {Py_tp_dealloc, sw_wsgi_ctxobject_dealloc},
     {Py_tp_call, start_response_call},
     {Py_tp_methods, start_response_methods},
     {Py_tp_doc, "start_response(status, response_headers, exc_info=None)"},

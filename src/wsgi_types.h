@@ -1,8 +1,7 @@
-/* wsgi_types.h: internal to wsgi*.c: the per-request context shared by the
- * Python objects of one request, and the types of module _subwsgi
+/* wsgi_types.h: internal to wsgi*.c: the types of module _subwsgi
  * (wsgi.input, start_response, wsgi.errors, wsgi.file_wrapper). The objects
- * point at the context only while the request runs; afterwards ctx is NULL
- * and using them raises instead of touching freed memory. */
+ * of a request each hold a reference to its context (reqctx.h), dropped in
+ * their tp_dealloc; once the request ended, using them raises OSError. */
 #ifndef SW_WSGI_TYPES_H
 #define SW_WSGI_TYPES_H
 
@@ -11,30 +10,12 @@
 
 #include "interp.h"
 #include "log.h"
+#include "reqctx.h"
 #include "request.h"
-
-typedef struct sw_reqctx {
-    sw_request_t *req;
-    sw_interp_t *interp;
-    const char *app_name;
-    /* request body (wsgi.input) */
-    const char *in_ptr;          /* unread buffered bytes */
-    size_t in_avail;
-    char *in_buf;                /* refill buffer, allocated on first use */
-    uint64_t in_socket_left;     /* bytes still to receive from the socket */
-    /* response */
-    char *head;                  /* "Status: ...\r\n" + headers + "\r\n" */
-    size_t head_len;
-    int status_code;             /* 0 until start_response */
-    int headers_sent;
-    int client_gone;             /* a send failed: stop producing */
-    int64_t content_length;      /* from the app's headers, -1 if none */
-    uint64_t bytes_sent;         /* body bytes */
-} sw_reqctx_t;
 
 typedef struct {
     PyObject_HEAD
-    sw_reqctx_t *ctx;
+    sw_reqctx_t *ctx;            /* a reference, set at creation, never NULL */
 } sw_ctxobject_t;                /* InputStream and StartResponse */
 
 typedef struct {
@@ -62,13 +43,24 @@ extern PyType_Spec sw_start_response_spec;
 extern PyType_Spec sw_errors_spec;
 extern PyType_Spec sw_file_wrapper_spec;
 
-/* wsgi_input.c: sets up the body reader for r; frees its buffer. */
+/* wsgi_input.c: sets up the body reader for ctx->req (its buffer is freed
+ * with the context). */
 void sw_input_begin(sw_reqctx_t *ctx);
-void sw_input_end(sw_reqctx_t *ctx);
+
+/* wsgi.c: the context of a request object if its request is still
+ * running, else NULL with OSError(ENOTCONN, "WHAT: the request has ended")
+ * set. */
+sw_reqctx_t *sw_wsgi_live_ctx(sw_ctxobject_t *self, const char *what);
+
+/* Sets that OSError. */
+void sw_wsgi_raise_ended(const char *what);
+
+/* tp_dealloc of both types: drops the object's reference to its context. */
+void sw_wsgi_ctxobject_dealloc(PyObject *self);
 
 /* wsgi_response.c: sends the head (once) and data; GIL released inside.
- * Returns 0, or -1 when the client is gone (ctx->client_gone set; no
- * Python exception). */
+ * Returns 0, or -1 when the client is gone or the request ended
+ * (ctx->client_gone set; no Python exception). */
 int sw_response_send(sw_reqctx_t *ctx, const char *data, size_t len);
 
 /* Sends a file with sendfile(2) from offset, count bytes. Same returns. */

@@ -1,0 +1,275 @@
+/* test_reqctx.c: a request's data reaches only its own connection (DESIGN
+ * section 7, issue 10 defect 3): an app thread that keeps a request's
+ * `write` callable or `wsgi.input` after the request ended gets OSError and
+ * never writes to, or reads from, the next clients' connections, which
+ * reuse the fd number; the first client sees its response end when the
+ * request ends, not when the thread lets go. App: tests/apps/outlive.py. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+TestSuite(reqctx, .fini = h_cleanup, .timeout = H_SUITE_TIMEOUT);
+
+#define N_OTHERS 4   /* next clients: one of them gets the freed fd number */
+
+typedef struct {
+    h_server_t *srv;
+    char *addr;
+    int port;
+    char *dir;       /* the server's */
+    char *results;   /* where the app records what its threads saw */
+} bench_t;
+
+static bench_t start(void)
+{
+    bench_t b;
+    b.dir = h_tmpdir();
+    b.results = h_tmpdir();
+    b.port = h_free_port();
+    b.addr = h_fmt("127.0.0.1:%d", b.port);
+    char *ini = h_fmt("[server]\n"
+                      "scgi = %s\n"
+                      "admin = off\n"
+                      "header-timeout = 60\n"   /* the next clients wait */
+                      "\n"
+                      "[app:outlive]\n"
+                      "wsgi = %s\n"
+                      "mount = /\n"
+                      "threads = 2\n",
+                      b.addr, h_app("outlive.py"));
+    b.srv = h_server_config(b.dir, b.addr, ini, NULL);
+    return b;
+}
+
+/* ---- raw client sockets --------------------------------------------------- */
+
+static int tcp_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0, "connect: %s",
+              strerror(errno));
+    return fd;
+}
+
+static void send_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        cr_assert(w > 0, "send: %s", strerror(errno));
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+/* Reads until EOF, a reset or timeout seconds. Returns a malloc'd
+ * NUL-terminated buffer, its length in *len; *eof is 1 at EOF, 2 at a
+ * reset, 0 on timeout. */
+static char *read_all(int fd, double timeout, size_t *len, int *eof)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    double deadline = h_now() + timeout;
+    *eof = 0;
+    for (;;) {
+        double left = deadline - h_now();
+        if (left <= 0)
+            break;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+            continue;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+        }
+        ssize_t r = recv(fd, buf + n, cap - n, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            *eof = r < 0 && errno == ECONNRESET ? 2 : 1;
+            break;
+        }
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* An SCGI request for POST uri with body (CONTENT_LENGTH = body_len). */
+static char *build(const char *uri, const char *query, const void *body, size_t body_len,
+                   size_t *len)
+{
+    const char *kv[] = {"REQUEST_METHOD", "POST", "REQUEST_URI", uri,
+                        "QUERY_STRING", query, "SERVER_NAME", "localhost",
+                        "SERVER_PORT", "80", "SERVER_PROTOCOL", "HTTP/1.1"};
+    return h_scgi_build(kv, 6, body, body_len, len);
+}
+
+/* The next clients: each connects and sends the first bytes of its request
+ * only, so the server holds their connections open while the test lets the
+ * old request's thread loose. */
+typedef struct {
+    int fd;
+    char *req;
+    size_t len;
+    char body[32];
+} other_t;
+
+static void others_connect(bench_t *b, other_t *o)
+{
+    for (int i = 0; i < N_OTHERS; i++) {
+        snprintf(o[i].body, sizeof o[i].body, "B%d's own body", i);
+        o[i].req = build("/echo", "", o[i].body, strlen(o[i].body), &o[i].len);
+        o[i].fd = tcp_connect(b->port);
+        send_all(o[i].fd, o[i].req, 8);
+    }
+    h_nap(0.3);   /* accepted by the server */
+}
+
+/* Sends the rest of each request; each must get exactly its own answer:
+ * the status line first, its own body, nothing of anyone else's. */
+static void others_check(other_t *o)
+{
+    for (int i = 0; i < N_OTHERS; i++) {
+        send_all(o[i].fd, o[i].req + 8, o[i].len - 8);
+        size_t len;
+        int eof;
+        char *got = read_all(o[i].fd, 5, &len, &eof);
+        cr_expect(strncmp(got, "Status: 200 OK\r\n", 16) == 0,
+                  "client B%d: its response does not start with its status line; "
+                  "%zu bytes, starting \"%.80s\"", i, len, got);
+        cr_expect(memchr(got, 'X', len) == NULL,
+                  "client B%d received the other request's body bytes (%zu bytes "
+                  "in all)", i, len);
+        char *end = strstr(got, "\r\n\r\n");
+        cr_expect(end && strcmp(end + 4, o[i].body) == 0,
+                  "client B%d: body \"%.80s\", want \"%s\"", i, end ? end + 4 : "",
+                  o[i].body);
+        cr_expect(eof, "client B%d: no end of response", i);
+        free(got);
+        free(o[i].req);
+        close(o[i].fd);
+    }
+}
+
+static char *wait_result(const char *path, double timeout)
+{
+    if (!h_wait_file(path, timeout))
+        return NULL;
+    size_t len;
+    return h_read_file(path, &len);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+/* Client A's request: the app's thread blocks in write() (A reads
+ * nothing), the app returns (or raises, with fail: a truncated response).
+ * Then other clients connect, A reads: A must see its response end (a
+ * reset when truncated), the thread's write must raise OSError, the others
+ * must get only their own responses. */
+static void write_kept(int fail)
+{
+    bench_t b = start();
+    char *query = h_fmt("dir=%s%s", b.results, fail ? "&fail=1" : "");
+    size_t len;
+    char *req = build("/keep_write", query, "", 0, &len);
+    int a = tcp_connect(b.port);
+    send_all(a, req, len);
+    free(req);
+    cr_assert(h_wait_file(h_fmt("%s/returned", b.results), 20),
+              "the app did not return; log:\n%s", h_log_tail(b.srv));
+    h_nap(0.3);   /* the worker ends the request */
+
+    other_t o[N_OTHERS];
+    others_connect(&b, o);
+
+    /* A reads now: that frees room, so a thread still sending on A's old
+     * fd number would go on; A must see the end of its response. */
+    int eof;
+    char *got = read_all(a, 5, &len, &eof);
+    cr_expect(eof, "client A: no end of its response within 5 s (%zu bytes)", len);
+    if (fail)
+        cr_expect(eof == 2, "client A: a truncated response must end with a reset, "
+                  "not a FIN (%zu bytes)", len);
+    cr_expect(len == 0 || strncmp(got, "Status: 200 OK\r\n", 16) == 0,
+              "client A got \"%.80s\"", got);
+    free(got);
+    close(a);
+
+    char *res = wait_result(h_fmt("%s/write.result", b.results), 5);
+    cr_expect(res != NULL, "the app's thread recorded nothing; log:\n%s", h_log_tail(b.srv));
+    others_check(o);
+    if (res)
+        cr_expect(strncmp(res, "OSError=1 ", 10) == 0,
+                  "write() after the request ended: want OSError, got \"%s\"", res);
+    free(res);
+    h_wait_file(h_fmt("%s/write.done", b.results), 20);
+    h_server_stop_clean(b.srv);
+}
+
+Test(reqctx, write_kept_by_a_thread_reaches_no_other_client)
+{
+    write_kept(0);
+}
+
+Test(reqctx, truncated_response_with_write_kept_is_reset_at_once)
+{
+    write_kept(1);
+}
+
+Test(reqctx, input_kept_by_a_thread_reads_no_other_body)
+{
+    bench_t b = start();
+    char *query = h_fmt("dir=%s", b.results);
+    /* A body far larger than what the server reads ahead (64 KiB), of which
+     * client A sends only the first 100 KiB: the thread blocks in read(). */
+    size_t body_len = 1 << 20, sent_body = 100 << 10, len;
+    char *body = malloc(body_len);
+    memset(body, 'a', body_len);
+    char *req = build("/keep_input", query, body, body_len, &len);
+    free(body);
+    int a = tcp_connect(b.port);
+    send_all(a, req, len - body_len + sent_body);
+    free(req);
+
+    /* The request ends (the app answers at once): A must see its
+     * response end then, although the thread still holds wsgi.input. */
+    int eof;
+    char *got = read_all(a, 5, &len, &eof);
+    cr_expect(eof, "client A: no end of its response within 5 s (got \"%.200s\")", got);
+    char *end = strstr(got, "\r\n\r\n");
+    cr_expect(end && strcmp(end + 4, "A answered") == 0, "client A got \"%.200s\"", got);
+    free(got);
+
+    other_t o[N_OTHERS];
+    others_connect(&b, o);
+    /* A hangs up: a thread still waiting on A's old fd number wakes up. */
+    close(a);
+
+    char *res = wait_result(h_fmt("%s/input.result", b.results), 5);
+    cr_expect(res != NULL, "the app's thread recorded nothing; log:\n%s", h_log_tail(b.srv));
+    if (res) {
+        cr_expect(strstr(res, "FOREIGN=1") == NULL,
+                  "wsgi.input read another client's bytes: %s", res);
+        cr_expect(strncmp(res, "OSError=1 ", 10) == 0,
+                  "wsgi.input.read() after the request ended: want OSError, got \"%s\"",
+                  res);
+    }
+    free(res);
+    others_check(o);
+    h_wait_file(h_fmt("%s/input.done", b.results), 20);
+    h_server_stop_clean(b.srv);
+}
