@@ -24,6 +24,7 @@ static json_t *time_or_null(time_t t);
 static json_t *timespec_or_null(const struct timespec *ts);
 static json_t *interps_json(const sw_app_status_t *st);
 static json_t *requests_json(const sw_app_status_t *st);
+static json_t *loads_json(const sw_app_status_t *st);
 static json_t *latency_json(const sw_app_status_t *st);
 static json_t *last_reload_json(const sw_app_status_t *st);
 static size_t utf8_seq_len(const unsigned char *p);
@@ -71,6 +72,7 @@ json_t *sw_status_app_json(const sw_app_status_t *st)
     rc |= set(o, "latency_ms", latency_json(st));
     rc |= set(o, "reloads", json_integer((json_int_t)st->reloads));
     rc |= set(o, "last_reload", last_reload_json(st));
+    rc |= set(o, "loading", loads_json(st));
     if (rc != 0) {
         json_decref(o);
         return NULL;
@@ -95,10 +97,28 @@ static json_t *interps_json(const sw_app_status_t *st)
             rc |= set(o, "busy", json_integer(it->busy));
             rc |= set(o, "requests", json_integer((json_int_t)it->requests));
             rc |= set(o, "created_at", time_or_null(it->created_at));
+            rc |= set(o, "stuck_reason", text_or_null(it->stuck_reason[0] ? it->stuck_reason
+                                                                            : NULL));
         }
         if (rc != 0 || json_array_append_new(a, o) != 0) {
             if (rc != 0)
                 json_decref(o);
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* Builds running now: a wedged import shows here with its age, and as
+ * abandoned once it outlived load-timeout. */
+static json_t *loads_json(const sw_app_status_t *st)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < st->n_loads; i++) {
+        json_t *o = json_pack("{s:i, s:f, s:b}", "generation", st->loads[i].generation,
+                              "age_s", st->loads[i].age_s, "abandoned", st->loads[i].abandoned);
+        if (!o || json_array_append_new(a, o) != 0) {
             json_decref(a);
             return NULL;
         }

@@ -114,6 +114,8 @@ static void add_interps(sw_app_status_t *out, const sw_generation_t *g, const ch
             .requests = it->requests,
             .created_at = it->created_at,
         };
+        if (g->stuck)
+            snprintf(st->stuck_reason, sizeof st->stuck_reason, "%s", g->stuck_reason);
     }
 }
 
@@ -154,6 +156,17 @@ void sw_app_get_status(sw_app_t *app, sw_app_status_t *out)
             add_interps(out, app->gen, "serving");
         for (const sw_generation_t *g = app->old; g; g = g->next)
             add_interps(out, g, "draining");
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    for (const sw_generation_t *b = app->building;
+         b && out->n_loads < sizeof out->loads / sizeof out->loads[0]; b = b->next) {
+        /* the deadline is load-timeout after the start */
+        double left = (double)(b->build_deadline.tv_sec - now.tv_sec) +
+                      (double)(b->build_deadline.tv_nsec - now.tv_nsec) / 1e9;
+        out->loads[out->n_loads++] = (sw_load_status_t){
+            .generation = b->number, .age_s = app->load_timeout - left,
+            .abandoned = b->abandoned};
     }
     out->reloads = app->reloads;
     out->has_last = app->has_last;

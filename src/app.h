@@ -167,7 +167,14 @@ typedef struct {
     int busy;
     unsigned long requests;
     time_t created_at;
+    char stuck_reason[320];       /* "" = null: why it could not be ended */
 } sw_interp_status_t;
+
+typedef struct {
+    int generation;
+    double age_s;
+    int abandoned;                /* it outlived load-timeout */
+} sw_load_status_t;
 
 typedef struct {
     const char *name, *owner, *wsgi;          /* borrowed from the config */
@@ -185,6 +192,8 @@ typedef struct {
     unsigned long reloads;
     int has_last;
     sw_reload_record_t last;                  /* last.error is a copy */
+    sw_load_status_t loads[8];                /* builds running, newest first */
+    size_t n_loads;
 } sw_app_status_t;
 
 void sw_app_get_status(sw_app_t *app, sw_app_status_t *out);
