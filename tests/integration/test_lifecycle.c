@@ -161,7 +161,9 @@ Test(lifecycle, reloads_under_load_lose_nothing)
                 failed++;
             load[i] = h_async_get(s->scgi, i % 5 == 0 ? "/slow" : "/", H_IO_TIMEOUT);
         }
-        if (h_now() > until - 4.0 + 0.3 * (reloads + 1) && reloads < 10) {
+        /* Touches further apart than the watcher's debounce (0.3 s), so
+         * each one is a reload of its own. */
+        if (h_now() > until - 4.0 + 0.45 * (reloads + 1) && reloads < 10) {
             h_write_file(restart, "x", 1);
             reloads++;
         }
@@ -174,6 +176,12 @@ Test(lifecycle, reloads_under_load_lose_nothing)
     }
     cr_expect_eq(failed, 0, "%d of %d requests failed across the reloads", failed, done);
     cr_expect(done > 100, "only %d requests", done);
+    /* The reloads did happen, under that load. */
+    int generation = 0;
+    char *b = h_status_body(s->scgi, "/");
+    cr_assert(sscanf(b, "200 generation=%d", &generation) == 1, "%s", b);
+    cr_expect(generation >= 4, "%d touches under load, but generation %d serves", reloads,
+              generation);
     h_server_stop_clean(s);
 }
 
