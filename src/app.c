@@ -243,18 +243,29 @@ static const char *reload_conflict(sw_app_t *app)
     return NULL;
 }
 
+static void record_start(sw_app_t *app, const char *action, const char *user, int generation);
+static void record_finish(sw_app_t *app, const char *result, char *error);
+
 /* Queues a load or reload for the loader (app->lock held): the event
  * "reload asked" (or "request" for an idle app). Returns its ticket. */
 static unsigned long queue_load(sw_app_t *app, const char *user)
 {
     unsigned long ticket = ++app->ticket_seq;
+    if (sw_loader_post(SW_LOADER_RELOAD, app, user) < 0) {
+        /* Nothing may wait for a command that was never queued. */
+        record_start(app, "reload", user, app->next_generation);
+        record_finish(app, "failed", strdup("out of memory queueing the reload"));
+        app->done_ticket = ticket;
+        app->done_result = SW_CMD_FAILED;
+        pthread_cond_broadcast(&app->changed);
+        return ticket;
+    }
     app->pending_ticket = ticket;
     app->busy_loading = 1;
     if (app->state == SW_APP_SERVING)
         app->state = SW_APP_RELOADING;
     else if (app->state == SW_APP_IDLE || app->state == SW_APP_FAILED)
         app->state = SW_APP_LOADING;
-    sw_loader_post(SW_LOADER_RELOAD, app, user);
     return ticket;
 }
 
@@ -322,8 +333,12 @@ sw_cmd_result_t sw_app_destroy(sw_app_t *app, const char *user, double wait_s,
         return SW_CMD_CONFLICT;
     }
     if (!app->destroy_pending && app->state != SW_APP_IDLE) {
+        if (sw_loader_post(SW_LOADER_DESTROY, app, user) < 0) {
+            snprintf(msg, msglen, "out of memory");
+            pthread_mutex_unlock(&app->lock);
+            return SW_CMD_CONFLICT;
+        }
         app->destroy_pending = 1;
-        sw_loader_post(SW_LOADER_DESTROY, app, user);
     }
     struct timespec abs;
     deadline_after(&abs, wait_s);

@@ -86,15 +86,12 @@ static void abs_after_ns(struct timespec *abs, clockid_t clock, long ns)
 
 /* ---- the command queue ------------------------------------------------------ */
 
-void sw_loader_post(sw_loader_cmd_t kind, sw_app_t *app, const char *user)
+int sw_loader_post(sw_loader_cmd_t kind, sw_app_t *app, const char *user)
 {
     cmd_t *c = calloc(1, sizeof *c);
     if (!c) {
-        /* Nothing must be left waiting for a command that never comes: the
-         * coordinator's housekeeping answers a reload that did not start
-         * (see pending_lost). */
         sw_log(SW_LOG_ERROR, app->name, "out of memory queueing a command; it is dropped");
-        return;
+        return -1;
     }
     c->kind = kind;
     c->app = sw_app_ref(app);
@@ -107,6 +104,7 @@ void sw_loader_post(sw_loader_cmd_t kind, sw_app_t *app, const char *user)
     L.tail = c;
     pthread_cond_broadcast(&L.wake);
     pthread_mutex_unlock(&L.lock);
+    return 0;
 }
 
 void sw_loader_wake(void)

@@ -23,8 +23,9 @@ int sw_loader_start(struct sw_app **apps, size_t n, const char *user, const char
 
 /* Queues a command. app->lock may be held by the caller. ADD starts
  * managing (and loads) a new app; REMOVE drains and ends one, after which
- * the loader frees it. */
-void sw_loader_post(sw_loader_cmd_t cmd, struct sw_app *app, const char *user);
+ * the loader lets it go. Returns 0, or -1 (out of memory, logged) when the
+ * command could not be queued: the caller must undo what waits for it. */
+int sw_loader_post(sw_loader_cmd_t cmd, struct sw_app *app, const char *user);
 
 /* Wakes the loader (a worker exited: a retired generation may be done). */
 void sw_loader_wake(void);

@@ -1,5 +1,7 @@
 /* route.h: a listener's mount table: host + longest path prefix -> app.
- * Built at start-up, read-only afterwards (no lock). */
+ * Built at start-up and rebuilt by SIGHUP under the server lock (written
+ * with it held for writing; read, by the I/O thread, with it held for
+ * reading: see server.h). */
 #ifndef SW_ROUTE_H
 #define SW_ROUTE_H
 

@@ -2,9 +2,37 @@
  * thread, the loader, the admin port, signals, the graceful shutdown; and
  * the read-only view of it that the admin port uses.
  *
- * Lock: the server lock (a rwlock) guards the set of apps and the current
- * config (users, tokens); SIGHUP takes it for writing to swap them. Order:
- * server lock, then app->lock, then app->queue.lock. */
+ * ---- Locks: the whole process's order (take them top to bottom only) ----
+ *
+ * rank  lock                        guards
+ *  1    server lock (rwlock,        s->apps, s->cfg (users, tokens), every
+ *       server.c; also the I/O      listener's route table; SIGHUP writes. Held
+ *       thread's "routes lock")     only briefly: admin handlers drop it before
+ *                                   they wait (admin/http.c unlock_to_wait).
+ *  2    recycle_lock (server.c)     the handover request/result fields
+ *  3    create_end_lock (interp.c)  one interpreter created or ended at a
+ *                                   time; always taken WITHOUT a GIL
+ *  4    a GIL (CPython)             that interpreter's Python objects. Never
+ *                                   waited for while holding a lock of rank
+ *                                   5 or more.
+ *  5    app->lock (app.h)           the app's state machine, generations
+ *                                   (gen/old/building and their fields marked
+ *                                   "lock"), reload record, latency ring
+ *  6    L.lock (loader.c)           command queue, keeper count (leaf but for
+ *                                   nothing: taken under app->lock by
+ *                                   sw_loader_post)
+ *  6    main_app_lock (loader.c)    which app runs in the main interpreter
+ *  6    W.lock (watch.c)            watched files, pending reloads
+ *  7    app->queue.lock (queue.h)   the request queue (a leaf)
+ *  -    atomics                     counters, app->cfg and app->refs,
+ *                                   request contexts' refs and finished flag
+ *                                   (reqctx.h), worker seq/deadline
+ *                                   (interp.h), the loader's left_alive
+ *
+ * Objects shared across threads are reference-counted: apps (app.h),
+ * request contexts (reqctx.h); generations have one owner, their keeper
+ * thread (loader.c). Replaced configs stay alive until exit (apps may
+ * still point into them). */
 #ifndef SW_SERVER_H
 #define SW_SERVER_H
 
