@@ -111,13 +111,13 @@ static json_t *interps_json(const sw_app_status_t *st)
 }
 
 /* Builds running now: a wedged import shows here with its age, and as
- * abandoned once it outlived load-timeout. */
+ * overdue once it outlived load-timeout. */
 static json_t *loads_json(const sw_app_status_t *st)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < st->n_loads; i++) {
         json_t *o = json_pack("{s:i, s:f, s:b}", "generation", st->loads[i].generation,
-                              "age_s", st->loads[i].age_s, "abandoned", st->loads[i].abandoned);
+                              "age_s", st->loads[i].age_s, "overdue", st->loads[i].abandoned);
         if (!o || json_array_append_new(a, o) != 0) {
             json_decref(a);
             return NULL;

@@ -485,6 +485,7 @@ sw_generation_t *sw_app_build_begin(sw_app_t *app, const char *user, const char 
     g->app = sw_app_ref(app);
     g->number = app->next_generation++;
     g->ticket = app->pending_ticket;
+    g->destroys_before = app->destroys;
     g->max_requests = app->cfg->max_requests;
     snprintf(g->action, sizeof g->action, "%s", action);
     snprintf(g->user, sizeof g->user, "%s", user);
@@ -501,9 +502,16 @@ int sw_app_build_done(sw_app_t *app, sw_generation_t *g, sw_isolation_t mode,
 {
     pthread_mutex_lock(&app->lock);
     unlink_gen(&app->building, g);
-    if (g->abandoned || app->removed) {
-        /* Too late: it never serves. It retires at once and its keeper
-         * ends it. */
+    /* A build that outlived load-timeout still serves when it is the
+     * newest thing asked for: no later reload started, no destroy since
+     * it began. */
+    int superseded = app->removed || app->destroys != g->destroys_before;
+    for (sw_generation_t *b = app->building; b && !superseded; b = b->next)
+        superseded = b->number > g->number;
+    if (app->gen && app->gen->number > g->number)
+        superseded = 1;
+    if (superseded) {
+        /* It never serves: it retires at once and its keeper ends it. */
         g->end_asked = 1;
         sw_queue_retire(&app->queue, &g->retired);
         pthread_mutex_unlock(&app->lock);
@@ -526,8 +534,11 @@ int sw_app_build_done(sw_app_t *app, sw_generation_t *g, sw_isolation_t mode,
         app->old = old;
         app->reloads++;
     }
-    record_finish(app, "ok", NULL);
-    build_answered(app, g->ticket, SW_CMD_DONE);
+    if (app->last.generation == g->number)
+        record_finish(app, "ok", NULL);   /* late, after "timeout": now it serves */
+    if (!g->abandoned)
+        build_answered(app, g->ticket, SW_CMD_DONE);
+    pthread_cond_broadcast(&app->changed);
     pthread_mutex_unlock(&app->lock);
     return 0;
 }
@@ -562,8 +573,8 @@ int sw_app_expire_builds(sw_app_t *app)
                 app->state = app->gen ? SW_APP_SERVING : SW_APP_FAILED;
             char *why = NULL;
             if (asprintf(&why, "generation %d did not load within load-timeout (%gs); its "
-                         "import is left running and what it builds will not serve",
-                         g->number, app->load_timeout) < 0)
+                         "import goes on, and it serves if it finishes before another "
+                         "reload or a destroy", g->number, app->load_timeout) < 0)
                 why = NULL;
             if (app->last.generation == g->number)
                 record_finish(app, "timeout", why);
@@ -572,8 +583,8 @@ int sw_app_expire_builds(sw_app_t *app)
             build_answered(app, g->ticket, SW_CMD_TIMEOUT);
         }
         sw_log(SW_LOG_ERROR, app->name, "%s of generation %d: still importing after "
-               "load-timeout (%gs); abandoned%s", g->action, g->number, app->load_timeout,
-               app->gen ? ": the previous generation keeps serving" : "");
+               "load-timeout (%gs): answered as timed out%s", g->action, g->number,
+               app->load_timeout, app->gen ? "; the previous generation keeps serving" : "");
     }
     pthread_mutex_unlock(&app->lock);
     return expired;
@@ -590,6 +601,7 @@ void sw_app_retire(sw_app_t *app, const char *user, int removing)
         if (app->busy_loading)
             build_answered(app, app->pending_ticket, SW_CMD_CONFLICT);
     } else {
+        app->destroys++;
         record_start(app, "destroy", user, 0);
     }
     sw_generation_t *g = app->gen;

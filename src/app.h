@@ -29,9 +29,10 @@
  *                                   load-timeout)
  *
  *   (*) every generation retired by the destroy has ended or is stuck.
- *   A build that outlives load-timeout is abandoned: it no longer blocks
- *   the app's commands; if its import ever finishes, what it built is ended
- *   without serving. A reload that must be a process handover goes to
+ *   A build that outlives load-timeout is answered as timed out (its
+ *   waiters get 504, queued requests 503) and no longer blocks the app's
+ *   commands; if its import finishes later it still serves, unless a newer
+ *   reload or a destroy came meanwhile (then it is ended unused). A reload that must be a process handover goes to
  *   server.c instead (sw_app_set_process_reload). */
 #ifndef SW_APP_H
 #define SW_APP_H
@@ -86,7 +87,10 @@ typedef struct sw_generation {
     size_t n_interps;
     int retired;                  /* app->queue.lock: workers stop taking requests */
     int live_workers;             /* lock */
-    int abandoned;                /* lock: the build outlived load-timeout */
+    int abandoned;                /* lock: the build outlived load-timeout: its
+                                   * waiters were answered; it serves only if
+                                   * nothing newer was asked meanwhile */
+    unsigned long destroys_before; /* app->destroys when the build began */
     int end_asked;                /* lock: retired; end once its workers are gone */
     int stuck;                    /* lock: could not be ended: left alive (reported) */
     char stuck_reason[320];       /* lock */
@@ -131,6 +135,7 @@ typedef struct sw_app {
     sw_generation_t *old;         /* retired ones not yet ended */
     sw_generation_t *building;    /* builds running, newest first (abandoned ones too) */
     int removed;                  /* SIGHUP removed it: it only drains */
+    unsigned long destroys;       /* destroys so far (a late build must not undo one) */
     int next_generation;
     int busy_loading;             /* a load/reload is queued or running */
     unsigned long ticket_seq;     /* reload requests: the last ticket given */
@@ -173,7 +178,7 @@ typedef struct {
 typedef struct {
     int generation;
     double age_s;
-    int abandoned;                /* it outlived load-timeout */
+    int abandoned;                /* it outlived load-timeout ("overdue") */
 } sw_load_status_t;
 
 typedef struct {

@@ -227,9 +227,9 @@ Test(hostile, wedged_import_wedges_only_its_app)
     cr_expect_str_eq(jstr(app, "state"), "serving", "%s", json_dumps(app, JSON_COMPACT));
     /* The import still running shows, with its age. */
     json_t *load = json_array_get(json_object_get(app, "loading"), 0);
-    cr_expect(json_is_true(json_object_get(load, "abandoned")) &&
+    cr_expect(json_is_true(json_object_get(load, "overdue")) &&
                   json_real_value(json_object_get(load, "age_s")) > 3.0,
-              "no abandoned load in status: %s", json_dumps(app, JSON_COMPACT));
+              "no overdue load in status: %s", json_dumps(app, JSON_COMPACT));
     json_decref(app);
     /* Destroying it is possible again, and a request then waits for a
      * load that hangs too: 503 after load-timeout, not for ever. */

@@ -102,7 +102,7 @@ Test(status, app_has_every_field_with_its_type)
     static const char *const app_keys[] = {
         "name", "owner", "state", "isolation", "isolation_reason", "reload_mode",
         "reload_mode_reason", "wsgi", "generation", "interpreters", "requests",
-        "latency_ms", "reloads", "last_reload", NULL};
+        "latency_ms", "reloads", "last_reload", "loading", NULL};
     expect_keys(j, "APP", app_keys);
     cr_expect_str_eq(str_at(j, "name"), "blog");
     cr_expect_str_eq(str_at(j, "owner"), "alice");
@@ -114,12 +114,14 @@ Test(status, app_has_every_field_with_its_type)
     cr_expect_str_eq(str_at(j, "wsgi"), "/home/alice/blog/wsgi.py:application");
     cr_expect_eq(int_at(j, "generation"), 3);
     cr_expect_eq(int_at(j, "reloads"), 2);
+    cr_expect(json_is_array(json_object_get(j, "loading")));
+    cr_expect_eq(json_array_size(json_object_get(j, "loading")), 0);
 
     json_t *its = json_object_get(j, "interpreters");
     cr_assert(json_is_array(its));
     cr_assert_eq(json_array_size(its), 2);
     static const char *const interp_keys[] = {"id", "generation", "state", "threads", "busy",
-                                              "requests", "created_at", NULL};
+                                              "requests", "created_at", "stuck_reason", NULL};
     json_t *it = json_array_get(its, 0);
     expect_keys(it, "interpreters[0]", interp_keys);
     cr_expect_eq(int_at(it, "id"), 7);
@@ -497,4 +499,29 @@ Test(status, metrics_text)
     cr_expect(has_line(m, "subwsgi_rss_bytes 1048576"), "%s", m);
     cr_expect(strstr(m, "app=") == NULL, "%s", m);
     free(m);
+}
+
+/* A stuck interpreter says why; a build running shows with its age, and
+ * as overdue past load-timeout. */
+Test(status, stuck_reason_and_loading)
+{
+    sw_app_status_t st;
+    fill(&st);
+    st.interps[1].state = "stuck";
+    snprintf(st.interps[1].stuck_reason, sizeof st.interps[1].stuck_reason,
+             "app threads did not stop within 2s: app-waiter (daemon)");
+    st.loads[0] = (sw_load_status_t){.generation = 4, .age_s = 61.5, .abandoned = 1};
+    st.n_loads = 1;
+    json_t *j = sw_status_app_json(&st);
+    cr_assert_not_null(j);
+    json_t *its = json_object_get(j, "interpreters");
+    cr_expect(json_is_null(json_object_get(json_array_get(its, 0), "stuck_reason")));
+    cr_expect_str_eq(str_at(json_array_get(its, 1), "stuck_reason"),
+                     "app threads did not stop within 2s: app-waiter (daemon)");
+    json_t *load = json_array_get(json_object_get(j, "loading"), 0);
+    cr_assert_not_null(load);
+    cr_expect_eq(int_at(load, "generation"), 4);
+    cr_expect(json_real_value(json_object_get(load, "age_s")) == 61.5);
+    cr_expect(json_is_true(json_object_get(load, "overdue")));
+    json_decref(j);
 }
