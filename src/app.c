@@ -687,6 +687,7 @@ int sw_app_wait_retired(sw_app_t *app, sw_generation_t *g)
 
 void sw_app_generation_ended(sw_app_t *app, sw_generation_t *g, const char *why)
 {
+    sw_app_ref(app);   /* g's reference may be the last one: it goes with g */
     pthread_mutex_lock(&app->lock);
     if (why) {
         g->stuck = 1;
@@ -703,6 +704,7 @@ void sw_app_generation_ended(sw_app_t *app, sw_generation_t *g, const char *why)
         sw_app_generation_free(g);
     }
     sw_app_drained(app);
+    sw_app_unref(app);
 }
 
 int sw_app_check_idle(sw_app_t *app)
