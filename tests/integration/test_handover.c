@@ -2,7 +2,10 @@
  * changes each time; a successor that cannot load the app is aborted and the
  * old process keeps serving (422 with the traceback); a reload that must be
  * a process handover (Flask with markupsafe's compiled speedups, not
- * preloaded, on 3.11) serves the new code. */
+ * preloaded, on 3.11) serves the new code. Successors inherit no extra
+ * descriptors and handovers work under a low `ulimit -n`; SIGHUP hands over
+ * only when the sockets change (a removed listener then refuses
+ * connections), and a burst of SIGHUPs ends with the last config. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <jansson.h>
