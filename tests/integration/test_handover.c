@@ -646,3 +646,27 @@ Test(handover, burst_of_sighups_ends_with_the_last_config)
     cr_expect_str_eq(h_status_body(e.srv->scgi, "/"), want);
     cr_expect_eq(serving_pid(&e), pid, "a config that changes no socket handed over");
 }
+
+/* A unix listener removed by SIGHUP: after the handover nobody listens
+ * there and its socket file (this subwsgi's) is gone. */
+Test(handover, sighup_that_removes_a_unix_listener_removes_its_file)
+{
+    char *sock = h_fmt("%s/extra.sock", h_tmpdir());
+    char *line = h_fmt("scgi = unix:%s\n", sock);
+    env_t e = start_with(line, plain_app("x"), "");
+    cr_assert_eq(status_at(h_fmt("unix:%s", sock)), 200);
+    long pid = serving_pid(&e);
+    char *path = h_fmt("%s/subwsgi.ini", e.dir);
+    char *orig = h_read_file(path, NULL);
+    char *at = orig ? strstr(orig, line) : NULL;
+    cr_assert(at, "no unix listener in %s", orig ? orig : "(none)");
+    h_replace_file(path, h_fmt("%.*s%s", (int)(at - orig), orig, at + strlen(line)));
+    free(orig);
+    kill(e.srv->proc->pid, SIGHUP);
+    next_serving_pid(&e, pid);
+    double until = h_now() + 15;
+    while (access(sock, F_OK) == 0 && h_now() < until)
+        h_nap(0.05);
+    cr_expect_neq(access(sock, F_OK), 0, "%s is still there", sock);
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 x"), "the TCP listener");
+}
