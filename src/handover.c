@@ -15,7 +15,7 @@
 
 #include "log.h"
 
-#define MAX_INHERITED 64
+#define MAX_INHERITED SW_HANDOVER_MAX_FDS
 
 static struct {
     char exe[PATH_MAX];
@@ -176,10 +176,80 @@ static void put_pid(char *p, long v)
     }
 }
 
+/* "SUBWSGI_LISTEN_NAMES=" and each name followed by a newline: a new
+ * string, or NULL when out of memory. */
+static char *listen_names_env(const char *const *names, size_t n)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    fputs("SUBWSGI_LISTEN_NAMES=", f);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s\n", names[i]);
+    if (ferror(f)) {
+        fclose(f);
+        free(text);
+        return NULL;
+    }
+    if (fclose(f) != 0)
+        return NULL;
+    return text;
+}
+
+/* The child between fork and exec: only async-signal-safe calls (other
+ * threads were running in the parent). Puts the sockets at 3..3+n-1 and
+ * the pipe at 3+n, closes everything else, execs; on failure says why on
+ * the pipe and exits. */
+static void exec_successor(const int *fds, size_t n, int ready_w, char *listen_pid,
+                           char **envp)
+{
+    /* Copies go above every target first, so no source is overwritten
+     * before it is moved: the lowest free numbers above 3+n, not a fixed
+     * high number, which a low `ulimit -n` forbids. They are close-on-exec;
+     * dup2 clears that flag on the targets only. */
+    int above = 3 + (int)n + 1;
+    int high[SW_HANDOVER_MAX_FDS + 1];
+    for (size_t i = 0; i < n; i++)
+        high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, above);
+    high[n] = fcntl(ready_w, F_DUPFD_CLOEXEC, above);
+    for (size_t i = 0; i <= n; i++) {
+        if (high[i] < 0 || dup2(high[i], 3 + (int)i) < 0) {
+            static const char msg[] = "FAILED cannot move the listening sockets for the new "
+                                      "process (file descriptor limit?)\n";
+            ssize_t ignored = write(high[n] >= 0 ? high[n] : ready_w, msg, sizeof msg - 1);
+            (void)ignored;
+            _exit(127);
+        }
+    }
+    /* Exactly the sockets and the pipe pass: whatever else is still open
+     * without close-on-exec (a C extension's files, say) is not the
+     * successor's. An old kernel without close_range leaves that to
+     * close-on-exec, which every descriptor of ours has. */
+    close_range((unsigned)above, ~0U, 0);
+    put_pid(listen_pid + 11, (long)getpid());
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(H.exe, H.argv, envp);
+    static const char msg[] = "FAILED cannot execute ";
+    ssize_t ignored = write(3 + (int)n, msg, sizeof msg - 1);
+    ignored = write(3 + (int)n, H.exe, strlen(H.exe));
+    ignored = write(3 + (int)n, "\n", 1);
+    (void)ignored;
+    _exit(127);
+}
+
 int sw_handover_run(const int *fds, const char *const *names, size_t n, const char *state,
                     double timeout, char *why, size_t whylen, pid_t *successor)
 {
     why[0] = '\0';
+    if (n > SW_HANDOVER_MAX_FDS) {
+        snprintf(why, whylen, "%zu sockets to pass; a handover passes at most %d", n,
+                 SW_HANDOVER_MAX_FDS);
+        return -1;
+    }
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0) {
         snprintf(why, whylen, "pipe: %s", strerror(errno));
@@ -191,52 +261,36 @@ int sw_handover_run(const int *fds, const char *const *names, size_t n, const ch
     while (environ[ne])
         ne++;
     char **envp = calloc(ne + 8, sizeof *envp);
+    char *listen_names = listen_names_env(names, n);
+    char *state_env = NULL;
+    if (asprintf(&state_env, "SUBWSGI_HANDOVER_STATE=%s", state ? state : "") < 0)
+        state_env = NULL;
+    if (!envp || !listen_names || !state_env) {
+        snprintf(why, whylen, "out of memory");
+        free(envp);
+        free(listen_names);
+        free(state_env);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return -1;
+    }
     size_t k = 0;
     for (size_t i = 0; i < ne; i++)
         if (!is_ours(environ[i]))
             envp[k++] = environ[i];
-    size_t names_len = 1;
-    for (size_t i = 0; i < n; i++)
-        names_len += strlen(names[i]) + 1;
-    char *listen_names = calloc(names_len + 32, 1);
-    strcpy(listen_names, "SUBWSGI_LISTEN_NAMES=");
-    for (size_t i = 0; i < n; i++) {
-        strcat(listen_names, names[i]);
-        strcat(listen_names, "\n");
-    }
     char listen_fds[32], ready_fd[48], listen_pid[32] = "LISTEN_PID=0000000000";
     snprintf(listen_fds, sizeof listen_fds, "LISTEN_FDS=%zu", n);
     snprintf(ready_fd, sizeof ready_fd, "SUBWSGI_READY_FD=%zu", 3 + n);
-    char *state_env = NULL;
-    if (asprintf(&state_env, "SUBWSGI_HANDOVER_STATE=%s", state ? state : "") < 0)
-        state_env = NULL;
     envp[k++] = listen_fds;
     envp[k++] = listen_pid;
     envp[k++] = listen_names;
     envp[k++] = ready_fd;
-    if (state_env)
-        envp[k++] = state_env;
+    envp[k++] = state_env;
     envp[k] = NULL;
 
     pid_t pid = fork();
-    if (pid == 0) {
-        /* Move the sockets and the pipe to 3..3+n, through high numbers so
-         * no source is overwritten before it is moved. */
-        int high[MAX_INHERITED + 1];
-        size_t m = n < MAX_INHERITED ? n : MAX_INHERITED;
-        for (size_t i = 0; i < m; i++)
-            high[i] = fcntl(fds[i], F_DUPFD, 1000);
-        high[m] = fcntl(pipefd[1], F_DUPFD, 1000);
-        for (size_t i = 0; i <= m; i++)
-            if (high[i] < 0 || dup2(high[i], 3 + (int)i) < 0)
-                _exit(127);
-        put_pid(listen_pid + 11, (long)getpid());
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execve(H.exe, H.argv, envp);
-        _exit(127);
-    }
+    if (pid == 0)
+        exec_successor(fds, n, pipefd[1], listen_pid, envp);
     free(envp);
     free(listen_names);
     free(state_env);

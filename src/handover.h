@@ -7,12 +7,18 @@
  * SUBWSGI_LISTEN_NAMES, one per line), a pipe at fd 3+n (SUBWSGI_READY_FD)
  * on which the new one writes "READY" once every app serves, or "FAILED
  * <why>" and exits, and the state to continue (SUBWSGI_HANDOVER_STATE, JSON:
- * handovers, per-app generation and counters). */
+ * handovers, per-app generation and counters). Exactly those descriptors
+ * pass: the copies made on the way and anything else the old process has
+ * open are closed before the exec, and the successor marks what it takes
+ * close-on-exec and closes the sockets its config does not name. */
 #ifndef SW_HANDOVER_H
 #define SW_HANDOVER_H
 
 #include <stddef.h>
 #include <sys/types.h>
+
+/* Sockets one handover (or systemd) can pass. */
+#define SW_HANDOVER_MAX_FDS 64
 
 /* Start-up, before binding (main thread): remembers the executable and
  * argv (a handover runs the binary installed at that path now, so an
@@ -35,7 +41,9 @@ void sw_handover_ready(void);
 void sw_handover_failed(const char *why);
 
 /* In the old process: starts the successor with the n listening sockets
- * (fds[i] listens on names[i]) and state, waits up to timeout for it.
+ * (fds[i] listens on names[i], n <= SW_HANDOVER_MAX_FDS; the caller passes
+ * only those the successor's config names) and state, waits up to
+ * timeout for it.
  * Returns 0 when it serves (then stop accepting and drain), -1 when it was
  * aborted, with the reason (the successor's error and traceback) in why. */
 int sw_handover_run(const int *fds, const char *const *names, size_t n, const char *state,

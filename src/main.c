@@ -169,5 +169,7 @@ int main(int argc, char **argv)
         sw_config_free(cfg);
         return 0;
     }
+    /* Returns only when start-up fails early; else it ends the process
+     * itself (server.h says why). */
     return sw_server_run(cfg, app != NULL);
 }

@@ -48,8 +48,12 @@ struct sw_server {
     sw_listener_t *listeners;
     size_t n_listeners;
     const char **listener_names;
+    /* The admin socket: admin_fd is libmicrohttpd's once it started (then
+     * -1 here); admin_listen_fd, a close-on-exec copy kept for handovers,
+     * is >= 0 for as long as the admin port is on (admin_on()). Main
+     * thread only. */
     int admin_fd;
-    int admin_listen_fd;          /* a dup of the admin socket, for a handover */
+    int admin_listen_fd;
     char admin_name[256];
     int admin_bound_here;         /* see sw_listener_t.bound_here */
     sw_admin_t *admin;
@@ -62,6 +66,11 @@ struct sw_server {
     unsigned long handovers;      /* over the life of the service */
     char handover_by[64];         /* who asked for the handover that started us */
     int handed_over;              /* a successor serves: leave the sockets */
+    /* SIGHUP reloads held back (main thread only): the app was loading when
+     * its config changed, and that load may have read the older config, so
+     * it is reloaded again once that load is done (the last config wins). */
+    sw_app_t **reload_after;
+    size_t n_reload_after;
     uint64_t rss_baseline;        /* at ready, for recycle-rss */
     pthread_mutex_t recycle_lock;
     pthread_cond_t recycle_done_cond;
@@ -78,10 +87,13 @@ static int build_routes(sw_server_t *s, char *err, size_t errlen);
 static int bind_all(sw_server_t *s, char *err, size_t errlen);
 static int drop_privileges(const char *user, char *err, size_t errlen);
 static int write_pid_file(const char *path, char *err, size_t errlen);
-static int reload_config(sw_server_t *s);
+static int reload_config(sw_server_t *s, sw_config_t **handover_cfg);
+static void reload_when_loaded(sw_server_t *s, sw_app_t *app);
+static void run_held_reloads(sw_server_t *s);
+static void forget_held_reload(sw_server_t *s, sw_app_t *app);
 static int shutdown_gracefully(sw_server_t *s);
 static void cleanup(sw_server_t *s);
-static int handover(sw_server_t *s, const char *signal_name);
+static int handover(sw_server_t *s, const char *signal_name, const sw_config_t *next);
 static void restore_state(sw_server_t *s);
 static sw_cmd_result_t recycle_for_reload(const char *user, double wait_s, char *msg, size_t len);
 static int over_budget(void);
@@ -173,6 +185,13 @@ static sw_listener_t *listener_for(sw_server_t *s, const char *text)
         if (strcmp(s->listeners[i].addr.text, text) == 0)
             return &s->listeners[i];
     return NULL;
+}
+
+/* Whether the admin port is on. Not admin_fd: libmicrohttpd owns that one
+ * once it started, and it is -1 here from then on. */
+static int admin_on(const sw_server_t *s)
+{
+    return s->admin_listen_fd >= 0;
 }
 
 static sw_listener_t *add_listener(sw_server_t *s, const char *spec, char *err, size_t errlen)
@@ -302,6 +321,10 @@ static int bind_all(sw_server_t *s, char *err, size_t errlen)
         if (s->admin_fd < 0)
             return -1;
         s->admin_listen_fd = fcntl(s->admin_fd, F_DUPFD_CLOEXEC, 3);
+        if (s->admin_listen_fd < 0) {
+            snprintf(err, errlen, "admin socket %s: %s", a.text, strerror(errno));
+            return -1;
+        }
         sw_log(SW_LOG_INFO, NULL, "admin listening on %s%s%s", a.text,
                s->cfg->admin_tls_cert ? " (TLS)" : "", inherited ? " (inherited)" : "");
     }
@@ -380,6 +403,30 @@ static int addr_listed(const sw_strv_t *specs, const char *text)
     return 0;
 }
 
+/* Appends the SCGI listeners cfg names ([server] and the apps' own), as
+ * written in it. */
+static void config_scgi(const sw_config_t *cfg, sw_strv_t *out)
+{
+    for (size_t i = 0; i < cfg->scgi.n; i++)
+        sw_strv_push(out, cfg->scgi.items[i]);
+    for (size_t ai = 0; ai < cfg->n_apps; ai++)
+        for (size_t k = 0; k < cfg->apps[ai].scgi.n; k++)
+            sw_strv_push(out, cfg->apps[ai].scgi.items[k]);
+}
+
+/* Whether cfg names the socket at address text (as sw_addr_parse prints
+ * it): an SCGI listener or the admin port. */
+static int config_names(const sw_config_t *cfg, const char *text)
+{
+    sw_strv_t want = {0};
+    config_scgi(cfg, &want);
+    if (cfg->admin)
+        sw_strv_push(&want, cfg->admin);
+    int listed = addr_listed(&want, text);
+    sw_strv_free(&want);
+    return listed;
+}
+
 /* Whether next binds other sockets than this process holds: an SCGI listener
  * added or removed, or the admin port moved or its TLS files changed. Those
  * take a new process (a handover: it inherits what stays, binds what is new
@@ -388,11 +435,7 @@ static int listeners_changed(const sw_server_t *s, const sw_config_t *next, char
                              size_t len)
 {
     sw_strv_t want = {0};
-    for (size_t i = 0; i < next->scgi.n; i++)
-        sw_strv_push(&want, next->scgi.items[i]);
-    for (size_t ai = 0; ai < next->n_apps; ai++)
-        for (size_t k = 0; k < next->apps[ai].scgi.n; k++)
-            sw_strv_push(&want, next->apps[ai].scgi.items[k]);
+    config_scgi(next, &want);
     int changed = 0;
     for (size_t i = 0; i < want.n && !changed; i++) {
         sw_addr_t a;
@@ -412,7 +455,7 @@ static int listeners_changed(const sw_server_t *s, const sw_config_t *next, char
     sw_strv_free(&want);
     if (changed)
         return 1;
-    const char *admin_now = s->admin_fd >= 0 ? s->admin_name : NULL;
+    const char *admin_now = admin_on(s) ? s->admin_name : NULL;
     char admin_next[256] = "";
     if (next->admin) {
         sw_addr_t a;
@@ -434,10 +477,13 @@ static int listeners_changed(const sw_server_t *s, const sw_config_t *next, char
 }
 
 /* Applies the config file again. Returns 1 when it changes the sockets:
- * then nothing was applied here and the caller hands over to a new process
- * (which reads the file itself); else 0. */
-static int reload_config(sw_server_t *s)
+ * then nothing was applied here, *handover_cfg gets the new config (the
+ * caller's, to free; it says which sockets the new process needs) and the
+ * caller hands over to a new process (which reads the file itself); else
+ * 0. */
+static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
 {
+    *handover_cfg = NULL;
     sw_errors_t errs = {0};
     sw_config_t *next = sw_config_load(s->cfg->file, &errs);
     if (!next) {
@@ -452,7 +498,7 @@ static int reload_config(sw_server_t *s)
     if (listeners_changed(s, next, why, sizeof why)) {
         sw_log(SW_LOG_INFO, NULL, "SIGHUP: %s: handing over to a new process with the new "
                "config (if it fails, this one keeps the old config)", why);
-        sw_config_free(next);
+        *handover_cfg = next;
         return 1;
     }
 
@@ -478,8 +524,11 @@ static int reload_config(sw_server_t *s)
         sw_app_t *app = sw_server_find_app(s, ac->name);
         if (!app) {
             app = sw_app_new(ac, next);
-            if (!app)
+            if (!app) {
+                sw_log(SW_LOG_ERROR, ac->name, "SIGHUP: out of memory: this new app is not "
+                       "added");
                 continue;
+            }
             added[n_added++] = app;
         } else {
             if (needs_reload(app->cfg, ac))
@@ -510,20 +559,77 @@ static int reload_config(sw_server_t *s)
     for (size_t i = 0; i < n_added; i++)
         sw_loader_post(SW_LOADER_ADD, added[i], "(SIGHUP)");
     for (size_t i = 0; i < n_removed; i++) {
+        forget_held_reload(s, removed[i]);
         sw_loader_post(SW_LOADER_REMOVE, removed[i], "(SIGHUP)");
         sw_app_unref(removed[i]);   /* the app list's reference */
     }
-    for (size_t i = 0; i < n_reload; i++) {
-        char msg[256];
-        if (sw_app_reload(reload[i], "(SIGHUP)", -1, msg, sizeof msg) == SW_CMD_CONFLICT)
-            sw_log(SW_LOG_WARN, reload[i]->name, "SIGHUP: cannot reload: %s", msg);
-    }
+    for (size_t i = 0; i < n_reload; i++)
+        reload_when_loaded(s, reload[i]);
     sw_log(SW_LOG_INFO, NULL, "SIGHUP: %s applied: %zu apps added, %zu removed, %zu reloading, "
            "%zu users", next->file, n_added, n_removed, n_reload, next->n_users);
     free(added);
     free(reload);
     free(removed);
     return 0;
+}
+
+static void ask_reload(sw_app_t *app)
+{
+    char msg[256];
+    if (sw_app_reload(app, "(SIGHUP)", -1, msg, sizeof msg) == SW_CMD_CONFLICT)
+        sw_log(SW_LOG_WARN, app->name, "SIGHUP: cannot reload: %s", msg);
+}
+
+/* A reload asked while the app loads joins that load (app.c), which may
+ * have read the config this SIGHUP replaced: then it is held and asked
+ * again once that load is done (run_held_reloads), and a burst of SIGHUPs
+ * ends with the last config loaded. app->cfg was swapped before this
+ * check, so a load that starts after it reads the new config. */
+static void reload_when_loaded(sw_server_t *s, sw_app_t *app)
+{
+    pthread_mutex_lock(&app->lock);
+    int loading = app->busy_loading;
+    pthread_mutex_unlock(&app->lock);
+    if (loading) {
+        for (size_t i = 0; i < s->n_reload_after; i++)
+            if (s->reload_after[i] == app)
+                return;   /* coalesced with one already held */
+        sw_app_t **grown = realloc(s->reload_after, (s->n_reload_after + 1) * sizeof *grown);
+        if (grown) {
+            s->reload_after = grown;
+            s->reload_after[s->n_reload_after++] = app;
+            return;
+        }
+        sw_log(SW_LOG_WARN, app->name, "SIGHUP: out of memory; joining the reload in progress");
+    }
+    ask_reload(app);
+}
+
+/* Asks the held reloads whose app is done loading (main thread, between
+ * signals). */
+static void run_held_reloads(sw_server_t *s)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n_reload_after; i++) {
+        sw_app_t *app = s->reload_after[i];
+        pthread_mutex_lock(&app->lock);
+        int loading = app->busy_loading;
+        pthread_mutex_unlock(&app->lock);
+        if (loading)
+            s->reload_after[kept++] = app;
+        else
+            ask_reload(app);
+    }
+    s->n_reload_after = kept;
+}
+
+static void forget_held_reload(sw_server_t *s, sw_app_t *app)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n_reload_after; i++)
+        if (s->reload_after[i] != app)
+            s->reload_after[kept++] = s->reload_after[i];
+    s->n_reload_after = kept;
 }
 
 /* ---- systemd ------------------------------------------------------------------- */
@@ -577,7 +683,7 @@ static char *state_json(sw_server_t *s, const char *user)
     for (size_t i = 0; owned && i < s->n_listeners; i++)
         if (s->listeners[i].fd >= 0 && s->listeners[i].bound_here)
             json_array_append_new(owned, json_string(s->listeners[i].addr.text));
-    if (owned && s->admin_fd >= 0 && s->admin_bound_here)
+    if (owned && admin_on(s) && s->admin_bound_here)
         json_array_append_new(owned, json_string(s->admin_name));
     json_object_set_new(root, "owned_sockets", owned);
     char *text = json_dumps(root, JSON_COMPACT);
@@ -604,7 +710,7 @@ static void restore_state(sw_server_t *s)
         sw_listener_t *ls = text ? listener_for(s, text) : NULL;
         if (ls)
             ls->bound_here = 1;
-        if (text && s->admin_fd >= 0 && strcmp(text, s->admin_name) == 0)
+        if (text && admin_on(s) && strcmp(text, s->admin_name) == 0)
             s->admin_bound_here = 1;
     }
     const char *by = json_string_value(json_object_get(root, "requested_by"));
@@ -633,9 +739,52 @@ static void restore_state(sw_server_t *s)
     sw_log(SW_LOG_INFO, NULL, "continuing after handover %lu", s->handovers);
 }
 
-/* Runs a handover (main thread: SIGUSR2, or a recycle asked through
- * sw_server_recycle). Returns 1 when the successor serves. */
-static int handover(sw_server_t *s, const char *signal_name)
+/* A SIGHUP that came while the successor started (the main thread was
+ * busy here) may be for a config it did not read: it gets the SIGHUP
+ * instead of this process, which will not read the file again. */
+static void forward_sighup(pid_t successor)
+{
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    struct timespec now = {0, 0};
+    if (sigtimedwait(&hup, NULL, &now) == SIGHUP) {
+        sw_log(SW_LOG_INFO, NULL, "SIGHUP during the handover: passed on to process %ld",
+               (long)successor);
+        kill(successor, SIGHUP);
+    }
+}
+
+/* After a handover, the socket files this process's listeners own that the
+ * successor's config (cfg) no longer names: nobody listens there now. */
+static void remove_unpassed_socket_files(sw_server_t *s, const sw_config_t *cfg)
+{
+    for (size_t i = 0; i < s->n_listeners; i++) {
+        const sw_listener_t *ls = &s->listeners[i];
+        if (ls->addr.is_unix && ls->bound_here && !config_names(cfg, ls->addr.text))
+            unlink(ls->addr.text + 5);   /* "unix:" */
+    }
+    if (admin_on(s) && s->admin_bound_here && strncmp(s->admin_name, "unix:", 5) == 0 &&
+        !config_names(cfg, s->admin_name))
+        unlink(s->admin_name + 5);
+}
+
+/* Adds a socket to a handover's; past SW_HANDOVER_MAX_FDS it is only
+ * counted, and sw_handover_run refuses with that count. */
+static void pass_socket(int *fds, const char **names, size_t *n, int fd, const char *name)
+{
+    if (*n < SW_HANDOVER_MAX_FDS) {
+        fds[*n] = fd;
+        names[*n] = name;
+    }
+    (*n)++;
+}
+
+/* Runs a handover (main thread: SIGUSR2, a recycle asked through
+ * sw_server_recycle, or a SIGHUP whose config next changes the sockets;
+ * else next is NULL). The successor gets exactly the sockets its config
+ * names: next's, or else the current ones. Returns 1 when it serves. */
+static int handover(sw_server_t *s, const char *signal_name, const sw_config_t *next)
 {
     pthread_mutex_lock(&s->recycle_lock);
     unsigned long asked = s->recycle_asked;
@@ -643,19 +792,15 @@ static int handover(sw_server_t *s, const char *signal_name)
     snprintf(user, sizeof user, "%s", s->recycle_pending ? s->recycle_user : signal_name);
     pthread_mutex_unlock(&s->recycle_lock);
 
-    int fds[66];
-    const char *names[66];
+    const sw_config_t *cfg = next ? next : s->cfg;
+    int fds[SW_HANDOVER_MAX_FDS];
+    const char *names[SW_HANDOVER_MAX_FDS];
     size_t n = 0;
-    for (size_t i = 0; i < s->n_listeners && n < 64; i++) {
-        if (s->listeners[i].fd < 0)
-            continue;
-        fds[n] = s->listeners[i].fd;
-        names[n++] = s->listeners[i].addr.text;
-    }
-    if (s->admin_listen_fd >= 0) {
-        fds[n] = s->admin_listen_fd;
-        names[n++] = s->admin_name;
-    }
+    for (size_t i = 0; i < s->n_listeners; i++)
+        if (s->listeners[i].fd >= 0 && config_names(cfg, s->listeners[i].addr.text))
+            pass_socket(fds, names, &n, s->listeners[i].fd, s->listeners[i].addr.text);
+    if (admin_on(s) && config_names(cfg, s->admin_name))
+        pass_socket(fds, names, &n, s->admin_listen_fd, s->admin_name);
     char *state = state_json(s, user);
     char why[4096];
     pid_t successor = 0;
@@ -671,13 +816,17 @@ static int handover(sw_server_t *s, const char *signal_name)
         char main_pid[64];
         snprintf(main_pid, sizeof main_pid, "MAINPID=%ld\nREADY=1", (long)successor);
         notify(main_pid);
+        forward_sighup(successor);
         /* Stop taking SCGI connections before anyone is told: a request
          * sent after the answer must reach the new code. What this process
-         * accepted already is still served. */
+         * accepted already is still served. This closes every SCGI
+         * listener here, so one the successor did not take (removed by
+         * SIGHUP) refuses connections from now on. */
         if (s->io) {
             sw_io_stop(s->io, s->cfg->drain_timeout);
             s->io = NULL;
         }
+        remove_unpassed_socket_files(s, cfg);
     } else {
         notify("READY=1");
         sw_log(SW_LOG_ERROR, NULL, "handover aborted; this process keeps serving:");
@@ -760,14 +909,28 @@ static void serve_until_stopped(sw_server_t *s)
 {
     sigset_t set = handled_signals();
     for (;;) {
+        run_held_reloads(s);
         int sig;
-        if (sigwait(&set, &sig) != 0)
+        if (s->n_reload_after > 0) {
+            /* Held reloads: look again when the loads they wait for may
+             * be done. */
+            struct timespec tick = {0, 50 * 1000 * 1000};
+            sig = sigtimedwait(&set, NULL, &tick);
+            if (sig < 0)
+                continue;
+        } else if (sigwait(&set, &sig) != 0) {
             continue;
+        }
         if (sig == SIGHUP) {
-            if (s->quick)
+            sw_config_t *next = NULL;
+            if (s->quick) {
                 sw_log(SW_LOG_WARN, NULL, "SIGHUP: quick mode has no config file; ignored");
-            else if (reload_config(s) && handover(s, "(SIGHUP)"))
-                return;   /* the successor serves the new config */
+            } else if (reload_config(s, &next)) {
+                int handed_over = handover(s, "(SIGHUP)", next);
+                sw_config_free(next);
+                if (handed_over)
+                    return;   /* the successor serves the new config */
+            }
             continue;
         }
         if (sig == SIGUSR1) {
@@ -780,7 +943,7 @@ static void serve_until_stopped(sw_server_t *s)
             continue;
         }
         if (sig == SIGUSR2) {
-            if (handover(s, "(SIGUSR2)"))
+            if (handover(s, "(SIGUSR2)", NULL))
                 return;   /* the successor serves: drain and leave */
             continue;
         }
@@ -847,6 +1010,7 @@ static void free_all(sw_server_t *s)
     for (size_t i = 0; i < s->n_apps; i++)
         sw_app_unref(s->apps[i]);
     free(s->apps);
+    free(s->reload_after);
     for (size_t i = 0; i < s->n_old_cfgs; i++)
         sw_config_free(s->old_cfgs[i]);
     free(s->old_cfgs);

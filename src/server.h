@@ -45,9 +45,17 @@
 struct sw_app;
 typedef struct sw_server sw_server_t;
 
-/* Runs until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean
- * shutdown, 2 on a runtime failure (bind, load). Takes ownership of cfg.
- * quick: started by --app (the admin port then needs no token). */
+/* Runs the server until SIGTERM/SIGINT or a handover to a successor. Takes
+ * ownership of cfg. quick: started by --app (the admin port then needs no
+ * token).
+ *
+ * Returns (exit code 2) only when start-up fails before any thread was
+ * started (log, bind, pid file, privileges, Python, the watch thread).
+ * From the moment the loader runs it does not return: it ends the process
+ * with _exit, 0 after a clean shutdown or a handover, 2 when start-up
+ * failed (an app did not load). Not exit(): worker threads may still be
+ * inside Python (an interpreter left alive after drain-timeout), and
+ * exit() would run atexit handlers and library destructors under them. */
 int sw_server_run(sw_config_t *cfg, int quick);
 
 /* ---- the admin port's view (hold the read lock while using any of it) ---- */

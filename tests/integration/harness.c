@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -38,6 +40,7 @@ static ptrv_t reg_dirs;      /* char * (also in reg_strings) */
 static ptrv_t reg_strings;   /* char * */
 static ptrv_t reg_asyncs;    /* h_async_t * */
 static ptrv_t reg_ports;     /* char *: reservation files to unlink */
+static unsigned long spawn_fd_limit;   /* h_spawn_fd_limit; 0: inherit */
 
 static void ptrv_push(ptrv_t *v, void *p);
 static char *keep(char *s);
@@ -297,6 +300,11 @@ h_proc_t *h_spawn(const char *name, char *const argv[], const char *log,
     if (nx)
         memcpy(envp + ne, extra_env, nx * sizeof *envp);
 
+    struct rlimit fd_limit;
+    int set_fd_limit = spawn_fd_limit > 0 && getrlimit(RLIMIT_NOFILE, &fd_limit) == 0;
+    if (set_fd_limit)
+        fd_limit.rlim_cur = (rlim_t)spawn_fd_limit;
+
     h_proc_t *p = calloc(1, sizeof *p);
     p->name = h_fmt("%s", name);
     p->log = h_fmt("%s", log);
@@ -319,6 +327,8 @@ h_proc_t *h_spawn(const char *name, char *const argv[], const char *log,
         dup2(out, 1);
         dup2(out, 2);
         closefrom(3);
+        if (set_fd_limit && setrlimit(RLIMIT_NOFILE, &fd_limit) != 0)
+            _exit(127);
         execve(argv[0], argv, envp);
         static const char msg[] = "harness: execve failed\n";
         ssize_t ignored = write(2, msg, sizeof msg - 1);
@@ -329,6 +339,49 @@ h_proc_t *h_spawn(const char *name, char *const argv[], const char *log,
     p->pid = pid;
     ptrv_push(&reg_procs, p);
     return p;
+}
+
+void h_spawn_fd_limit(unsigned long limit)
+{
+    spawn_fd_limit = limit;
+}
+
+int h_proc_fds(long pid, int *inheritable, char **listing)
+{
+    char *dir = h_fmt("/proc/%ld/fd", pid);
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *out = open_memstream(&text, &text_len);
+    cr_assert_not_null(out, "out of memory");
+    int n = 0, open_on_exec = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char target[512] = "?";
+        ssize_t len = readlink(h_fmt("%s/%s", dir, e->d_name), target, sizeof target - 1);
+        target[len > 0 ? len : 1] = '\0';
+        /* fdinfo's "flags:" is the open flags in octal, O_CLOEXEC included. */
+        char *info = h_read_file(h_fmt("/proc/%ld/fdinfo/%s", pid, e->d_name), NULL);
+        const char *f = info ? strstr(info, "flags:") : NULL;
+        unsigned long flags = f ? strtoul(f + 6, NULL, 8) : 0;
+        free(info);
+        int inherits = atoi(e->d_name) > 2 && f && !(flags & O_CLOEXEC);
+        open_on_exec += inherits;
+        n++;
+        fprintf(out, "%s -> %s%s\n", e->d_name, target, inherits ? " (inheritable)" : "");
+    }
+    closedir(d);
+    fclose(out);
+    if (inheritable)
+        *inheritable = open_on_exec;
+    if (listing)
+        *listing = keep(text);
+    else
+        free(text);
+    return n;
 }
 
 int h_proc_exited(h_proc_t *p)
@@ -1052,6 +1105,7 @@ void h_cleanup(void)
     for (size_t i = 0; i < reg_ports.n; i++)
         unlink(reg_ports.items[i]);
     reg_ports.n = 0;
+    spawn_fd_limit = 0;
     for (size_t i = 0; i < reg_strings.n; i++)
         free(reg_strings.items[i]);
     reg_strings.n = 0;

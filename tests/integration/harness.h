@@ -89,6 +89,17 @@ typedef struct h_proc {
 h_proc_t *h_spawn(const char *name, char *const argv[], const char *log,
                   char *const extra_env[]);
 
+/* Soft RLIMIT_NOFILE (`ulimit -n`) of the processes h_spawn starts from
+ * now on, e.g. a server under a low limit; 0 (the default, restored by
+ * h_cleanup): they inherit the test's. */
+void h_spawn_fd_limit(unsigned long limit);
+
+/* The open file descriptors of process pid (/proc/PID/fd): returns how many
+ * (-1 when it cannot be read); *inheritable (may be NULL) gets how many of
+ * those above 2 lack close-on-exec; *listing (may be NULL) one line per fd,
+ * "FD -> TARGET", marked "(inheritable)" where it applies (registry-owned). */
+int h_proc_fds(long pid, int *inheritable, char **listing);
+
 /* Reaps the process if it has exited; returns 1 when it has exited. */
 int h_proc_exited(h_proc_t *p);
 

@@ -2,8 +2,12 @@
  * changes each time; a successor that cannot load the app is aborted and the
  * old process keeps serving (422 with the traceback); a reload that must be
  * a process handover (Flask with markupsafe's compiled speedups, not
- * preloaded, on 3.11) serves the new code. */
+ * preloaded, on 3.11) serves the new code. Successors inherit no extra
+ * descriptors and handovers work under a low `ulimit -n`; SIGHUP hands over
+ * only when the sockets change (a removed listener then refuses
+ * connections), and a burst of SIGHUPs ends with the last config. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -364,16 +368,48 @@ Test(handover, tells_systemd_ready_reloading_mainpid_stopping)
     close(fd);
 }
 
-/* Status of GET / on addr, or -1 when nothing answers there. */
+/* What GET / on addr gives: the status, or REFUSED when nothing listens
+ * there (connect: ECONNREFUSED, what lets nginx fail over at once), or
+ * NO_ANSWER when the connection is taken (a socket still listens) but no
+ * answer comes within 5 s, or it fails otherwise. The two differ for a
+ * front end: a refused upstream costs nothing, a silent one a timeout. */
+enum { REFUSED = -1, NO_ANSWER = -2 };
+
 static int status_at(const char *addr)
 {
     sw_scgi_response_t r;
     char err[256];
-    if (h_request_try(addr, "GET", "/", NULL, 0, NULL, 0, 5, &r, err, sizeof err) != 0)
-        return -1;
-    int st = r.status;
-    sw_scgi_response_free(&r);
+    if (h_request_try(addr, "GET", "/", NULL, 0, NULL, 0, 5, &r, err, sizeof err) == 0) {
+        int st = r.status;
+        sw_scgi_response_free(&r);
+        return st;
+    }
+    sw_addr_t a;
+    cr_assert_eq(sw_addr_parse(addr, &a, err, sizeof err), 0, "%s", err);
+    int fd = socket(a.sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    int rc = connect(fd, (struct sockaddr *)&a.sa, a.len), e = errno;
+    close(fd);
+    return rc != 0 && e == ECONNREFUSED ? REFUSED : NO_ANSWER;
+}
+
+/* Polls status_at(addr) until it gives want or timeout seconds pass;
+ * returns the last result. */
+static int wait_status(const char *addr, int want, double timeout)
+{
+    double until = h_now() + timeout;
+    int st = status_at(addr);
+    while (st != want && h_now() < until) {
+        h_nap(0.05);
+        st = status_at(addr);
+    }
     return st;
+}
+
+static const char *status_name(int st)
+{
+    return st == REFUSED ? "refused" : st == NO_ANSWER ? "taken but not answered"
+                                                       : h_fmt("status %d", st);
 }
 
 /* SIGHUP cannot bind or close sockets in place: a config that adds or
@@ -386,15 +422,13 @@ Test(handover, sighup_that_changes_listeners_hands_over)
     char *orig = h_read_file(path, NULL);
     cr_assert(orig && strncmp(orig, "[server]\n", 9) == 0);
     char *addr2 = h_fmt("127.0.0.1:%d", h_free_port());
-    cr_assert_eq(status_at(addr2), -1);
+    cr_assert_eq(status_at(addr2), REFUSED);
 
     char *more = h_fmt("[server]\nscgi = %s\n%s", addr2, orig + 9);
     h_write_file(path, more, strlen(more));
     kill(e.srv->proc->pid, SIGHUP);
-    int st = -1;
-    for (int i = 0; i < 300 && st != 200; i++, h_nap(0.05))
-        st = status_at(addr2);
-    cr_expect_eq(st, 200, "the new listener does not answer: %s", h_log_tail(e.srv));
+    int st = wait_status(addr2, 200, 15);
+    cr_expect_eq(st, 200, "the new listener: %s; %s", status_name(st), h_log_tail(e.srv));
     cr_expect(h_log_wait(e.srv, "SIGHUP: new listener", 5), "%s", h_log_tail(e.srv));
     long pid2 = serving_pid(&e);
     for (int i = 0; i < 200 && pid2 == pid; i++, h_nap(0.05))
@@ -405,12 +439,12 @@ Test(handover, sighup_that_changes_listeners_hands_over)
               WEXITSTATUS(e.srv->proc->status) == 0, "the first process did not exit 0");
 
     /* Back to one listener: the successor hands over again and the second
-     * address stops answering. */
+     * address refuses connections (no process keeps it listening), soon:
+     * the old process closes its sockets as soon as its successor serves. */
     h_write_file(path, orig, strlen(orig));
     kill((pid_t)pid2, SIGHUP);
-    for (int i = 0; i < 300 && st != -1; i++, h_nap(0.05))
-        st = status_at(addr2);
-    cr_expect_eq(st, -1, "the removed listener still answers");
+    st = wait_status(addr2, REFUSED, 15);
+    cr_expect_eq(st, REFUSED, "the removed listener %s: %s", addr2, status_name(st));
     cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 v"), "the first listener: %s", h_status_body(e.srv->scgi, "/"));
     free(orig);
 }
@@ -449,4 +483,190 @@ Test(handover, unix_socket_file_follows_the_handover)
     cr_expect_neq(kill((pid_t)pid, 0), 0, "the successor did not stop");
     cr_expect_neq(access(sock, F_OK), 0, "the last process left its socket file behind");
     pid_file[0] = '\0';
+}
+
+/* The pid answering the admin port once it is no longer old: for a moment
+ * after a handover both processes answer. */
+static long next_serving_pid(const env_t *e, long old)
+{
+    long now = serving_pid(e);
+    for (int tries = 0; now == old && tries < 200; tries++) {
+        h_nap(0.05);
+        now = serving_pid(e);
+    }
+    cr_expect_neq(now, old, "the pid did not change");
+    return now;
+}
+
+/* pid's descriptors without the connections it is still closing (an
+ * admin or SCGI request just answered): the fewest seen over a second,
+ * with h_proc_fds's inheritable count and listing. */
+static int settled_fds(long pid, int *inheritable, char **listing)
+{
+    int best = -1;
+    for (int i = 0; i < 10; i++, h_nap(0.1)) {
+        int open_on_exec = 0;
+        char *text = NULL;
+        int n = h_proc_fds(pid, &open_on_exec, &text);
+        if (n >= 0 && (best < 0 || n < best)) {
+            best = n;
+            *inheritable = open_on_exec;
+            *listing = text;
+        }
+    }
+    cr_assert(best > 0, "cannot read /proc/%ld/fd", pid);
+    return best;
+}
+
+/* A successor holds the same descriptors as the first process: a handover
+ * passes exactly the sockets the successor needs, and nothing else of the
+ * old process (its own copies included) is inherited. */
+Test(handover, successors_hold_no_more_descriptors_than_the_first_process)
+{
+    env_t e = start(plain_app("fd"), "");
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 fd"));
+    long pid = serving_pid(&e);
+    char *first = NULL, *now = NULL;
+    int inheritable = 0;
+    int want = settled_fds(pid, &inheritable, &first);
+    cr_expect_eq(inheritable, 0, "descriptors that an exec would pass on:\n%s", first);
+    for (int n = 1; n <= 3; n++) {
+        cr_assert_eq(h_admin_call(e.admin_port, TOKEN, "POST", "/v1/server/recycle?wait=60",
+                                  NULL, 120), 200, "handover %d", n);
+        pid = next_serving_pid(&e, pid);
+    }
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 fd"));
+    serving_pid(&e);
+    int got = settled_fds(pid, &inheritable, &now);
+    cr_expect_eq(got, want, "after 3 handovers: %d descriptors, the first process had %d.\n"
+                 "first process:\n%s\nthird successor:\n%s", got, want, first, now);
+    cr_expect_eq(inheritable, 0, "descriptors that an exec would pass on:\n%s", now);
+}
+
+/* With `ulimit -n 64` a handover must still find descriptors for the
+ * sockets it passes (it used to ask for fd 1000 and above). */
+Test(handover, works_under_a_low_descriptor_limit)
+{
+    h_spawn_fd_limit(64);
+    env_t e = start(plain_app("low"), "");
+    long pid = serving_pid(&e);
+    for (int n = 1; n <= 2; n++) {
+        json_t *body = NULL;
+        int st = h_admin_call(e.admin_port, TOKEN, "POST", "/v1/server/recycle?wait=60", &body,
+                              120);
+        char *text = json_dumps(body, 0);
+        cr_expect_eq(st, 200, "handover %d under ulimit -n 64: %d %s\n%s", n, st, text,
+                     h_log_tail(e.srv));
+        free(text);
+        json_decref(body);
+        if (st != 200)
+            break;
+        pid = next_serving_pid(&e, pid);
+        cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 low"));
+    }
+}
+
+/* Whether the log has a line for the SIGHUP's outcome (applied in place,
+ * handed over, or invalid): polls up to timeout. */
+static int sighup_done(h_server_t *s, size_t before, double timeout)
+{
+    double until = h_now() + timeout;
+    for (;;) {
+        char *log = h_log(s);
+        size_t n = h_count(log, "SIGHUP: ");
+        free(log);
+        if (n > before && (h_log_wait(s, " applied: ", 0) || h_log_wait(s, "handing over", 0) ||
+                           h_log_wait(s, "nothing changed", 0)))
+            return 1;
+        if (h_now() >= until)
+            return 0;
+        h_nap(0.05);
+    }
+}
+
+/* SIGHUP with the same file (and an admin port, once read as "off" after
+ * start-up) changes nothing: same process, no handover. */
+Test(handover, sighup_with_an_unchanged_config_keeps_the_process)
+{
+    env_t e = start(plain_app("same"), "");
+    long pid = serving_pid(&e);
+    kill(e.srv->proc->pid, SIGHUP);
+    cr_assert(sighup_done(e.srv, 0, 15), "no SIGHUP outcome logged:\n%s", h_log_tail(e.srv));
+    char *log = h_log(e.srv);
+    cr_expect(strstr(log, "handing over") == NULL, "an unchanged config handed over:\n%s",
+              h_log_tail(e.srv));
+    free(log);
+    cr_expect(h_log_wait(e.srv, "0 apps added, 0 removed, 0 reloading", 0), "%s",
+              h_log_tail(e.srv));
+    h_nap(0.5);
+    cr_expect_eq(serving_pid(&e), pid, "the process changed");
+    cr_expect(!h_proc_exited(e.srv->proc), "the first process exited");
+    json_t *srv = NULL;
+    h_admin_call(e.admin_port, TOKEN, "GET", "/v1/server", &srv, 120);
+    cr_expect_eq(json_integer_value(json_object_get(srv, "handovers")), 0);
+    json_decref(srv);
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 same 1"));
+    pid_file[0] = '\0';
+    h_server_stop_clean(e.srv);
+}
+
+/* A burst of SIGHUPs, each after a change of the app's environment: the
+ * changes may be coalesced but the last one always wins, even when it
+ * arrives while a reload for an earlier one is loading (the app imports
+ * slowly) or, before the admin port's state was read right, during a
+ * handover. */
+Test(handover, burst_of_sighups_ends_with_the_last_config)
+{
+    env_t e = start("import os, time\n"
+                    "time.sleep(0.2)\n"
+                    "def application(environ, start_response):\n"
+                    "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                    "    return [os.environ.get('K', '-').encode()]\n",
+                    "env = K=v0\n");
+    long pid = serving_pid(&e);
+    cr_expect_str_eq(h_status_body(e.srv->scgi, "/"), "200 v0");
+    char *path = h_fmt("%s/subwsgi.ini", e.dir);
+    char *orig = h_read_file(path, NULL);
+    char *at = orig ? strstr(orig, "env = K=v0\n") : NULL;
+    cr_assert(at, "no env line in %s", orig ? orig : "(none)");
+    enum { BURST = 50 };
+    for (int i = 1; i <= BURST; i++) {
+        h_replace_file(path, h_fmt("%.*senv = K=v%d\n%s", (int)(at - orig), orig, i,
+                                   at + strlen("env = K=v0\n")));
+        kill(e.srv->proc->pid, SIGHUP);
+        h_nap(0.01);
+    }
+    free(orig);
+    char *want = h_fmt("200 v%d", BURST), *got = h_status_body(e.srv->scgi, "/");
+    for (double until = h_now() + 60; strcmp(got, want) != 0 && h_now() < until; h_nap(0.1))
+        got = h_status_body(e.srv->scgi, "/");
+    cr_expect_str_eq(got, want, "the last config was not applied:\n%s", h_log_tail(e.srv));
+    /* And it stays: no reload of an older config comes after it. */
+    h_nap(1);
+    cr_expect_str_eq(h_status_body(e.srv->scgi, "/"), want);
+    cr_expect_eq(serving_pid(&e), pid, "a config that changes no socket handed over");
+}
+
+/* A unix listener removed by SIGHUP: after the handover nobody listens
+ * there and its socket file (this subwsgi's) is gone. */
+Test(handover, sighup_that_removes_a_unix_listener_removes_its_file)
+{
+    char *sock = h_fmt("%s/extra.sock", h_tmpdir());
+    char *line = h_fmt("scgi = unix:%s\n", sock);
+    env_t e = start_with(line, plain_app("x"), "");
+    cr_assert_eq(status_at(h_fmt("unix:%s", sock)), 200);
+    long pid = serving_pid(&e);
+    char *path = h_fmt("%s/subwsgi.ini", e.dir);
+    char *orig = h_read_file(path, NULL);
+    char *at = orig ? strstr(orig, line) : NULL;
+    cr_assert(at, "no unix listener in %s", orig ? orig : "(none)");
+    h_replace_file(path, h_fmt("%.*s%s", (int)(at - orig), orig, at + strlen(line)));
+    free(orig);
+    kill(e.srv->proc->pid, SIGHUP);
+    next_serving_pid(&e, pid);
+    double until = h_now() + 15;
+    while (access(sock, F_OK) == 0 && h_now() < until)
+        h_nap(0.05);
+    cr_expect_neq(access(sock, F_OK), 0, "%s is still there", sock);
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 x"), "the TCP listener");
 }

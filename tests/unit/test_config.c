@@ -584,14 +584,6 @@ Test(config, listener_and_mount_conflicts)
 
 /* ---- support levels --------------------------------------------------------- */
 
-Test(config, not_supported_yet)
-{
-    static const err_case_t cases[] = {
-    };
-
-    run_cases(cases, N(cases));
-}
-
 Test(config, values_asking_for_nothing_are_accepted)
 {
     static const char *const ok[] = {
