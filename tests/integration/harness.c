@@ -38,10 +38,12 @@ static ptrv_t reg_dirs;      /* char * (also in reg_strings) */
 static ptrv_t reg_strings;   /* char * */
 static ptrv_t reg_asyncs;    /* h_async_t * */
 static ptrv_t reg_ports;     /* char *: reservation files to unlink */
+static ptrv_t reg_servers;   /* h_server_t *: logs scanned by h_cleanup */
 
 static void ptrv_push(ptrv_t *v, void *p);
 static char *keep(char *s);
 static char *log_tail(const char *path, size_t max);
+static void scan_marks(h_server_t *s, const char *const marks[]);
 static int rm_entry(const char *path, const struct stat *st, int flag,
                     struct FTW *ftw);
 static void *async_main(void *arg);
@@ -398,6 +400,9 @@ char *h_status_text(int status)
 
 char *h_binary(void)
 {
+    const char *v = getenv("SW_SUBWSGI");
+    if (v && *v)
+        return h_fmt("%s", v);
     return h_fmt("%s/src/subwsgi", h_builddir());
 }
 
@@ -425,8 +430,9 @@ h_server_t *h_server_start_ex(const char *dir, const char *scgi,
 {
     char *bin = h_binary();
     cr_assert(access(bin, X_OK) == 0,
-              "%s is missing: build the server first (SW_BUILDDIR=%s)", bin,
-              h_builddir());
+              "%s is missing: build the server first (SW_BUILDDIR=%s, "
+              "SW_SUBWSGI=%s)", bin, h_builddir(),
+              getenv("SW_SUBWSGI") ? getenv("SW_SUBWSGI") : "");
     size_t n = 0;
     while (args && args[n])
         n++;
@@ -437,6 +443,7 @@ h_server_t *h_server_start_ex(const char *dir, const char *scgi,
 
     h_server_t *s = calloc(1, sizeof *s);
     ptrv_push(&reg_strings, (char *)s);   /* freed with the strings by h_cleanup */
+    ptrv_push(&reg_servers, s);
     s->dir = h_fmt("%s", dir);
     s->out = h_fmt("%s/server.log", dir);
     s->log = error_log ? h_fmt("%s", error_log) : s->out;
@@ -482,21 +489,24 @@ h_server_t *h_server_quick(const char *dir, const char *app_spec,
     return h_server_start(dir, scgi, args, NULL);
 }
 
+/* Sanitizer reports: a crash in any server's log, even one a test killed on
+ * purpose, so h_cleanup scans for these too. ThreadSanitizer's reports
+ * ("WARNING: ThreadSanitizer: data race", "FATAL: ThreadSanitizer: ...")
+ * do not stop the server (the TSan stage runs without halt_on_error, so
+ * one run lists every race): this scan is what fails the test. */
+static const char *const sanitizer_marks[] = {
+    "ERROR: AddressSanitizer", "runtime error:", "ThreadSanitizer", NULL};
+/* Other signs of a crash, for servers a test expects to stop cleanly. */
+static const char *const crash_marks[] = {
+    "Fatal Python error", "Segmentation fault", "core dumped", "double free",
+    "Aborted", "stack smashing", NULL};
+
 void h_assert_no_crash(h_server_t *s)
 {
-    static const char *const marks[] = {
-        "ERROR: AddressSanitizer", "runtime error:", "Fatal Python error",
-        "Segmentation fault", "core dumped", "double free", "Aborted",
-        "stack smashing", NULL};
-    const char *files[2] = {s->out, s->log};
-    for (int f = 0; f < (s->log == s->out ? 1 : 2); f++) {
-        char *text = h_read_file(files[f], NULL);
-        for (size_t i = 0; text && marks[i]; i++)
-            cr_expect(strstr(text, marks[i]) == NULL,
-                      "server log shows a crash (\"%s\"); %s:\n%s", marks[i],
-                      files[f], log_tail(files[f], 6000));
-        free(text);
-    }
+    scan_marks(s, sanitizer_marks);
+    scan_marks(s, crash_marks);
+    if (h_proc_exited(s->proc))
+        s->checked = 1;
 }
 
 void h_server_stop_clean(h_server_t *s)
@@ -1034,6 +1044,14 @@ void h_cleanup(void)
         free(p);
     }
     reg_procs.n = 0;
+    /* Every server has exited now, so its log holds all the sanitizer
+     * reports it will write (TSan prints some, and its summary, at exit). */
+    for (size_t i = 0; i < reg_servers.n; i++) {
+        h_server_t *s = reg_servers.items[i];
+        if (!s->checked)
+            scan_marks(s, sanitizer_marks);
+    }
+    reg_servers.n = 0;
     /* Threads still blocked in a request end once their server is gone
      * (each socket operation is bounded anyway). */
     for (size_t i = 0; i < reg_asyncs.n; i++) {
@@ -1076,6 +1094,28 @@ static char *keep(char *s)
 }
 
 /* The last max bytes of a file, for failure messages (registry-owned). */
+/* cr_expect that no mark occurs in the server's stderr or error log; the
+ * message shows the log from the first occurrence (a sanitizer report is
+ * often far from the end of the log). */
+static void scan_marks(h_server_t *s, const char *const marks[])
+{
+    const char *files[2] = {s->out, s->log};
+    for (int f = 0; f < (s->log == s->out ? 1 : 2); f++) {
+        char *text = h_read_file(files[f], NULL);
+        for (size_t i = 0; text && marks[i]; i++) {
+            const char *at = strstr(text, marks[i]);
+            if (!at)
+                continue;
+            size_t back = 0;   /* TSan's "=====" line, ASan's "==PID==" */
+            while (at - back > text && at[-(long)back - 1] != '\n' && back < 200)
+                back++;
+            cr_expect_fail("server log shows a crash (\"%s\"); %s, from there:\n%.6000s",
+                           marks[i], files[f], at - back);
+        }
+        free(text);
+    }
+}
+
 static char *log_tail(const char *path, size_t max)
 {
     size_t len = 0;
