@@ -4,6 +4,7 @@
 #include "harness.h"
 
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +44,8 @@ static ptrv_t reg_servers;   /* h_server_t *: logs scanned by h_cleanup */
 static void ptrv_push(ptrv_t *v, void *p);
 static char *keep(char *s);
 static char *log_tail(const char *path, size_t max);
-static void scan_marks(h_server_t *s, const char *const marks[]);
+static void scan_marks(h_server_t *s, const char *const marks[], const char *verdict);
+static char *fini_verdict_path(const char *suite, const char *test);
 static int rm_entry(const char *path, const struct stat *st, int flag,
                     struct FTW *ftw);
 static void *async_main(void *arg);
@@ -54,6 +56,38 @@ __attribute__((constructor)) static void harness_init(void)
 {
     /* A server closing a socket mid-write must not kill the test process. */
     signal(SIGPIPE, SIG_IGN);
+    /* The runner runs this first, and test workers inherit what it sets:
+     * its pid names the verdict files h_cleanup leaves for the POST_FINI
+     * hook; SW_H_STDERR reaches its stderr as it was before Criterion
+     * pointed the runner's and workers' stderr to /dev/null (it does so
+     * when CRITERION_OUTPUTS is set, as make check sets it). */
+    if (!getenv("SW_H_RUNNER")) {
+        char v[64];
+        snprintf(v, sizeof v, "%d", (int)getpid());
+        setenv("SW_H_RUNNER", v, 1);
+        int fd = fcntl(2, F_DUPFD_CLOEXEC, 10);
+        if (fd >= 0) {
+            snprintf(v, sizeof v, "/proc/%d/fd/%d", (int)getpid(), fd);
+            setenv("SW_H_STDERR", v, 1);
+        }
+    }
+}
+
+/* Criterion 2.4.1 decides a test's verdict before its .fini, so an assertion
+ * in h_cleanup fails nothing. h_cleanup therefore prints what it found on
+ * the runner's original stderr (SW_H_STDERR) and leaves a file named
+ * after the runner and the test; this hook, which Criterion runs after the
+ * .fini in its reporting process, fails the test when the file is there.
+ * (The hook cannot add the text as an assertion: Criterion owns their
+ * memory; and that process's stdout and stderr reach no log.) */
+ReportHook(POST_FINI)(struct criterion_test_stats *stats)
+{
+    char *path = fini_verdict_path(stats->test->category, stats->test->name);
+    if (unlink(path) == 0) {
+        stats->test_status = CR_STATUS_FAILED;
+        stats->failed_asserts++;
+    }
+    free(path);
 }
 
 /* ---- environment, strings, files ------------------------------------------ */
@@ -503,8 +537,8 @@ static const char *const crash_marks[] = {
 
 void h_assert_no_crash(h_server_t *s)
 {
-    scan_marks(s, sanitizer_marks);
-    scan_marks(s, crash_marks);
+    scan_marks(s, sanitizer_marks, NULL);
+    scan_marks(s, crash_marks, NULL);
     if (h_proc_exited(s->proc))
         s->checked = 1;
 }
@@ -1046,11 +1080,15 @@ void h_cleanup(void)
     reg_procs.n = 0;
     /* Every server has exited now, so its log holds all the sanitizer
      * reports it will write (TSan prints some, and its summary, at exit). */
+    char *verdict = criterion_current_test && criterion_current_suite
+        ? fini_verdict_path(criterion_current_test->category, criterion_current_test->name)
+        : NULL;
     for (size_t i = 0; i < reg_servers.n; i++) {
         h_server_t *s = reg_servers.items[i];
         if (!s->checked)
-            scan_marks(s, sanitizer_marks);
+            scan_marks(s, sanitizer_marks, verdict);
     }
+    free(verdict);
     reg_servers.n = 0;
     /* Threads still blocked in a request end once their server is gone
      * (each socket operation is bounded anyway). */
@@ -1094,10 +1132,12 @@ static char *keep(char *s)
 }
 
 /* The last max bytes of a file, for failure messages (registry-owned). */
-/* cr_expect that no mark occurs in the server's stderr or error log; the
- * message shows the log from the first occurrence (a sanitizer report is
- * often far from the end of the log). */
-static void scan_marks(h_server_t *s, const char *const marks[])
+/* Checks that no mark occurs in the server's stderr or error log. Each
+ * one found is a failure that shows the log from there (a sanitizer report
+ * is often far from the end): a cr_expect_fail, or, with verdict (a path;
+ * from h_cleanup, too late for assertions: see the POST_FINI hook), a
+ * message on stderr and the file verdict created. */
+static void scan_marks(h_server_t *s, const char *const marks[], const char *verdict)
 {
     const char *files[2] = {s->out, s->log};
     for (int f = 0; f < (s->log == s->out ? 1 : 2); f++) {
@@ -1106,14 +1146,40 @@ static void scan_marks(h_server_t *s, const char *const marks[])
             const char *at = strstr(text, marks[i]);
             if (!at)
                 continue;
-            size_t back = 0;   /* TSan's "=====" line, ASan's "==PID==" */
-            while (at - back > text && at[-(long)back - 1] != '\n' && back < 200)
-                back++;
-            cr_expect_fail("server log shows a crash (\"%s\"); %s, from there:\n%.6000s",
-                           marks[i], files[f], at - back);
+            while (at > text && at[-1] != '\n')   /* whole first line */
+                at--;
+            const char *what = "server log shows a crash";
+            if (!verdict) {
+                cr_expect_fail("%s (\"%s\"); %s, from there:\n%.6000s", what,
+                               marks[i], files[f], at);
+                continue;
+            }
+            /* The worker's own stderr may be /dev/null (harness_init). */
+            const char *err = getenv("SW_H_STDERR");
+            FILE *e = err ? fopen(err, "a") : NULL;
+            fprintf(e ? e : stderr, "%s::%s: failed in h_cleanup: %s (\"%s\"); %s, "
+                    "from there:\n%.6000s\n", criterion_current_suite->name,
+                    criterion_current_test->name, what, marks[i], files[f], at);
+            if (e)
+                fclose(e);
+            int fd = open(verdict, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+            if (fd >= 0)
+                close(fd);
         }
         free(text);
     }
+}
+
+/* The file through which h_cleanup tells the POST_FINI hook that a test
+ * failed (malloc'd path). */
+static char *fini_verdict_path(const char *suite, const char *test)
+{
+    const char *runner = getenv("SW_H_RUNNER");
+    char *p = NULL;
+    if (asprintf(&p, "/tmp/subwsgi-it-verdict-%s-%s-%s", runner ? runner : "0",
+                 suite, test) < 0)
+        abort();
+    return p;
 }
 
 static char *log_tail(const char *path, size_t max)
