@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,10 @@ struct sw_io {
     pthread_rwlock_t *routes_lock;
     conn_list_t reading;      /* CONN_HEADER and CONN_BODY */
     conn_list_t lingering;
-    int stopping;
+    /* Set by sw_io_stop (on the signal thread) and read by the I/O thread
+     * on every turn of its loop, woken or not: atomic. stop_deadline is
+     * written before stopping is set and read only once it is seen set. */
+    atomic_int stopping;
     double stop_deadline;
 };
 
@@ -185,10 +189,10 @@ fail:
 
 void sw_io_stop(sw_io_t *io, double drain_seconds)
 {
-    /* The thread reads these after the eventfd wakes it; the eventfd's
-     * write/read pair orders the accesses. */
+    /* The eventfd only wakes the thread: it may be reading stopping at
+     * this very moment, hence the atomic (see struct sw_io). */
     io->stop_deadline = now_s() + drain_seconds;
-    io->stopping = 1;
+    atomic_store(&io->stopping, 1);
     uint64_t one = 1;
     if (write(io->wakefd, &one, sizeof one) < 0)
         sw_log(SW_LOG_WARN, NULL, "cannot wake the I/O thread: %s", strerror(errno));
@@ -240,7 +244,7 @@ static int next_timeout_ms(sw_io_t *io, double now)
         next = io->reading.head->deadline;
     if (io->lingering.head && (next < 0 || io->lingering.head->deadline < next))
         next = io->lingering.head->deadline;
-    if (io->stopping && (next < 0 || io->stop_deadline < next))
+    if (atomic_load(&io->stopping) && (next < 0 || io->stop_deadline < next))
         next = io->stop_deadline;
     if (next < 0)
         return -1;
@@ -255,7 +259,7 @@ static void *io_main(void *arg)
     int stopped_listening = 0;
     for (;;) {
         double now = now_s();
-        if (io->stopping) {
+        if (atomic_load(&io->stopping)) {
             if (!stopped_listening) {
                 stop_listening(io);
                 stopped_listening = 1;
@@ -276,7 +280,7 @@ static void *io_main(void *arg)
                     sw_log(SW_LOG_WARN, NULL, "eventfd read: %s", strerror(errno));
             } else if (kind == KIND_LISTENER) {
                 sw_listener_t *ls = ((listener_tag_t *)events[i].data.ptr)->listener;
-                if (!io->stopping)
+                if (!atomic_load(&io->stopping))
                     accept_all(io, ls);
             } else {
                 on_readable(io, events[i].data.ptr);

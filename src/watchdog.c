@@ -26,7 +26,9 @@ static long long now_ns(void)
 
 int sw_watchdog_start(sw_interp_t *it, double timeout_s)
 {
-    it->request_timeout = timeout_s;
+    /* it->request_timeout is not written here: the workers, already
+     * running, read it without a lock, so their creator sets it before
+     * starting them (a write now races with them: TSan). */
     if (timeout_s <= 0)
         return 0;
     int rc = pthread_create(&it->watchdog, NULL, watchdog_main, it);

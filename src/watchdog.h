@@ -13,7 +13,8 @@
 struct sw_interp;
 struct sw_worker;
 
-/* Starts the watchdog of it when timeout_s > 0. Returns 0 or -1. */
+/* Starts the watchdog of it when timeout_s > 0 (it->request_timeout, which
+ * the workers read, must already be set). Returns 0 or -1. */
 int sw_watchdog_start(struct sw_interp *it, double timeout_s);
 
 /* Stops and joins it; call without holding any GIL, after the workers of

@@ -4,6 +4,7 @@
 #include "harness.h"
 
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,10 +42,13 @@ static ptrv_t reg_strings;   /* char * */
 static ptrv_t reg_asyncs;    /* h_async_t * */
 static ptrv_t reg_ports;     /* char *: reservation files to unlink */
 static unsigned long spawn_fd_limit;   /* h_spawn_fd_limit; 0: inherit */
+static ptrv_t reg_servers;   /* h_server_t *: logs scanned by h_cleanup */
 
 static void ptrv_push(ptrv_t *v, void *p);
 static char *keep(char *s);
 static char *log_tail(const char *path, size_t max);
+static void scan_marks(h_server_t *s, const char *const marks[], const char *verdict);
+static char *fini_verdict_path(const char *suite, const char *test);
 static int rm_entry(const char *path, const struct stat *st, int flag,
                     struct FTW *ftw);
 static void *async_main(void *arg);
@@ -55,6 +59,38 @@ __attribute__((constructor)) static void harness_init(void)
 {
     /* A server closing a socket mid-write must not kill the test process. */
     signal(SIGPIPE, SIG_IGN);
+    /* The runner runs this first, and test workers inherit what it sets:
+     * its pid names the verdict files h_cleanup leaves for the POST_FINI
+     * hook; SW_H_STDERR reaches its stderr as it was before Criterion
+     * pointed the runner's and workers' stderr to /dev/null (it does so
+     * when CRITERION_OUTPUTS is set, as make check sets it). */
+    if (!getenv("SW_H_RUNNER")) {
+        char v[64];
+        snprintf(v, sizeof v, "%d", (int)getpid());
+        setenv("SW_H_RUNNER", v, 1);
+        int fd = fcntl(2, F_DUPFD_CLOEXEC, 10);
+        if (fd >= 0) {
+            snprintf(v, sizeof v, "/proc/%d/fd/%d", (int)getpid(), fd);
+            setenv("SW_H_STDERR", v, 1);
+        }
+    }
+}
+
+/* Criterion 2.4.1 decides a test's verdict before its .fini, so an assertion
+ * in h_cleanup fails nothing. h_cleanup therefore prints what it found on
+ * the runner's original stderr (SW_H_STDERR) and leaves a file named
+ * after the runner and the test; this hook, which Criterion runs after the
+ * .fini in its reporting process, fails the test when the file is there.
+ * (The hook cannot add the text as an assertion: Criterion owns their
+ * memory; and that process's stdout and stderr reach no log.) */
+ReportHook(POST_FINI)(struct criterion_test_stats *stats)
+{
+    char *path = fini_verdict_path(stats->test->category, stats->test->name);
+    if (unlink(path) == 0) {
+        stats->test_status = CR_STATUS_FAILED;
+        stats->failed_asserts++;
+    }
+    free(path);
 }
 
 /* ---- environment, strings, files ------------------------------------------ */
@@ -451,6 +487,9 @@ char *h_status_text(int status)
 
 char *h_binary(void)
 {
+    const char *v = getenv("SW_SUBWSGI");
+    if (v && *v)
+        return h_fmt("%s", v);
     return h_fmt("%s/src/subwsgi", h_builddir());
 }
 
@@ -478,8 +517,9 @@ h_server_t *h_server_start_ex(const char *dir, const char *scgi,
 {
     char *bin = h_binary();
     cr_assert(access(bin, X_OK) == 0,
-              "%s is missing: build the server first (SW_BUILDDIR=%s)", bin,
-              h_builddir());
+              "%s is missing: build the server first (SW_BUILDDIR=%s, "
+              "SW_SUBWSGI=%s)", bin, h_builddir(),
+              getenv("SW_SUBWSGI") ? getenv("SW_SUBWSGI") : "");
     size_t n = 0;
     while (args && args[n])
         n++;
@@ -490,6 +530,7 @@ h_server_t *h_server_start_ex(const char *dir, const char *scgi,
 
     h_server_t *s = calloc(1, sizeof *s);
     ptrv_push(&reg_strings, (char *)s);   /* freed with the strings by h_cleanup */
+    ptrv_push(&reg_servers, s);
     s->dir = h_fmt("%s", dir);
     s->out = h_fmt("%s/server.log", dir);
     s->log = error_log ? h_fmt("%s", error_log) : s->out;
@@ -535,21 +576,24 @@ h_server_t *h_server_quick(const char *dir, const char *app_spec,
     return h_server_start(dir, scgi, args, NULL);
 }
 
+/* Sanitizer reports: a crash in any server's log, even one a test killed on
+ * purpose, so h_cleanup scans for these too. ThreadSanitizer's reports
+ * ("WARNING: ThreadSanitizer: data race", "FATAL: ThreadSanitizer: ...")
+ * do not stop the server (the TSan stage runs without halt_on_error, so
+ * one run lists every race): this scan is what fails the test. */
+static const char *const sanitizer_marks[] = {
+    "ERROR: AddressSanitizer", "runtime error:", "ThreadSanitizer", NULL};
+/* Other signs of a crash, for servers a test expects to stop cleanly. */
+static const char *const crash_marks[] = {
+    "Fatal Python error", "Segmentation fault", "core dumped", "double free",
+    "Aborted", "stack smashing", NULL};
+
 void h_assert_no_crash(h_server_t *s)
 {
-    static const char *const marks[] = {
-        "ERROR: AddressSanitizer", "runtime error:", "Fatal Python error",
-        "Segmentation fault", "core dumped", "double free", "Aborted",
-        "stack smashing", NULL};
-    const char *files[2] = {s->out, s->log};
-    for (int f = 0; f < (s->log == s->out ? 1 : 2); f++) {
-        char *text = h_read_file(files[f], NULL);
-        for (size_t i = 0; text && marks[i]; i++)
-            cr_expect(strstr(text, marks[i]) == NULL,
-                      "server log shows a crash (\"%s\"); %s:\n%s", marks[i],
-                      files[f], log_tail(files[f], 6000));
-        free(text);
-    }
+    scan_marks(s, sanitizer_marks, NULL);
+    scan_marks(s, crash_marks, NULL);
+    if (h_proc_exited(s->proc))
+        s->checked = 1;
 }
 
 void h_server_stop_clean(h_server_t *s)
@@ -1087,6 +1131,18 @@ void h_cleanup(void)
         free(p);
     }
     reg_procs.n = 0;
+    /* Every server has exited now, so its log holds all the sanitizer
+     * reports it will write (TSan prints some, and its summary, at exit). */
+    char *verdict = criterion_current_test && criterion_current_suite
+        ? fini_verdict_path(criterion_current_test->category, criterion_current_test->name)
+        : NULL;
+    for (size_t i = 0; i < reg_servers.n; i++) {
+        h_server_t *s = reg_servers.items[i];
+        if (!s->checked)
+            scan_marks(s, sanitizer_marks, verdict);
+    }
+    free(verdict);
+    reg_servers.n = 0;
     /* Threads still blocked in a request end once their server is gone
      * (each socket operation is bounded anyway). */
     for (size_t i = 0; i < reg_asyncs.n; i++) {
@@ -1130,6 +1186,56 @@ static char *keep(char *s)
 }
 
 /* The last max bytes of a file, for failure messages (registry-owned). */
+/* Checks that no mark occurs in the server's stderr or error log. Each
+ * one found is a failure that shows the log from there (a sanitizer report
+ * is often far from the end): a cr_expect_fail, or, with verdict (a path;
+ * from h_cleanup, too late for assertions: see the POST_FINI hook), a
+ * message on stderr and the file verdict created. */
+static void scan_marks(h_server_t *s, const char *const marks[], const char *verdict)
+{
+    const char *files[2] = {s->out, s->log};
+    for (int f = 0; f < (s->log == s->out ? 1 : 2); f++) {
+        char *text = h_read_file(files[f], NULL);
+        for (size_t i = 0; text && marks[i]; i++) {
+            const char *at = strstr(text, marks[i]);
+            if (!at)
+                continue;
+            while (at > text && at[-1] != '\n')   /* whole first line */
+                at--;
+            const char *what = "server log shows a crash";
+            if (!verdict) {
+                cr_expect_fail("%s (\"%s\"); %s, from there:\n%.6000s", what,
+                               marks[i], files[f], at);
+                continue;
+            }
+            /* The worker's own stderr may be /dev/null (harness_init). */
+            const char *err = getenv("SW_H_STDERR");
+            FILE *e = err ? fopen(err, "a") : NULL;
+            fprintf(e ? e : stderr, "%s::%s: failed in h_cleanup: %s (\"%s\"); %s, "
+                    "from there:\n%.6000s\n", criterion_current_suite->name,
+                    criterion_current_test->name, what, marks[i], files[f], at);
+            if (e)
+                fclose(e);
+            int fd = open(verdict, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+            if (fd >= 0)
+                close(fd);
+        }
+        free(text);
+    }
+}
+
+/* The file through which h_cleanup tells the POST_FINI hook that a test
+ * failed (malloc'd path). */
+static char *fini_verdict_path(const char *suite, const char *test)
+{
+    const char *runner = getenv("SW_H_RUNNER");
+    char *p = NULL;
+    if (asprintf(&p, "/tmp/subwsgi-it-verdict-%s-%s-%s", runner ? runner : "0",
+                 suite, test) < 0)
+        abort();
+    return p;
+}
+
 static char *log_tail(const char *path, size_t max)
 {
     size_t len = 0;

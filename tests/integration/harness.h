@@ -124,9 +124,11 @@ typedef struct h_server {
     char *out;               /* dir/server.log: its stdout and stderr */
     char *log;               /* its error log: out, unless error-log = PATH */
     char *scgi;              /* address of its first listener, for requests */
+    int checked;             /* h_assert_no_crash ran after it exited */
 } h_server_t;
 
-/* Path of the binary: $SW_BUILDDIR/src/subwsgi. */
+/* Path of the binary: $SW_SUBWSGI when set (make check-tsan sets it to the
+ * ThreadSanitizer build, src/subwsgi-tsan), else $SW_BUILDDIR/src/subwsgi. */
 char *h_binary(void);
 
 /* The CPython the binary embeds, as major*100+minor (311, 313...). */
@@ -168,7 +170,10 @@ h_server_t *h_server_quick(const char *dir, const char *app_spec,
 void h_server_stop_clean(h_server_t *s);
 
 /* Asserts that neither its stderr nor its error log shows a crash
- * (sanitizer report, fatal Python error...). */
+ * (sanitizer report, fatal Python error...). A ThreadSanitizer report counts
+ * as a crash: the TSan build (.ci/run) keeps the server running after one
+ * (no halt_on_error), so this scan, here and in h_cleanup, is what fails the
+ * test. */
 void h_assert_no_crash(h_server_t *s);
 
 /* The last few KiB of the server's log, for failure messages
@@ -303,7 +308,10 @@ int h_admin_call(int port, const char *token, const char *method, const char *pa
 /* ---- cleanup ------------------------------------------------------------------ */
 
 /* Stops every process (newest first), removes temp dirs, frees registry
- * strings. Criterion .fini of every suite. */
+ * strings. Criterion .fini of every suite. A sanitizer report (ASan, UBSan,
+ * TSan) in the log of a server not checked by h_server_stop_clean fails the
+ * test: Criterion ignores assertions in a .fini, so this goes through a
+ * verdict file and a POST_FINI report hook (harness.c). */
 void h_cleanup(void);
 
 #endif
