@@ -434,6 +434,7 @@ int sw_interp_start_workers(sw_interp_t *it)
     if (!it->workers)
         return -1;
     it->n_workers = n;
+    it->request_timeout = app->request_timeout;   /* before the workers read it */
     for (int i = 0; i < n; i++) {
         sw_worker_t *w = &it->workers[i];
         w->interp = it;
@@ -447,7 +448,6 @@ int sw_interp_start_workers(sw_interp_t *it)
         }
         w->started = 1;
     }
-    it->request_timeout = app->request_timeout;
     return sw_watchdog_start(it, app->request_timeout);
 }
 

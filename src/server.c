@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -71,7 +72,10 @@ struct sw_server {
      * it is reloaded again once that load is done (the last config wins). */
     sw_app_t **reload_after;
     size_t n_reload_after;
-    uint64_t rss_baseline;        /* at ready, for recycle-rss */
+    /* recycle-rss, read by whoever asks for a reload (admin, watch, worker
+     * threads) without the server lock: atomics. */
+    _Atomic uint64_t rss_baseline; /* at ready (0 before) */
+    _Atomic uint64_t rss_budget;   /* recycle-rss in bytes, 0 = none; SIGHUP updates it */
     pthread_mutex_t recycle_lock;
     pthread_cond_t recycle_done_cond;
     int recycle_pending;
@@ -551,6 +555,7 @@ static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
     s->n_apps = n_apps;
     s->old_cfgs[s->n_old_cfgs++] = s->cfg;
     s->cfg = next;
+    atomic_store(&s->rss_budget, (uint64_t)(next->recycle_rss * 1024 * 1024));
     char err[256];
     if (routes_for(s, 0, err, sizeof err) < 0)
         sw_log(SW_LOG_ERROR, NULL, "SIGHUP: routes: %s", err);
@@ -887,8 +892,8 @@ static sw_cmd_result_t recycle_for_reload(const char *user, double wait_s, char 
 static int over_budget(void)
 {
     sw_server_t *s = the_server;
-    return s->cfg->recycle_rss > 0 &&
-           rss_bytes() > s->rss_baseline + (uint64_t)(s->cfg->recycle_rss * 1024 * 1024);
+    uint64_t baseline = atomic_load(&s->rss_baseline), budget = atomic_load(&s->rss_budget);
+    return baseline > 0 && budget > 0 && rss_bytes() > baseline + budget;
 }
 
 /* ---- signals and shutdown ---------------------------------------------------- */
@@ -1070,6 +1075,9 @@ int sw_server_run(sw_config_t *cfg, int quick)
     sw_log(SW_LOG_INFO, NULL, "subwsgi %s, %s", SW_VERSION, pyver);
     sw_python_release_main();
 
+    /* Before any other thread starts: they read these without a lock. */
+    atomic_store(&s->rss_budget, (uint64_t)(cfg->recycle_rss * 1024 * 1024));
+    sw_app_set_process_reload(recycle_for_reload, over_budget);
     if (sw_watch_start(err, sizeof err) < 0)
         goto fail_python;
     /* The loader creates (and will end) every interpreter. */
@@ -1094,8 +1102,7 @@ int sw_server_run(sw_config_t *cfg, int quick)
             goto fail_started;
         s->admin_fd = -1;
     }
-    s->rss_baseline = rss_bytes();
-    sw_app_set_process_reload(recycle_for_reload, over_budget);
+    atomic_store(&s->rss_baseline, rss_bytes());
     sw_log(SW_LOG_INFO, NULL, "ready: %zu apps, %zu SCGI listeners", s->n_apps, s->n_listeners);
     if (sw_handover_is_successor())
         sw_handover_ready();
