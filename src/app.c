@@ -630,10 +630,11 @@ void sw_app_retire(sw_app_t *app, const char *user, int removing)
         app->destroy_pending = 0;
         record_finish(app, "ok", NULL);
     }
+    int number = g ? g->number : 0;   /* g is its keeper's once the lock goes */
     pthread_cond_broadcast(&app->changed);
     pthread_mutex_unlock(&app->lock);
     sw_log(SW_LOG_INFO, app->name, "%s (by %s): draining generation %d",
-           removing ? "ending" : "destroy", user, g ? g->number : 0);
+           removing ? "ending" : "destroy", user, number);
 }
 
 void sw_app_check_drain(sw_app_t *app, int final)
