@@ -7,9 +7,11 @@ server it runs in.
   threading module does not even list.
 - GET /sleep/S sleeps S seconds in the request.
 - GET /env/K answers os.environ[K].
-- When the file named by HOSTILE_WEDGE exists, importing this module never
-  ends (a deploy whose import hangs); with HOSTILE_SLOW_IMPORT=S it takes S
-  seconds.
+- GET /keepwrite answers, and leaves a thread that keeps the request's
+  write callable and writes with it until it raises.
+- While the file named by HOSTILE_WEDGE exists, importing this module does
+  not end (a deploy whose import hangs); with HOSTILE_SLOW_IMPORT=S it takes
+  S seconds.
 """
 import _thread
 import os
@@ -17,9 +19,8 @@ import threading
 import time
 
 _wedge = os.environ.get("HOSTILE_WEDGE")
-if _wedge and os.path.exists(_wedge):
-    while True:
-        time.sleep(0.5)
+while _wedge and os.path.exists(_wedge):
+    time.sleep(0.2)
 time.sleep(float(os.environ.get("HOSTILE_SLOW_IMPORT", "0")))
 
 
@@ -29,6 +30,18 @@ def application(environ, start_response):
         threading.Thread(target=threading.Event().wait, name="app-waiter").start()
     elif path == "/raw":
         _thread.start_new_thread(threading.Event().wait, ())
+    elif path == "/keepwrite":
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def keep_writing():
+            try:
+                while True:
+                    write(b"x" * 4096)
+                    time.sleep(0.01)
+            except OSError:
+                pass
+        threading.Thread(target=keep_writing, name="app-writer").start()
+        return [b"kept"]
     elif path.startswith("/sleep/"):
         time.sleep(float(path[len("/sleep/"):]))
     elif path.startswith("/env/"):
