@@ -141,6 +141,7 @@ sw_io_t *sw_io_start(sw_listener_t *listeners, size_t n, const sw_io_limits_t *l
     sw_io_t *io = calloc(1, sizeof *io);
     if (!io)
         goto nomem;
+    io->epfd = io->wakefd = -1;   /* not 0 (stdin) for the failure path */
     io->routes_lock = routes_lock;
     io->listeners = listeners;
     io->n_listeners = n;
