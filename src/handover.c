@@ -318,8 +318,18 @@ int sw_handover_run(const int *fds, const char *const *names, size_t n, const ch
             snprintf(why, whylen, "the new process was not ready within %gs", timeout);
             break;
         }
+        /* A stop signal (blocked, so still pending for the main loop's
+         * sigwait) does not wait for the successor's start-up: the
+         * handover is called off and this process stops. */
+        sigset_t pending;
+        if (sigpending(&pending) == 0 &&
+            (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT))) {
+            snprintf(why, whylen, "a stop signal came during the handover; the new process "
+                     "is stopped");
+            break;
+        }
         struct pollfd pfd = {pipefd[0], POLLIN, 0};
-        int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
+        int pr = poll(&pfd, 1, left > 0.1 ? 100 : (int)(left * 1000) + 1);
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr <= 0)

@@ -445,6 +445,18 @@ int h_proc_wait(h_proc_t *p, double timeout)
     return 1;
 }
 
+void h_stop_pid_file(const char *path)
+{
+    char *text = path && path[0] ? h_read_file(path, NULL) : NULL;
+    long pid = text ? strtol(text, NULL, 10) : 0;
+    free(text);
+    if (pid > 1 && kill((pid_t)pid, SIGTERM) == 0) {
+        for (int i = 0; i < 300 && kill((pid_t)pid, 0) == 0; i++)
+            h_nap(0.05);
+        kill((pid_t)pid, SIGKILL);
+    }
+}
+
 int h_proc_stop(h_proc_t *p, double timeout)
 {
     if (!h_proc_exited(p)) {

@@ -106,6 +106,11 @@ int h_proc_exited(h_proc_t *p);
 /* Waits up to timeout seconds; returns 1 when it exited. */
 int h_proc_wait(h_proc_t *p, double timeout);
 
+/* Stops the process named by a pid file (a handover's successor is not the
+ * test's child): SIGTERM, up to 15 s, then SIGKILL. No-op for "" or a file
+ * that names no live process. */
+void h_stop_pid_file(const char *path);
+
 /* SIGTERM, wait up to timeout, then SIGKILL. Returns the wait status. */
 int h_proc_stop(h_proc_t *p, double timeout);
 

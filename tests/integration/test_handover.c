@@ -33,14 +33,7 @@ static char pid_file[512];
 
 static void stop_successor(void)
 {
-    char *text = pid_file[0] ? h_read_file(pid_file, NULL) : NULL;
-    long pid = text ? strtol(text, NULL, 10) : 0;
-    free(text);
-    if (pid > 1 && kill((pid_t)pid, SIGTERM) == 0) {
-        for (int i = 0; i < 300 && kill((pid_t)pid, 0) == 0; i++)
-            h_nap(0.05);
-        kill((pid_t)pid, SIGKILL);
-    }
+    h_stop_pid_file(pid_file);
     pid_file[0] = '\0';
     h_cleanup();
 }
