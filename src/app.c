@@ -378,6 +378,16 @@ void sw_app_worker_started(sw_app_t *app, sw_generation_t *g)
     pthread_mutex_unlock(&app->lock);
 }
 
+int sw_app_worker_wait_serving(sw_app_t *app, sw_generation_t *g)
+{
+    pthread_mutex_lock(&app->lock);
+    while (!g->serving && !g->end_asked)
+        pthread_cond_wait(&app->changed, &app->lock);
+    int serve = g->serving;
+    pthread_mutex_unlock(&app->lock);
+    return serve;
+}
+
 void sw_app_worker_exited(sw_app_t *app, sw_generation_t *g)
 {
     pthread_mutex_lock(&app->lock);
@@ -514,11 +524,13 @@ int sw_app_build_done(sw_app_t *app, sw_generation_t *g, sw_isolation_t mode,
         /* It never serves: it retires at once and its keeper ends it. */
         g->end_asked = 1;
         sw_queue_retire(&app->queue, &g->retired);
+        pthread_cond_broadcast(&app->changed);   /* its waiting workers leave */
         pthread_mutex_unlock(&app->lock);
         return -1;
     }
     sw_generation_t *old = app->gen;
     app->gen = g;
+    g->serving = 1;   /* its workers start taking requests (below: broadcast) */
     app->isolation = mode;
     snprintf(app->isolation_reason, sizeof app->isolation_reason, "%s", reason);
     app->reload_in_process = in_process;

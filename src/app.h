@@ -87,6 +87,7 @@ typedef struct sw_generation {
     size_t n_interps;
     int retired;                  /* app->queue.lock: workers stop taking requests */
     int live_workers;             /* lock */
+    int serving;                  /* lock: swapped in (it has been app->gen) */
     int abandoned;                /* lock: the build outlived load-timeout: its
                                    * waiters were answered; it serves only if
                                    * nothing newer was asked meanwhile */
@@ -232,6 +233,10 @@ sw_cmd_result_t sw_app_destroy(sw_app_t *app, const char *user, double wait_s,
 int sw_app_submit(sw_app_t *app, sw_request_t *r);
 
 void sw_app_worker_started(sw_app_t *app, sw_generation_t *g);
+/* A worker of g, started before g was swapped in, waits for the swap (so
+ * what it serves is already reported as g's) and returns 1, or 0 when g
+ * will never serve (the worker leaves). */
+int sw_app_worker_wait_serving(sw_app_t *app, sw_generation_t *g);
 void sw_app_worker_exited(sw_app_t *app, sw_generation_t *g);
 void sw_app_count_response(sw_app_t *app, int status, double duration_ms);
 

@@ -808,7 +808,10 @@ static void *worker_main(void *arg)
     w->ts = PyThreadState_New(it->state);
     w->thread_ident = PyThread_get_thread_ident();
     sw_request_t *r;
-    while ((r = sw_queue_pop_unless(&app->queue, &it->gen->retired))) {
+    /* Not before the generation is swapped in: a request it answers must
+     * already show as this generation's in status. */
+    int serve = sw_app_worker_wait_serving(app, it->gen);
+    while (serve && (r = sw_queue_pop_unless(&app->queue, &it->gen->retired))) {
         atomic_fetch_add(&app->counters.active, 1);
         sw_wsgi_result_t res = {0};
         PyEval_RestoreThread(w->ts);
