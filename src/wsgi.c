@@ -303,6 +303,16 @@ static int is_https(sw_request_t *r)
            (scheme && strcasecmp(scheme, "https") == 0);
 }
 
+/* PEP 3333 reserves the wsgi. prefix for the server, and subwsgi.* are
+ * ours: an SCGI header (a front end's scgi_param, or anyone who can reach
+ * the SCGI port) named so would replace the server's value, so it never
+ * reaches the environ. */
+static int server_key(const char *name, size_t len)
+{
+    return (len >= 5 && memcmp(name, "wsgi.", 5) == 0) ||
+           (len >= 8 && memcmp(name, "subwsgi.", 8) == 0);
+}
+
 /* Returns a new environ dict, or NULL with an exception set. */
 static PyObject *build_environ(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *input)
 {
@@ -312,6 +322,11 @@ static PyObject *build_environ(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *inpu
         return NULL;
     for (size_t i = 0; i < r->n_headers; i++) {
         const sw_scgi_header_t *h = &r->headers[i];
+        if (server_key(h->name, h->name_len)) {
+            sw_log(SW_LOG_INFO, ctx->app_name,
+                   "SCGI header %s dropped: wsgi.* and subwsgi.* keys are the server's", h->name);
+            continue;
+        }
         PyObject *k = latin1_str(h->name, h->name_len);
         PyObject *v = latin1_str(h->value, h->value_len);
         int rc = (k && v) ? PyDict_SetItem(env, k, v) : -1;
