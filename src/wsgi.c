@@ -441,7 +441,8 @@ static int send_result(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *result)
 
 /* wsgi.file_wrapper over a regular file: sendfile(2) from the file's
  * current position. Returns 0 when sent, 1 when the object must be iterated
- * instead (no usable fileno), -1 with an exception set. */
+ * instead (no usable fileno, not a regular file, or a size of 0), -1 with
+ * an exception set. */
 static int try_sendfile(sw_reqctx_t *ctx, sw_file_wrapper_object_t *fw)
 {
     PyObject *fileno = PyObject_CallMethod(fw->filelike, "fileno", NULL);
@@ -451,8 +452,13 @@ static int try_sendfile(sw_reqctx_t *ctx, sw_file_wrapper_object_t *fw)
     }
     int fd = PyLong_AsLong(fileno);
     Py_DECREF(fileno);
+    /* sendfile only where the size is real: files in /proc (and others
+     * the kernel makes up as they are read) say 0 but have content, and
+     * iterating, i.e. read() until EOF, sends it. A truly empty file costs
+     * one read. */
     struct stat sb;
-    if (fd < 0 || PyErr_Occurred() || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+    if (fd < 0 || PyErr_Occurred() || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+        sb.st_size <= 0) {
         PyErr_Clear();
         return 1;
     }

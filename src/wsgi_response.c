@@ -115,6 +115,9 @@ int sw_response_sendfile(sw_reqctx_t *ctx, int fd, off_t offset, uint64_t count)
             if (err == EINTR || (err == EAGAIN && (err = wait_for_room(ctx->req->fd)) == 0))
                 continue;
         }
+        if (w == 0 && ctx->content_length < 0)
+            break;      /* EOF: without a Content-Length, that is the end
+                         * (a file in /sys says 4096 and has less) */
         if (w <= 0) {   /* 0: the file shrank under us */
             rc = -1;
             break;

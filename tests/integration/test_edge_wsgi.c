@@ -220,5 +220,15 @@ Test(edge_wsgi, file_wrapper_over_a_proc_file)
               "/proc/self/status through file_wrapper: %zu bytes:\n%.200s", r.body_len,
               r.body);
     sw_scgi_response_free(&r);
+    /* st_size says 4096 and there are a few bytes: their end is the end of
+     * the body, not an error. */
+    h_get(b.addr, "/file?path=/sys/kernel/uevent_seqnum", &r);
+    cr_expect_eq(r.status, 200, "status %d", r.status);
+    cr_expect(r.body_len > 0 && r.body_len < 4096, "/sys file: %zu bytes", r.body_len);
+    sw_scgi_response_free(&r);
     h_server_stop_clean(b.srv);
+    char *log = h_log(b.srv);
+    cr_expect(strstr(log, "sendfile stopped") == NULL, "EOF of a /sys file logged as an error:\n%s",
+              h_log_tail(b.srv));
+    free(log);
 }
