@@ -2,14 +2,17 @@
  * header values with control characters, CGI-style Status and duplicate or
  * bad Content-Length headers; bodies cut at Content-Length (iterable,
  * write(), file_wrapper); SCGI headers that would override wsgi.* and
- * subwsgi.* keys; routing on a normalised path; control bytes in the logs;
+ * subwsgi.* keys; routing on a normalised path, compared with what a real
+ * nginx makes of the same URIs; control bytes in the logs;
  * wsgi.file_wrapper over a file whose size reads as 0. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "request.h"
 
 TestSuite(edge_wsgi, .fini = h_cleanup, .timeout = H_SUITE_TIMEOUT);
 
@@ -169,6 +172,59 @@ Test(edge_wsgi, routing_on_the_normalised_path)
         sw_scgi_response_free(&r);
     }
     h_server_stop_clean(b.srv);
+}
+
+/* Our REQUEST_URI path against a real nginx's $document_uri: for each URI,
+ * nginx refuses it (400) and so do we, or nginx's DOCUMENT_URI is the path
+ * sw_request_full_path derives from REQUEST_URI alone. */
+Test(edge_wsgi, request_uri_path_matches_nginx_document_uri)
+{
+    const char *ng = h_nginx();
+    if (*ng == '\0' || access(ng, X_OK) != 0)
+        cr_skip_test("nginx is not installed (SW_NGINX=%s)", ng);
+    char *dir = h_tmpdir();
+    char *scgi = h_fmt("127.0.0.1:%d", h_free_port());
+    h_server_t *srv = h_server_config(
+        dir, scgi, h_fmt("[server]\nscgi = %s\nadmin = off\n\n[app:env]\nwsgi = %s\nmount = /\n",
+                         scgi, h_app("envecho.py")), NULL);
+    int port = h_free_port();
+    h_nginx_t nginx = h_nginx_start(
+        h_fmt("server {\n    listen 127.0.0.1:%d;\n    location / {\n"
+              "        scgi_param REQUEST_URI $request_uri;\n"
+              "        scgi_param DOCUMENT_URI $document_uri;\n"
+              "        scgi_param REQUEST_METHOD $request_method;\n"
+              "        scgi_pass %s;\n    }\n}\n", port, scgi), port);
+    static const char *const uris[] = {
+        "/a/b", "/a/../b", "/a/./b", "/a//b", "//a//../b", "/./a", "/a/%2e%2e/b",
+        "/a%2F..%2Fb", "/a/%2F/b", "/a/..%2fb", "/a/b/..", "/a/b/.", "/a/b/%2e",
+        "/a/b/.%2F", "/a/.../b", "/a/..b/c", "/a/.%2e/b", "/a/%2e./b",
+        "/a/%252e%252e/b", "/a/%3F/x", "/a/%23/x", "/a/%41%62c", "/a/b/..?x=1",
+        "/a/b%2F%2E%2E", "/a/b%2F%2E%2E%2F%2E%2E%2F", "/%2e%2e/x", "/a/../../x",
+        "/a/%2e%2e/%2e%2e/x", "/a/%zz", "/a/x%", "/a/%2", "/a/%00b",
+    };
+    for (size_t i = 0; i < sizeof uris / sizeof uris[0]; i++) {
+        h_http_resp_t r;
+        char err[256] = "";
+        int rc = h_http(port, "GET", uris[i], NULL, 0, NULL, 0, H_IO_TIMEOUT, &r, err,
+                        sizeof err);
+        cr_assert_eq(rc, 0, "GET %s through nginx: %s", uris[i], err);
+        sw_scgi_header_t h[2] = {{"CONTENT_LENGTH", 14, "0", 1},
+                                 {"REQUEST_URI", 11, uris[i], strlen(uris[i])}};
+        char *ours = sw_request_full_path(h, 2);
+        if (r.status == 400) {
+            cr_expect_null(ours, "%s: nginx says 400, we route on %s", uris[i], ours);
+        } else {
+            cr_expect_eq(r.status, 200, "%s: nginx gave %d:\n%s\nnginx log:\n%s", uris[i], r.status,
+                         r.body, h_nginx_log(&nginx));
+            char *doc = h_json_get(r.body, "DOCUMENT_URI");
+            cr_expect(doc && ours && strcmp(doc, ours) == 0,
+                      "%s: nginx's DOCUMENT_URI is %s, our path %s", uris[i],
+                      doc ? doc : "(none)", ours ? ours : "(refused)");
+        }
+        free(ours);
+        h_http_free(&r);
+    }
+    h_server_stop_clean(srv);
 }
 
 /* ---- logs ------------------------------------------------------------------------ */
