@@ -147,7 +147,8 @@ static size_t prefix(char *line, sw_log_level_t level, const char *app)
     sw_log_timestamp(ts);
     int n = snprintf(line, LINE_MAX_BYTES, "%s %s [%s] ", ts,
                      level_names[level], app ? app : "subwsgi");
-    return n < 0 ? 0 : (size_t)n;
+    /* snprintf returns the length it wanted: never more than fits. */
+    return n < 0 ? 0 : (size_t)n < LINE_MAX_BYTES - 1 ? (size_t)n : LINE_MAX_BYTES - 1;
 }
 
 void sw_log(sw_log_level_t level, const char *app, const char *fmt, ...)
