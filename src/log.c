@@ -1,4 +1,6 @@
-/* log.c: the error log and the access log (see log.h). */
+/* log.c: the error log and the access log (see log.h), and escaping what
+ * goes into them: a client's or an app's bytes never forge a line or send
+ * a terminal escape. */
 #include "log.h"
 
 #include <errno.h>
@@ -19,6 +21,16 @@ static int access_fd = STDERR_FILENO;   /* -1 when off */
 static char *error_path, *access_path;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+/* What escape() rewrites as \xHH. */
+typedef enum {
+    ESC_TEXT,    /* error log messages: C0 controls but tab, and DEL */
+    ESC_FIELD,   /* access log fields: nginx's escape=default (controls,
+                  * '"', '\\', bytes >= 0x7f) and the space that separates
+                  * our fields */
+} esc_mode_t;
+
+static size_t escape(char *dst, size_t room, const char *src, size_t len, esc_mode_t mode);
 
 static int open_log(const char *spec, int *fd, char *err, size_t errlen)
 {
@@ -135,19 +147,22 @@ static size_t prefix(char *line, sw_log_level_t level, const char *app)
     sw_log_timestamp(ts);
     int n = snprintf(line, LINE_MAX_BYTES, "%s %s [%s] ", ts,
                      level_names[level], app ? app : "subwsgi");
-    return n < 0 ? 0 : (size_t)n;
+    /* snprintf returns the length it wanted: never more than fits. */
+    return n < 0 ? 0 : (size_t)n < LINE_MAX_BYTES - 1 ? (size_t)n : LINE_MAX_BYTES - 1;
 }
 
 void sw_log(sw_log_level_t level, const char *app, const char *fmt, ...)
 {
-    char line[LINE_MAX_BYTES];
+    char line[LINE_MAX_BYTES], msg[LINE_MAX_BYTES];
     size_t n = prefix(line, level, app);
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, LINE_MAX_BYTES - n, fmt, ap);
+    int m = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* The arguments may carry client data (a path, a header name). */
     if (m > 0)
-        n += (size_t)m < LINE_MAX_BYTES - n ? (size_t)m : LINE_MAX_BYTES - n - 1;
+        n += escape(line + n, LINE_MAX_BYTES - 1 - n, msg,
+                    (size_t)m < sizeof msg ? (size_t)m : sizeof msg - 1, ESC_TEXT);
     write_line(error_fd, line, n);
 }
 
@@ -159,10 +174,8 @@ void sw_log_text(sw_log_level_t level, const char *app, const char *text,
         size_t piece = nl ? (size_t)(nl - text) : len;
         char line[LINE_MAX_BYTES];
         size_t n = prefix(line, level, app);
-        size_t room = LINE_MAX_BYTES - 1 - n;
-        size_t copy = piece < room ? piece : room;
-        memcpy(line + n, text, copy);
-        write_line(error_fd, line, n + copy);
+        n += escape(line + n, LINE_MAX_BYTES - 1 - n, text, piece, ESC_TEXT);
+        write_line(error_fd, line, n);
         if (!nl)
             break;
         text = nl + 1;
@@ -176,11 +189,50 @@ void sw_log_access(const char *app, const char *method, const char *uri,
     if (access_fd < 0)
         return;
     char ts[32], line[LINE_MAX_BYTES];
+    const char *fields[] = {app, method, uri};
     sw_log_timestamp(ts);
-    int n = snprintf(line, LINE_MAX_BYTES, "%s %s %s %s %d %llu %.3fms", ts,
-                     app ? app : "-", method ? method : "-", uri ? uri : "-",
-                     status, (unsigned long long)bytes, duration_ms);
-    if (n < 0)
-        return;
-    write_line(access_fd, line, (size_t)n < LINE_MAX_BYTES ? (size_t)n : LINE_MAX_BYTES - 1);
+    size_t n = strlen(ts), room = LINE_MAX_BYTES - 1;
+    memcpy(line, ts, n);
+    /* One line per request whatever the client sent: REQUEST_URI and
+     * REQUEST_METHOD come from the client (or a front end passing them
+     * on), so a line feed in them would forge lines. */
+    for (size_t i = 0; i < 3 && n + 1 < room; i++) {
+        line[n++] = ' ';
+        if (fields[i] && fields[i][0])
+            n += escape(line + n, room - n, fields[i], strlen(fields[i]), ESC_FIELD);
+        else if (n < room)
+            line[n++] = '-';
+    }
+    int m = snprintf(line + n, LINE_MAX_BYTES - n, " %d %llu %.3fms", status,
+                     (unsigned long long)bytes, duration_ms);
+    if (m > 0)
+        n += (size_t)m < LINE_MAX_BYTES - n ? (size_t)m : LINE_MAX_BYTES - n - 1;
+    write_line(access_fd, line, n);
+}
+
+/* Copies src[0, len) to dst, at most room bytes and never half an escape,
+ * writing the bytes mode names as \xHH (as nginx's log_format
+ * escape=default does). Returns the bytes written. */
+static size_t escape(char *dst, size_t room, const char *src, size_t len, esc_mode_t mode)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)src[i];
+        int esc = mode == ESC_TEXT ? (c < 0x20 && c != '\t') || c == 0x7f
+                                   : c <= 0x20 || c >= 0x7f || c == '"' || c == '\\';
+        if (!esc) {
+            if (o + 1 > room)
+                break;
+            dst[o++] = (char)c;
+            continue;
+        }
+        if (o + 4 > room)
+            break;
+        dst[o++] = '\\';
+        dst[o++] = 'x';
+        dst[o++] = hex[c >> 4];
+        dst[o++] = hex[c & 15];
+    }
+    return o;
 }

@@ -22,7 +22,10 @@ void sw_log_close(void);
  * a message in err (that log keeps writing to its old file). */
 int sw_log_reopen(char *err, size_t errlen);
 
-/* "2026-11-26T15:40:51.123Z LEVEL [APP] message"; app NULL means the server. */
+/* "2026-11-26T15:40:51.123Z LEVEL [APP] message"; app NULL means the server.
+ * Control bytes of the message but tab (and DEL) are written as \xHH, so
+ * client or app data in it can neither start a line nor drive a terminal;
+ * sw_log_text likewise, after splitting at line feeds. */
 void sw_log(sw_log_level_t level, const char *app, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -30,7 +33,10 @@ void sw_log(sw_log_level_t level, const char *app, const char *fmt, ...)
 void sw_log_text(sw_log_level_t level, const char *app, const char *text,
                  size_t len);
 
-/* One access log line: time, app, method, uri, status, bytes, duration. */
+/* One access log line: time, app, method, uri, status, bytes, duration.
+ * app, method and uri (NULL or empty: "-") are escaped as nginx's
+ * log_format escape=default does, and the space too: every byte < 0x21 or
+ * >= 0x7f, '"' and '\\' become \xHH, so a line has exactly 7 fields. */
 void sw_log_access(const char *app, const char *method, const char *uri,
                    int status, uint64_t bytes, double duration_ms);
 

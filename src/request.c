@@ -1,4 +1,5 @@
-/* request.c: request helpers: header lookup, path derivation, freeing. */
+/* request.c: request helpers: header lookup, path derivation (decoding and
+ * normalising as nginx does), freeing. */
 #include "request.h"
 
 #include <errno.h>
@@ -15,6 +16,8 @@ const char *sw_request_header(const sw_request_t *r, const char *name)
     return h ? h->value : NULL;
 }
 
+static int pop_segment(const char *s, size_t *u);
+
 static int hexval(int c)
 {
     if (c >= '0' && c <= '9')
@@ -29,29 +32,105 @@ static int hexval(int c)
 int sw_percent_decode(char *s)
 {
     char *out = s;
-    for (char *in = s; *in; in++) {
-        int hi, lo;
-        if (in[0] == '%' && (hi = hexval((unsigned char)in[1])) >= 0 &&
-            (lo = hexval((unsigned char)in[2])) >= 0) {
-            int c = hi * 16 + lo;
-            if (c == 0)
-                return -1;
-            *out++ = (char)c;
-            in += 2;
-        } else {
-            *out++ = *in;   /* a stray '%' stays as it is, like nginx */
+    for (const char *in = s; *in; in++) {
+        if (*in != '%') {
+            *out++ = *in;
+            continue;
         }
+        /* As nginx (ngx_http_parse_complex_uri): a '%' not followed by two
+         * hex digits, or an encoded NUL, makes the request invalid. */
+        int hi = hexval((unsigned char)in[1]);
+        int lo = hi >= 0 ? hexval((unsigned char)in[2]) : -1;
+        if (lo < 0 || (hi | lo) == 0)
+            return -1;
+        *out++ = (char)(hi * 16 + lo);
+        in += 2;
     }
     *out = '\0';
     return 0;
 }
 
-/* The percent-decoded path of REQUEST_URI (query and fragment dropped), or
- * NULL (also for an encoded NUL). */
+/* Removes "." and ".." segments in place (RFC 3986 5.2.4) and, with merge,
+ * collapses runs of '/': the state machine of nginx's
+ * ngx_http_parse_complex_uri (merge_slashes on, its default) run on an
+ * already decoded path. nginx re-runs each decoded byte through it, so %2F
+ * is a separator and %2E%2E a ".." segment; decoding first and normalising
+ * after gives the same path. Returns -1 when ".." climbs above the root
+ * (nginx answers 400). Never writes more than it read, so in place is safe. */
+static int remove_dot_segments(char *s, int merge)
+{
+    enum { USUAL, SLASH, DOT, DOT_DOT } state = USUAL;
+    size_t u = 0;
+    for (const char *p = s; *p; p++) {
+        char ch = *p;
+        switch (state) {
+        case USUAL:
+            if (ch == '/')
+                state = SLASH;
+            s[u++] = ch;
+            break;
+        case SLASH:
+            if (ch == '/') {
+                if (!merge)
+                    s[u++] = ch;
+                break;
+            }
+            state = ch == '.' ? DOT : USUAL;
+            s[u++] = ch;
+            break;
+        case DOT:                 /* output ends with "/." */
+            if (ch == '/') {
+                u--;              /* drop the '.', keep the '/' */
+                state = SLASH;
+            } else {
+                state = ch == '.' ? DOT_DOT : USUAL;
+                s[u++] = ch;
+            }
+            break;
+        case DOT_DOT:             /* output ends with "/.." */
+            if (ch == '/') {
+                if (pop_segment(s, &u) < 0)
+                    return -1;
+                state = SLASH;
+            } else {
+                state = USUAL;
+                s[u++] = ch;
+            }
+            break;
+        }
+    }
+    if (state == DOT)
+        u--;
+    else if (state == DOT_DOT && pop_segment(s, &u) < 0)
+        return -1;
+    s[u] = '\0';
+    return 0;
+}
+
+/* The output s[0, *u) ends with "/..": drops that and the segment before
+ * it, keeping the '/' that starts it. -1 when there is none (above root). */
+static int pop_segment(const char *s, size_t *u)
+{
+    if (*u < 4)
+        return -1;
+    size_t i = *u - 4;    /* the byte before "/.." */
+    while (s[i] != '/') {
+        if (i == 0)
+            return -1;
+        i--;
+    }
+    *u = i + 1;
+    return 0;
+}
+
+/* The path of REQUEST_URI (query and fragment dropped) as nginx makes
+ * $document_uri of it: decoded, slashes merged, dot segments removed. A
+ * new string, or NULL when nginx would refuse it (bad escape, encoded NUL,
+ * ".." above the root) or out of memory. */
 static char *decoded_request_uri(const sw_scgi_header_t *ru)
 {
     char *path = strndup(ru->value, strcspn(ru->value, "?#"));
-    if (path && sw_percent_decode(path) < 0) {
+    if (path && (sw_percent_decode(path) < 0 || remove_dot_segments(path, 1) < 0)) {
         free(path);
         return NULL;
     }
@@ -97,6 +176,13 @@ char *sw_request_full_path(const sw_scgi_header_t *h, size_t n)
         } else {
             path = strdup("/");
         }
+    }
+    /* Routing must never see a ".." segment, whichever front end built the
+     * path: a normalised one is unchanged by this (no slash merging here:
+     * nginx may run with merge_slashes off, and Apache has its own say). */
+    if (path && remove_dot_segments(path, 0) < 0) {
+        free(path);
+        return NULL;
     }
     if (path && path[0] == '\0') {
         free(path);

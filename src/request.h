@@ -37,11 +37,14 @@ const char *sw_request_header(const sw_request_t *r, const char *name);
 
 /* Derives the full request path (see DESIGN section 5): SCRIPT_NAME +
  * PATH_INFO when PATH_INFO was sent (Apache), else DOCUMENT_URI (nginx),
- * else the percent-decoded path of REQUEST_URI. Returns a new string or
- * NULL when the path is unusable (e.g. an encoded NUL). */
+ * else the path of REQUEST_URI made as nginx makes $document_uri
+ * (percent-decoded, %2F included, slashes merged). Dot segments are removed
+ * from all three (RFC 3986 5.2.4). Returns a new string, or NULL when the
+ * path is unusable (a bad escape, an encoded NUL, ".." above the root). */
 char *sw_request_full_path(const sw_scgi_header_t *h, size_t n);
 
-/* Decodes %XX escapes in place; returns -1 on an encoded NUL. */
+/* Decodes %XX escapes in place; returns -1, as nginx answers 400, on an
+ * encoded NUL or a '%' not followed by two hex digits (s is then garbage). */
 int sw_percent_decode(char *s);
 
 double sw_elapsed_ms(const struct timespec *since);

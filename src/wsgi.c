@@ -17,8 +17,8 @@
 static int module_exec(PyObject *module);
 static int build_environ_template(sw_interp_t *it, sw_module_state_t *st);
 static PyObject *build_environ(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *input);
-static int send_result(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *result);
-static int try_sendfile(sw_reqctx_t *ctx, sw_file_wrapper_object_t *fw);
+static int send_result(sw_interp_t *it, sw_ctxobject_t *sr, PyObject *result);
+static int try_sendfile(sw_ctxobject_t *sr, sw_file_wrapper_object_t *fw);
 
 /* ---- module _subwsgi ------------------------------------------------- */
 
@@ -303,6 +303,16 @@ static int is_https(sw_request_t *r)
            (scheme && strcasecmp(scheme, "https") == 0);
 }
 
+/* PEP 3333 reserves the wsgi. prefix for the server, and subwsgi.* are
+ * ours: an SCGI header (a front end's scgi_param, or anyone who can reach
+ * the SCGI port) named so would replace the server's value, so it never
+ * reaches the environ. */
+static int server_key(const char *name, size_t len)
+{
+    return (len >= 5 && memcmp(name, "wsgi.", 5) == 0) ||
+           (len >= 8 && memcmp(name, "subwsgi.", 8) == 0);
+}
+
 /* Returns a new environ dict, or NULL with an exception set. */
 static PyObject *build_environ(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *input)
 {
@@ -312,6 +322,11 @@ static PyObject *build_environ(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *inpu
         return NULL;
     for (size_t i = 0; i < r->n_headers; i++) {
         const sw_scgi_header_t *h = &r->headers[i];
+        if (server_key(h->name, h->name_len)) {
+            sw_log(SW_LOG_INFO, ctx->app_name,
+                   "SCGI header %s dropped: wsgi.* and subwsgi.* keys are the server's", h->name);
+            continue;
+        }
         PyObject *k = latin1_str(h->name, h->name_len);
         PyObject *v = latin1_str(h->value, h->value_len);
         int rc = (k && v) ? PyDict_SetItem(env, k, v) : -1;
@@ -341,6 +356,7 @@ static PyObject *new_ctx_object(PyTypeObject *type, sw_reqctx_t *ctx)
     if (o) {
         sw_reqctx_retain(ctx);
         o->ctx = ctx;
+        o->body_cut = 0;
     }
     return (PyObject *)o;
 }
@@ -375,12 +391,14 @@ void sw_wsgi_ctxobject_dealloc(PyObject *self)
     sw_reqctx_release(ctx);   /* may close the request's fd: no Python after it */
 }
 
-/* Sends the app's result. Returns 0, or -1 with a Python exception set. */
-static int send_result(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *result)
+/* Sends the app's result; sr is the request's start_response. Returns 0,
+ * or -1 with a Python exception set. */
+static int send_result(sw_interp_t *it, sw_ctxobject_t *sr, PyObject *result)
 {
+    sw_reqctx_t *ctx = sr->ctx;
     sw_module_state_t *st = module_state(it->module);
     if (Py_IS_TYPE(result, st->file_wrapper_type)) {
-        int rc = try_sendfile(ctx, (sw_file_wrapper_object_t *)result);
+        int rc = try_sendfile(sr, (sw_file_wrapper_object_t *)result);
         if (rc <= 0)
             return rc;   /* sent (or failed); 1 means iterate instead */
     }
@@ -407,7 +425,13 @@ static int send_result(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *result)
                 Py_DECREF(iter);
                 return -1;
             }
-            sw_response_send(ctx, PyBytes_AS_STRING(item), (size_t)n);
+            if (sw_response_send(ctx, PyBytes_AS_STRING(item), (size_t)n) == 1) {
+                /* Content-Length is reached: the rest would be dropped,
+                 * so stop asking for it (close() is still called). */
+                sw_response_note_cut(sr);
+                Py_DECREF(item);
+                break;
+            }
         }
         Py_DECREF(item);
     }
@@ -426,9 +450,11 @@ static int send_result(sw_interp_t *it, sw_reqctx_t *ctx, PyObject *result)
 
 /* wsgi.file_wrapper over a regular file: sendfile(2) from the file's
  * current position. Returns 0 when sent, 1 when the object must be iterated
- * instead (no usable fileno), -1 with an exception set. */
-static int try_sendfile(sw_reqctx_t *ctx, sw_file_wrapper_object_t *fw)
+ * instead (no usable fileno, not a regular file, or a size of 0), -1 with
+ * an exception set. */
+static int try_sendfile(sw_ctxobject_t *sr, sw_file_wrapper_object_t *fw)
 {
+    sw_reqctx_t *ctx = sr->ctx;
     PyObject *fileno = PyObject_CallMethod(fw->filelike, "fileno", NULL);
     if (!fileno) {
         PyErr_Clear();
@@ -436,8 +462,13 @@ static int try_sendfile(sw_reqctx_t *ctx, sw_file_wrapper_object_t *fw)
     }
     int fd = PyLong_AsLong(fileno);
     Py_DECREF(fileno);
+    /* sendfile only where the size is real: files in /proc (and others
+     * the kernel makes up as they are read) say 0 but have content, and
+     * iterating, i.e. read() until EOF, sends it. A truly empty file costs
+     * one read. */
     struct stat sb;
-    if (fd < 0 || PyErr_Occurred() || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+    if (fd < 0 || PyErr_Occurred() || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+        sb.st_size <= 0) {
         PyErr_Clear();
         return 1;
     }
@@ -460,8 +491,11 @@ static int try_sendfile(sw_reqctx_t *ctx, sw_file_wrapper_object_t *fw)
         return -1;
     }
     uint64_t count = sb.st_size > offset ? (uint64_t)(sb.st_size - offset) : 0;
-    if (ctx->content_length >= 0 && (uint64_t)ctx->content_length < count)
-        count = (uint64_t)ctx->content_length;
+    /* What write() sent already counts against Content-Length. */
+    if (count > sw_response_room(ctx)) {
+        count = sw_response_room(ctx);
+        sw_response_note_cut(sr);
+    }
     sw_response_sendfile(ctx, fd, offset, count);
     return 0;
 }
@@ -513,7 +547,7 @@ void sw_wsgi_serve(sw_worker_t *w, sw_request_t *r, sw_wsgi_result_t *out)
     result = PyObject_CallFunctionObjArgs(it->callable, environ, start_response, NULL);
     if (!result)
         goto error;
-    if (send_result(it, ctx, result) < 0)
+    if (send_result(it, (sw_ctxobject_t *)start_response, result) < 0)
         goto error;
     goto done;
 

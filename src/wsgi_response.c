@@ -6,9 +6,10 @@
  * app thread kept `write`), nothing is sent: write() raises OSError, and a
  * send waiting for room at that moment wakes and stops. */
 #include "wsgi_types.h"
+#include "wsgi_header.h"
 
-#include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +18,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-static int valid_token_char(unsigned char c);
 static int build_head(sw_reqctx_t *ctx, PyObject *status, PyObject *headers);
 static int send_iov(sw_reqctx_t *ctx, struct iovec *iov, int n);
 static int wait_for_room(int fd);
@@ -75,12 +75,35 @@ static int send_iov(sw_reqctx_t *ctx, struct iovec *iov, int n)
     return rc;
 }
 
+uint64_t sw_response_room(const sw_reqctx_t *ctx)
+{
+    if (ctx->content_length < 0)
+        return UINT64_MAX;
+    uint64_t cl = (uint64_t)ctx->content_length;
+    return ctx->bytes_sent < cl ? cl - ctx->bytes_sent : 0;
+}
+
+void sw_response_note_cut(sw_ctxobject_t *sr)
+{
+    if (sr->body_cut)
+        return;
+    sr->body_cut = 1;
+    sw_log(SW_LOG_WARN, sr->ctx->app_name,
+           "the app's body is longer than its Content-Length %lld: the rest is not sent",
+           (long long)sr->ctx->content_length);
+}
+
 int sw_response_send(sw_reqctx_t *ctx, const char *data, size_t len)
 {
     struct iovec iov[2];
-    int n = 0;
+    int n = 0, cut = 0;
     if (ctx->client_gone)
         return -1;
+    uint64_t room = sw_response_room(ctx);
+    if (len > room) {
+        len = (size_t)room;
+        cut = 1;
+    }
     if (!ctx->headers_sent) {
         iov[n++] = (struct iovec){ctx->head, ctx->head_len};
         ctx->headers_sent = 1;
@@ -88,11 +111,11 @@ int sw_response_send(sw_reqctx_t *ctx, const char *data, size_t len)
     if (len > 0)
         iov[n++] = (struct iovec){(void *)data, len};
     if (n == 0)
-        return 0;
+        return cut;
     if (send_iov(ctx, iov, n) < 0)
         return -1;
     ctx->bytes_sent += len;
-    return 0;
+    return cut;
 }
 
 int sw_response_sendfile(sw_reqctx_t *ctx, int fd, off_t offset, uint64_t count)
@@ -115,6 +138,9 @@ int sw_response_sendfile(sw_reqctx_t *ctx, int fd, off_t offset, uint64_t count)
             if (err == EINTR || (err == EAGAIN && (err = wait_for_room(ctx->req->fd)) == 0))
                 continue;
         }
+        if (w == 0 && ctx->content_length < 0)
+            break;      /* EOF: without a Content-Length, that is the end
+                         * (a file in /sys says 4096 and has less) */
         if (w <= 0) {   /* 0: the file shrank under us */
             rc = -1;
             break;
@@ -150,12 +176,6 @@ void sw_response_error(sw_reqctx_t *ctx, int status, const char *reason)
 
 /* ---- start_response -------------------------------------------------- */
 
-/* RFC 9110 token characters, the only ones allowed in a header name. */
-static int valid_token_char(unsigned char c)
-{
-    return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
-}
-
 /* Latin-1 bytes of a str, or NULL with an exception naming what. */
 static PyObject *latin1(PyObject *s, const char *what)
 {
@@ -190,31 +210,25 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
     return 0;
 }
 
-/* Validates status and headers and builds ctx->head. On error raises and
- * leaves ctx unchanged. */
+/* Validates status and headers (wsgi_header.c) and builds ctx->head. On
+ * error raises and leaves ctx unchanged. */
 static int build_head(sw_reqctx_t *ctx, PyObject *status, PyObject *headers)
 {
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    int64_t content_length = -1;
+    sw_wsgi_head_t head = SW_WSGI_HEAD_INIT;
     PyObject *sb = NULL, *seq = NULL;
 
     sb = latin1(status, "status");
     if (!sb)
         goto fail;
-    const char *s = PyBytes_AS_STRING(sb);
+    const char *s = PyBytes_AS_STRING(sb), *why;
     Py_ssize_t slen = PyBytes_GET_SIZE(sb);
-    /* "Status-Code and Reason-Phrase ... separated by a single space". */
-    if (slen < 4 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
-        !isdigit((unsigned char)s[2]) || s[3] != ' ' || s[0] == '0') {
-        PyErr_Format(PyExc_ValueError, "bad status %R: want '200 OK'", status);
+    int code = sw_wsgi_status_check(s, (size_t)slen, &why);
+    if (code < 0) {
+        PyErr_Format(PyExc_ValueError, "%s: %R", why, status);
         goto fail;
     }
-    for (Py_ssize_t i = 0; i < slen; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-            PyErr_Format(PyExc_ValueError, "control character in status %R", status);
-            goto fail;
-        }
     if (append(&buf, &len, &cap, "Status: ", 8) < 0 || append(&buf, &len, &cap, s, (size_t)slen) < 0 ||
         append(&buf, &len, &cap, "\r\n", 2) < 0)
         goto fail;
@@ -244,27 +258,16 @@ static int build_head(sw_reqctx_t *ctx, PyObject *status, PyObject *headers)
         }
         const char *name = PyBytes_AS_STRING(nb), *value = PyBytes_AS_STRING(vb);
         Py_ssize_t nlen = PyBytes_GET_SIZE(nb), vlen = PyBytes_GET_SIZE(vb);
-        int ok = nlen > 0;
-        for (Py_ssize_t k = 0; ok && k < nlen; k++)
-            ok = valid_token_char((unsigned char)name[k]);
-        if (!ok) {
-            PyErr_Format(PyExc_ValueError, "invalid header name %R", PyTuple_GET_ITEM(item, 0));
-            goto item_fail;
-        }
-        for (Py_ssize_t k = 0; k < vlen; k++) {
-            unsigned char c = (unsigned char)value[k];
-            if (c == '\r' || c == '\n' || c == '\0') {
-                PyErr_Format(PyExc_ValueError, "CR, LF or NUL in the value of header %R",
+        size_t bad = SIZE_MAX;
+        if (sw_wsgi_header_check(&head, name, (size_t)nlen, value, (size_t)vlen, &why, &bad) < 0) {
+            char byte[8];
+            if (bad < (size_t)vlen) {
+                snprintf(byte, sizeof byte, "0x%02x", (unsigned char)value[bad]);
+                PyErr_Format(PyExc_ValueError, "%s: byte %s in header %R", why, byte,
                              PyTuple_GET_ITEM(item, 0));
-                goto item_fail;
-            }
-        }
-        if (nlen == 14 && strncasecmp(name, "Content-Length", 14) == 0) {
-            char *end;
-            errno = 0;
-            long long v = strtoll(value, &end, 10);
-            if (vlen > 0 && *end == '\0' && errno == 0 && v >= 0)
-                content_length = v;
+            } else
+                PyErr_Format(PyExc_ValueError, "%s: %R", why, PyTuple_GET_ITEM(item, 0));
+            goto item_fail;
         }
         if (append(&buf, &len, &cap, name, (size_t)nlen) < 0 || append(&buf, &len, &cap, ": ", 2) < 0 ||
             append(&buf, &len, &cap, value, (size_t)vlen) < 0 || append(&buf, &len, &cap, "\r\n", 2) < 0)
@@ -283,8 +286,8 @@ static int build_head(sw_reqctx_t *ctx, PyObject *status, PyObject *headers)
     PyMem_RawFree(ctx->head);
     ctx->head = buf;
     ctx->head_len = len;
-    ctx->status_code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
-    ctx->content_length = content_length;
+    ctx->status_code = code;
+    ctx->content_length = head.content_length;
     Py_DECREF(sb);
     Py_DECREF(seq);
     return 0;
@@ -351,13 +354,18 @@ static PyObject *start_response_write(sw_ctxobject_t *self, PyObject *data)
     }
     /* A bytes object is immutable and we hold a reference (the argument),
      * so sending it with the GIL released is safe. */
-    if (sw_response_send(ctx, PyBytes_AS_STRING(data), (size_t)PyBytes_GET_SIZE(data)) < 0) {
+    int rc = sw_response_send(ctx, PyBytes_AS_STRING(data), (size_t)PyBytes_GET_SIZE(data));
+    if (rc < 0) {
         if (sw_reqctx_finished(ctx))
             sw_wsgi_raise_ended("write: the request has ended");
         else
             PyErr_SetString(PyExc_ConnectionError, "client closed the connection");
         return NULL;
     }
+    /* Past Content-Length: dropped and logged, as for a returned body,
+     * not an error the app has to handle. */
+    if (rc == 1)
+        sw_response_note_cut(self);
     Py_RETURN_NONE;
 }
 

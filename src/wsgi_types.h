@@ -16,6 +16,8 @@
 typedef struct {
     PyObject_HEAD
     sw_reqctx_t *ctx;            /* a reference, set at creation, never NULL */
+    int body_cut;                /* StartResponse: the cut at Content-Length
+                                  * was logged (once per request) */
 } sw_ctxobject_t;                /* InputStream and StartResponse */
 
 typedef struct {
@@ -59,11 +61,22 @@ void sw_wsgi_raise_ended(const char *what);
 void sw_wsgi_ctxobject_dealloc(PyObject *self);
 
 /* wsgi_response.c: sends the head (once) and data; GIL released inside.
- * Returns 0, or -1 when the client is gone or the request ended
- * (ctx->client_gone set; no Python exception). */
+ * Never sends more body than the app's Content-Length (PEP 3333: "the
+ * server should not transmit more bytes to the client than the header
+ * allows"). Returns 0; 1 when data went past Content-Length and the rest
+ * was dropped (what fitted was sent); or -1 when the client is gone or
+ * the request ended (ctx->client_gone set; no Python exception). */
 int sw_response_send(sw_reqctx_t *ctx, const char *data, size_t len);
 
-/* Sends a file with sendfile(2) from offset, count bytes. Same returns. */
+/* The body bytes Content-Length still allows (UINT64_MAX without one). */
+uint64_t sw_response_room(const sw_reqctx_t *ctx);
+
+/* Logs, once per request (sr is its StartResponse), that the app's body
+ * was cut at its Content-Length. */
+void sw_response_note_cut(sw_ctxobject_t *sr);
+
+/* Sends a file with sendfile(2) from offset, count bytes (the caller keeps
+ * count within sw_response_room). Returns 0 or -1 as sw_response_send. */
 int sw_response_sendfile(sw_reqctx_t *ctx, int fd, off_t offset, uint64_t count);
 
 /* Answers a plain-text error when nothing was sent yet. */

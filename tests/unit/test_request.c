@@ -15,9 +15,32 @@ static const path_case_t cases[] = {
         {NULL, NULL, "/app/a b", "/app/a%20b?x=1", "/app/a b"},
         /* bare client: REQUEST_URI decoded, query dropped */
         {NULL, NULL, NULL, "/app/a%20b?x=%41", "/app/a b"},
-        {NULL, NULL, NULL, "/caf%C3%A9/%2Fx#frag", "/caf\xC3\xA9//x"},
-        {NULL, NULL, NULL, "/bad%zzescape%", "/bad%zzescape%"},
+        /* ... and normalised as nginx builds $document_uri
+         * (ngx_http_parse_complex_uri): %2F is a separator like '/', runs of
+         * '/' merge, "." and ".." segments go (RFC 3986 5.2.4), climbing
+         * above the root or a bad escape is refused (nginx: 400) */
+        {NULL, NULL, NULL, "/caf%C3%A9/%2Fx#frag", "/caf\xC3\xA9/x"},
+        {NULL, NULL, NULL, "/bob/../env", "/env"},
+        {NULL, NULL, NULL, "/bob%2F..%2Fenv/x", "/env/x"},
+        {NULL, NULL, NULL, "/a/%2e%2E/b", "/b"},
+        {NULL, NULL, NULL, "/a/./b/.", "/a/b/"},
+        {NULL, NULL, NULL, "/a/b/..", "/a/"},
+        {NULL, NULL, NULL, "//a///b//", "/a/b/"},
+        {NULL, NULL, NULL, "/a/.../..b/.c", "/a/.../..b/.c"},
+        {NULL, NULL, NULL, "/a/%252e%252e/b", "/a/%2e%2e/b"},
+        {NULL, NULL, NULL, "/a/%3F/%23", "/a/?/#"},
+        {NULL, NULL, NULL, "/..", NULL},
+        {NULL, NULL, NULL, "/a/../../b", NULL},
+        {NULL, NULL, NULL, "/bad%zzescape", NULL},
+        {NULL, NULL, NULL, "/bad%", NULL},
+        {NULL, NULL, NULL, "/bad%4", NULL},
         {NULL, NULL, NULL, "/nul%00byte", NULL},
+        /* nginx's DOCUMENT_URI and Apache's paths: dot segments only (they
+         * are normalised already; this is defence in depth) */
+        {NULL, NULL, "/bob/../env", "/bob/../env", "/env"},
+        {NULL, NULL, "/a//b", "/a//b", "/a//b"},
+        {NULL, NULL, "/../x", "/../x", NULL},
+        {"/bob", "/../env", NULL, NULL, "/env"},
         /* Apache: SCRIPT_NAME + PATH_INFO as sent */
         {"/app", "/x/y", NULL, "/app/x/y", "/app/x/y"},
         {"", "/x", NULL, "/x", "/x"},
@@ -69,7 +92,13 @@ Test(request, full_path)
 
 Test(request, percent_decode_in_place)
 {
-    char s[] = "%41%62c%2f%2F%";
+    char s[] = "%41%62c%2f%2F%25";
     cr_assert_eq(sw_percent_decode(s), 0);
     cr_expect_str_eq(s, "Abc//%");
+    /* nginx refuses a '%' not followed by two hex digits (400) */
+    char bad1[] = "a%zz", bad2[] = "a%", bad3[] = "a%4", nul[] = "a%00";
+    cr_expect_eq(sw_percent_decode(bad1), -1);
+    cr_expect_eq(sw_percent_decode(bad2), -1);
+    cr_expect_eq(sw_percent_decode(bad3), -1);
+    cr_expect_eq(sw_percent_decode(nul), -1);
 }
