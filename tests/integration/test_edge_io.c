@@ -366,7 +366,7 @@ Test(edge_io, slow_uploads_do_not_hold_workers)
  * reads every byte, in order, and the file is gone afterwards. */
 Test(edge_io, large_body_is_buffered_in_a_file)
 {
-    bench_t b = start(1, "body-buffer-size = 16k\nbody-temp-dir = /tmp\n", NULL);
+    bench_t b = start(1, "body-buffer-size = 16384\nbody-temp-dir = /tmp\n", NULL);
     unsigned long sum;
     size_t len = 3 * 1024 * 1024 + 17;
     char *body = pattern_body(len, &sum);
