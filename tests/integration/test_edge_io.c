@@ -65,68 +65,11 @@ static bench_t start(int threads, const char *server_extra, const char *app_extr
 
 /* ---- raw client sockets --------------------------------------------------- */
 
-static int tcp_connect_try(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static int tcp_connect(int port)
 {
-    int fd = tcp_connect_try(port);
+    int fd = h_tcp_connect(port);
     cr_assert(fd >= 0, "connect to port %d: %s", port, strerror(errno));
     return fd;
-}
-
-static int send_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Reads until EOF, a reset or timeout seconds; malloc'd, NUL-terminated. */
-static char *read_all(int fd, double timeout, size_t *len)
-{
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    double deadline = h_now() + timeout;
-    for (;;) {
-        double left = deadline - h_now();
-        if (left <= 0)
-            break;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
-            continue;
-        if (n == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap + 1);
-        }
-        ssize_t r = recv(fd, buf + n, cap - n, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
 }
 
 /* An SCGI POST of uri with body_len bytes of body (built, not sent). */
@@ -274,7 +217,7 @@ typedef struct {
 static void *trickle(void *arg)
 {
     trickle_t *t = arg;
-    int fd = tcp_connect_try(t->port);
+    int fd = h_tcp_connect(t->port);
     if (fd < 0) {
         snprintf(t->answer, sizeof t->answer, "connect failed");
         atomic_store(&t->done, 1);
@@ -283,15 +226,15 @@ static void *trickle(void *arg)
     size_t head = t->len - t->body_len, off = 0;
     int pieces = 40;
     size_t piece = t->body_len / (size_t)pieces + 1;
-    int rc = send_all(fd, t->req, head);
+    int rc = h_send_all(fd, t->req, head);
     for (int i = 0; rc == 0 && off < t->body_len; i++) {
         size_t n = t->body_len - off < piece ? t->body_len - off : piece;
-        rc = send_all(fd, t->req + head + off, n);
+        rc = h_send_all(fd, t->req + head + off, n);
         off += n;
         h_nap(SLOW_SECONDS / pieces);
     }
     size_t got;
-    char *resp = read_all(fd, 30, &got);
+    char *resp = h_read_all(fd, 30, &got, NULL);
     char *body = strstr(resp, "\r\n\r\n");
     snprintf(t->answer, sizeof t->answer, "%s", body ? body + 4 : "(no response)");
     free(resp);
@@ -457,7 +400,7 @@ static void short_body(const char *app_extra, int app_called, int check_tracebac
     char *req = build_post("/len", body, len, &reqlen);
     free(body);
     int fd = tcp_connect(b.port);
-    cr_assert_eq(send_all(fd, req, reqlen - len + sent), 0);
+    cr_assert_eq(h_send_all(fd, req, reqlen - len + sent), 0);
     free(req);
     h_nap(0.3);
     close(fd);   /* the client is gone */
