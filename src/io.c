@@ -581,7 +581,7 @@ static void on_header(sw_io_t *io, conn_t *c)
         return;
     }
     c->body_got = have;
-    if (c->content_length > io->limits.body_buffer_size && c->content_length > BODY_PREFETCH) {
+    if (c->content_length > io->limits.body_buffer_size) {
         if (open_body_file(io, c) < 0)
             return;
     } else if (grow(c, c->parser.body_off + c->content_length) < 0) {
