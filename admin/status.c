@@ -33,6 +33,7 @@ static unsigned long long m_active(const sw_app_status_t *st);
 static unsigned long long m_queued(const sw_app_status_t *st);
 static unsigned long long m_rejected(const sw_app_status_t *st);
 static unsigned long long m_timeouts(const sw_app_status_t *st);
+static unsigned long long m_client_aborts(const sw_app_status_t *st);
 static unsigned long long m_reloads(const sw_app_status_t *st);
 static unsigned long long m_generation(const sw_app_status_t *st);
 static unsigned long long m_interpreters(const sw_app_status_t *st);
@@ -44,6 +45,8 @@ static const app_metric_t app_metrics[] = {
      "Requests refused with 503 because the app's queue was full.", m_rejected},
     {"subwsgi_request_timeouts_total", "counter",
      "Requests stopped by request-timeout.", m_timeouts},
+    {"subwsgi_client_aborts_total", "counter",
+     "Requests whose client left before sending the whole body.", m_client_aborts},
     {"subwsgi_reloads_total", "counter", "Reloads of the app.", m_reloads},
     {"subwsgi_generation", "gauge", "The app's serving generation (0: none).", m_generation},
     {"subwsgi_interpreters", "gauge",
@@ -141,6 +144,7 @@ static json_t *requests_json(const sw_app_status_t *st)
     rc |= set(o, "status_5xx", json_integer((json_int_t)st->status_5xx));
     rc |= set(o, "rejected", json_integer((json_int_t)st->rejected));
     rc |= set(o, "timeouts", json_integer((json_int_t)st->timeouts));
+    rc |= set(o, "client_aborts", json_integer((json_int_t)st->client_aborts));
     if (rc != 0) {
         json_decref(o);
         return NULL;
@@ -311,6 +315,10 @@ static unsigned long long m_active(const sw_app_status_t *st) { return st->activ
 static unsigned long long m_queued(const sw_app_status_t *st) { return st->queued; }
 static unsigned long long m_rejected(const sw_app_status_t *st) { return st->rejected; }
 static unsigned long long m_timeouts(const sw_app_status_t *st) { return st->timeouts; }
+static unsigned long long m_client_aborts(const sw_app_status_t *st)
+{
+    return st->client_aborts;
+}
 static unsigned long long m_reloads(const sw_app_status_t *st) { return st->reloads; }
 
 static unsigned long long m_generation(const sw_app_status_t *st)

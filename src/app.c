@@ -135,6 +135,7 @@ void sw_app_get_status(sw_app_t *app, sw_app_status_t *out)
     out->status_5xx = app->counters.status_5xx;
     out->rejected = app->counters.rejected;
     out->timeouts = app->counters.timeouts;
+    out->client_aborts = app->counters.client_aborts;
 
     double *lat = malloc(sizeof app->latency_ms);
     pthread_mutex_lock(&app->lock);

@@ -63,6 +63,10 @@ typedef struct {
     atomic_ulong status_2xx, status_3xx, status_4xx, status_5xx;
     atomic_ulong rejected;
     atomic_ulong timeouts;
+    /* Clients that went away before sending the whole body they announced
+     * (a short body, client abort): their fault, so neither a response nor
+     * an error of the app's. */
+    atomic_ulong client_aborts;
 } sw_app_counters_t;
 
 typedef enum {
@@ -193,7 +197,7 @@ typedef struct {
     sw_interp_status_t *interps;              /* malloc'd */
     size_t n_interps;
     unsigned long total, active, queued, status_2xx, status_3xx, status_4xx,
-        status_5xx, rejected, timeouts;
+        status_5xx, rejected, timeouts, client_aborts;
     double p50_ms, p99_ms;
     unsigned long reloads;
     int has_last;

@@ -98,6 +98,12 @@ static const keydef_t keys[] = {
      NULL, SUP_YES, NULL, 256, 16777216, NULL},
     {SEC_SERVER, "max-body-size", T_SIZE, F_NOMAX, ST_U64, SRV(max_body_size),
      NULL, SUP_YES, NULL, 0, 0, NULL},
+    {SEC_SERVER, "body-buffer-size", T_SIZE, 0, ST_SIZE, SRV(body_buffer_size),
+     NULL, SUP_YES, NULL, 0, 1073741824, NULL},
+    {SEC_SERVER, "body-timeout", T_SECONDS, F_POSITIVE, ST_DOUBLE,
+     SRV(body_timeout), NULL, SUP_YES, NULL, 0, YEAR, NULL},
+    {SEC_SERVER, "body-temp-dir", T_DIR, 0, ST_STR, SRV(body_temp_dir), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
     {SEC_SERVER, "drain-timeout", T_SECONDS, 0, ST_DOUBLE, SRV(drain_timeout),
      NULL, SUP_YES, NULL, 0, YEAR, NULL},
     {SEC_SERVER, "load-timeout", T_SECONDS, F_POSITIVE, ST_DOUBLE, SRV(load_timeout),
@@ -141,6 +147,8 @@ static const keydef_t keys[] = {
      SUP_YES, NULL, 0, YEAR, NULL},
     {SEC_APP, "max-requests", T_INT, 0, ST_INT, APP(max_requests), NULL,
      SUP_YES, NULL, 0, 2000000000, NULL},
+    {SEC_APP, "request-buffering", T_BOOL, 0, ST_INT, APP(request_buffering), NULL,
+     SUP_YES, NULL, 0, 0, NULL},
     {SEC_APP, "environ", T_ENVIRON, F_REPEAT, ST_STRV, APP(environ), NULL,
      SUP_YES, NULL, 0, 0, NULL},
     {SEC_APP, "env", T_ENVIRON, F_REPEAT, ST_STRV, APP(env), NULL,
@@ -363,6 +371,7 @@ void sw_config_free(sw_config_t *cfg)
     free(cfg->access_log);
     free(cfg->error_log);
     free(cfg->pid_file);
+    free(cfg->body_temp_dir);
     free(cfg->user);
     sw_strv_free(&cfg->preload);
     free(cfg->admin_tls_cert);
@@ -1139,6 +1148,8 @@ static sw_config_t *config_new(const char *file)
     cfg->header_timeout = 10;
     cfg->max_header_size = 65536;
     cfg->max_body_size = 104857600;
+    cfg->body_buffer_size = 65536;
+    cfg->body_timeout = 60;
     cfg->drain_timeout = 30;
     cfg->load_timeout = 60;
     cfg->access_log = cfg_xstrdup("stderr");
@@ -1154,6 +1165,7 @@ static void app_init(sw_app_config_t *app, const char *name, int line)
     app->isolation = SW_ISOLATION_AUTO;
     app->interpreters = 1;
     app->threads = 1;
+    app->request_buffering = 1;
 }
 
 static void app_free(sw_app_config_t *app)

@@ -68,6 +68,7 @@ typedef struct {
     double idle_timeout;      /* seconds; 0 = never destroy when idle */
     int max_requests;         /* reload once a generation served this many; 0 = never */
     sw_reload_cfg_t reload;   /* auto | interpreter | process */
+    int request_buffering;    /* read the body before queuing (default); 0: stream */
 } sw_app_config_t;
 
 typedef struct {
@@ -86,6 +87,9 @@ typedef struct {
     double header_timeout;    /* default 10 */
     size_t max_header_size;   /* default 65536 */
     uint64_t max_body_size;   /* default 104857600 */
+    size_t body_buffer_size;  /* bodies up to it in memory, larger in a file; 65536 */
+    double body_timeout;      /* seconds to receive a buffered body; default 60 */
+    char *body_temp_dir;      /* NULL: $TMPDIR, else /tmp */
     double drain_timeout;     /* default 30 */
     char *access_log;         /* "stderr", "off" or a path */
     char *error_log;          /* "stderr" or a path */

@@ -19,6 +19,7 @@
 #include "app.h"
 #include "log.h"
 #include "queue.h"
+#include "reqctx.h"
 #include "watchdog.h"
 #include "wsgi.h"
 
@@ -818,10 +819,16 @@ static void *worker_main(void *arg)
         sw_watchdog_request_begin(w, it->request_timeout);
         sw_wsgi_serve(w, r, &res);
         sw_watchdog_request_end(w);
+        /* A streamed body cut short by the client (read under the GIL, as
+         * reqctx.h wants): the client's doing, counted apart. */
+        int aborted = res.ctx && res.ctx->client_aborted;
         PyEval_SaveThread();
         it->requests++;
         atomic_fetch_sub(&app->counters.active, 1);
-        sw_app_count_response(app, res.status, sw_elapsed_ms(&r->accepted));
+        if (aborted)
+            atomic_fetch_add(&app->counters.client_aborts, 1);
+        else
+            sw_app_count_response(app, res.status, sw_elapsed_ms(&r->accepted));
         sw_log_access(app->name, sw_request_header(r, "REQUEST_METHOD"),
                       sw_request_header(r, "REQUEST_URI"), res.status, res.bytes,
                       sw_elapsed_ms(&r->accepted));

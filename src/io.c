@@ -1,11 +1,14 @@
 /* io.c: the SCGI I/O thread (see io.h). Connections waiting for their
- * header live on one list and lingering ones (answered with an error, now
- * discarding what the client still sends) on another; every connection on
- * a list got the same timeout when appended, so each list is sorted by
- * deadline and expiry only looks at its head. */
+ * header live on one list, those receiving their body on a second, and
+ * lingering ones (answered with an error, now discarding what the client
+ * still sends) on a third; every connection on a list got the same timeout
+ * when appended, so each list is sorted by deadline and expiry only looks
+ * at its head. */
 #include "io.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,15 +25,33 @@
 #include "request.h"
 #include "scgi.h"
 
-/* Bodies up to this size are read by the I/O thread before the request is
- * queued, so a slow client cannot hold a worker while it trickles a form. */
+/* With request-buffering = off, bodies up to this size are still read
+ * before the request is queued (a form costs no worker while it trickles);
+ * larger ones are streamed by wsgi.input. */
 #define BODY_PREFETCH (64 * 1024)
 #define LINGER_SECONDS 2.0
 #define LINGER_MAX_BYTES (1024 * 1024)
 #define READ_CHUNK 16384
+#define FILE_CHUNK 65536           /* one recv+write of a body going to a file */
+/* Out of descriptors (EMFILE...), the listeners rest this long before the
+ * next try: a pending connection keeps a level-triggered listener readable,
+ * so retrying at once is a busy loop writing an error line per turn. */
+#define ACCEPT_PAUSE 0.1
+#define ACCEPT_REPORT_INTERVAL 10.0   /* at most one log line per interval */
 
 enum { KIND_LISTENER, KIND_CONN, KIND_WAKE };
 enum { CONN_HEADER, CONN_BODY, CONN_LINGER };
+
+/* Counts accept() failures for lack of descriptors, for the rate-limited
+ * report. I/O thread only. */
+typedef struct {
+    int paused;               /* the listeners are out of the epoll set's reach */
+    double resume_at;         /* CLOCK_MONOTONIC seconds */
+    unsigned long failures;   /* since the last report */
+    unsigned long total;      /* since the shortage began */
+    double reported_at;       /* 0: nothing reported for this shortage */
+    int err;                  /* errno of the last failure */
+} accept_pause_t;
 
 typedef struct conn {
     int kind;                 /* KIND_CONN; first, like the other epoll tags */
@@ -41,6 +62,8 @@ typedef struct conn {
     char *buf;
     size_t len, cap;
     size_t discarded;         /* LINGER: bytes thrown away */
+    int body_fd;              /* BODY into a temporary file; else -1 */
+    uint64_t body_got;        /* BODY: body bytes received (in buf or the file) */
     sw_scgi_parser_t parser;
     struct timespec accepted;
     double deadline;          /* CLOCK_MONOTONIC seconds */
@@ -74,8 +97,11 @@ struct sw_io {
     listener_tag_t *tags;
     sw_io_limits_t limits;
     pthread_rwlock_t *routes_lock;
-    conn_list_t reading;      /* CONN_HEADER and CONN_BODY */
+    conn_list_t reading;      /* CONN_HEADER */
+    conn_list_t bodies;       /* CONN_BODY */
     conn_list_t lingering;
+    char *temp_dir;           /* where bodies over body_buffer_size go */
+    accept_pause_t pause;
     /* Set by sw_io_stop (on the signal thread) and read by the I/O thread
      * on every turn of its loop, woken or not: atomic. stop_deadline is
      * written before stopping is set and read only once it is seen set. */
@@ -87,6 +113,11 @@ static void *io_main(void *arg);
 static void accept_all(sw_io_t *io, sw_listener_t *ls);
 static void on_readable(sw_io_t *io, conn_t *c);
 static void on_header(sw_io_t *io, conn_t *c);
+static void read_body(sw_io_t *io, conn_t *c);
+static int open_body_file(sw_io_t *io, conn_t *c);
+static void client_abort(sw_io_t *io, conn_t *c, const char *why);
+static void pause_accepting(sw_io_t *io, sw_listener_t *ls, int err);
+static void resume_accepting(sw_io_t *io);
 static void dispatch(sw_io_t *io, conn_t *c);
 static void queue_on(sw_io_t *io, conn_t *c, sw_app_t *app);
 static void answer(sw_io_t *io, conn_t *c, int status, const char *reason,
@@ -130,7 +161,8 @@ static void list_remove(conn_list_t *l, conn_t *c)
 
 static conn_list_t *list_of(sw_io_t *io, conn_t *c)
 {
-    return c->state == CONN_LINGER ? &io->lingering : &io->reading;
+    return c->state == CONN_LINGER ? &io->lingering
+           : c->state == CONN_BODY ? &io->bodies : &io->reading;
 }
 
 /* ---- start / stop ---------------------------------------------------- */
@@ -146,6 +178,12 @@ sw_io_t *sw_io_start(sw_listener_t *listeners, size_t n, const sw_io_limits_t *l
     io->listeners = listeners;
     io->n_listeners = n;
     io->limits = *limits;
+    io->limits.body_temp_dir = NULL;   /* borrowed: io->temp_dir is the copy */
+    /* Read here, on the main thread: getenv is not safe against setenv. */
+    const char *tmp = limits->body_temp_dir ? limits->body_temp_dir : getenv("TMPDIR");
+    io->temp_dir = strdup(tmp && *tmp ? tmp : "/tmp");
+    if (!io->temp_dir)
+        goto nomem;
     io->wake_kind = KIND_WAKE;
     io->tags = calloc(n ? n : 1, sizeof *io->tags);
     if (!io->tags)
@@ -183,6 +221,7 @@ fail:
         if (io->wakefd >= 0)
             close(io->wakefd);
         free(io->tags);
+        free(io->temp_dir);
         free(io);
     }
     return NULL;
@@ -200,11 +239,14 @@ void sw_io_stop(sw_io_t *io, double drain_seconds)
     pthread_join(io->thread, NULL);
     while (io->reading.head)
         close_conn(io, io->reading.head);
+    while (io->bodies.head)
+        close_conn(io, io->bodies.head);
     while (io->lingering.head)
         close_conn(io, io->lingering.head);
     close(io->epfd);
     close(io->wakefd);
     free(io->tags);
+    free(io->temp_dir);
     free(io);
 }
 
@@ -229,10 +271,20 @@ static void expire(sw_io_t *io, double now)
     while (io->reading.head && io->reading.head->deadline <= now) {
         conn_t *c = io->reading.head;
         sw_log(SW_LOG_WARN, NULL,
-               "%s timeout on %s after %.1fs (%zu bytes received): connection closed",
-               c->state == CONN_HEADER ? "header" : "body", c->listener->addr.text,
-               io->limits.header_timeout, c->len);
+               "header timeout on %s after %.1fs (%zu bytes received): connection closed",
+               c->listener->addr.text, io->limits.header_timeout, c->len);
         close_conn(io, c);
+    }
+    /* A client trickling its body for ever is cut off: body-timeout bounds
+     * the whole body, not the gap between two reads. */
+    while (io->bodies.head && io->bodies.head->deadline <= now) {
+        conn_t *c = io->bodies.head;
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "body not received within body-timeout (%.1fs): %llu of %llu bytes",
+                 io->limits.body_timeout, (unsigned long long)c->body_got,
+                 (unsigned long long)c->content_length);
+        answer(io, c, 408, "Request Timeout", NULL, detail);
     }
     while (io->lingering.head && io->lingering.head->deadline <= now)
         close_conn(io, io->lingering.head);
@@ -243,6 +295,10 @@ static int next_timeout_ms(sw_io_t *io, double now)
     double next = -1;
     if (io->reading.head)
         next = io->reading.head->deadline;
+    if (io->bodies.head && (next < 0 || io->bodies.head->deadline < next))
+        next = io->bodies.head->deadline;
+    if (io->pause.paused && (next < 0 || io->pause.resume_at < next))
+        next = io->pause.resume_at;
     if (io->lingering.head && (next < 0 || io->lingering.head->deadline < next))
         next = io->lingering.head->deadline;
     if (atomic_load(&io->stopping) && (next < 0 || io->stop_deadline < next))
@@ -265,8 +321,10 @@ static void *io_main(void *arg)
                 stop_listening(io);
                 stopped_listening = 1;
             }
-            if (!io->reading.head || now >= io->stop_deadline)
+            if ((!io->reading.head && !io->bodies.head) || now >= io->stop_deadline)
                 break;
+        } else if (io->pause.paused && now >= io->pause.resume_at) {
+            resume_accepting(io);
         }
         int n = epoll_wait(io->epfd, events, 64, next_timeout_ms(io, now));
         if (n < 0 && errno != EINTR) {
@@ -299,9 +357,16 @@ static void accept_all(sw_io_t *io, sw_listener_t *ls)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_accepting(io, ls, errno);
+            else if (errno != EAGAIN && errno != EWOULDBLOCK)
                 sw_log(SW_LOG_WARN, NULL, "accept on %s: %s", ls->addr.text, strerror(errno));
             return;
+        }
+        if (io->pause.total) {
+            sw_log(SW_LOG_INFO, NULL, "accepting again on %s after %lu refusals for lack "
+                   "of file descriptors", ls->addr.text, io->pause.total);
+            io->pause = (accept_pause_t){0};
         }
         conn_t *c = calloc(1, sizeof *c);
         if (!c) {
@@ -311,6 +376,7 @@ static void accept_all(sw_io_t *io, sw_listener_t *ls)
         }
         c->kind = KIND_CONN;
         c->fd = fd;
+        c->body_fd = -1;
         c->state = CONN_HEADER;
         c->listener = ls;
         clock_gettime(CLOCK_MONOTONIC, &c->accepted);
@@ -353,6 +419,8 @@ static void close_conn(sw_io_t *io, conn_t *c)
         unwatch(io, c);
         close(c->fd);
     }
+    if (c->body_fd >= 0)
+        close(c->body_fd);
     free(c->buf);
     free(c->headers);
     free(c->path);
@@ -408,6 +476,10 @@ static void on_readable(sw_io_t *io, conn_t *c)
             close_conn(io, c);
         return;
     }
+    if (c->state == CONN_BODY) {
+        read_body(io, c);
+        return;
+    }
     if (grow(c, c->len + READ_CHUNK) < 0) {
         sw_log(SW_LOG_ERROR, NULL, "out of memory reading a request");
         close_conn(io, c);
@@ -423,25 +495,14 @@ static void on_readable(sw_io_t *io, conn_t *c)
     }
     if (n == 0) {
         /* The client gave up (or half-closed) before we could answer. */
-        if (c->state == CONN_HEADER && c->len > 0) {
+        if (c->len > 0) {
             answer(io, c, 400, "Bad Request", NULL, "incomplete SCGI header");
-            return;
-        }
-        if (c->state == CONN_BODY) {
-            answer(io, c, 400, "Bad Request", NULL, "body shorter than CONTENT_LENGTH");
             return;
         }
         close_conn(io, c);
         return;
     }
     c->len += (size_t)n;
-    if (c->state == CONN_BODY) {
-        if (c->len - c->parser.body_off >= c->content_length)
-            dispatch(io, c);
-        else
-            watch(io, c);
-        return;
-    }
     switch (sw_scgi_feed(&c->parser, c->buf, c->len)) {
     case SW_SCGI_MORE:
         watch(io, c);
@@ -498,16 +559,155 @@ static void on_header(sw_io_t *io, conn_t *c)
         host = sw_scgi_find(c->headers, c->n_headers, "SERVER_NAME");
     c->host = host ? host->value : NULL;
     size_t have = c->len - c->parser.body_off;
-    if (c->content_length <= BODY_PREFETCH && have < c->content_length) {
-        if (grow(c, c->parser.body_off + c->content_length) < 0) {
+    if (have >= c->content_length) {
+        dispatch(io, c);
+        return;
+    }
+    /* The app's choice (its config may change under SIGHUP: read it under
+     * the routes lock; dispatch routes again once the body is in). An
+     * unmounted path is answered now rather than after its body. */
+    int buffering = 1, routed;
+    pthread_rwlock_rdlock(io->routes_lock);
+    const sw_route_t *rt = sw_route_match(&c->listener->routes, c->host, c->path);
+    if ((routed = rt != NULL))
+        buffering = rt->app->cfg->request_buffering;
+    pthread_rwlock_unlock(io->routes_lock);
+    if (!routed) {
+        answer(io, c, 404, "Not Found", NULL, "no app is mounted here");
+        return;
+    }
+    if (!buffering && c->content_length > BODY_PREFETCH) {
+        dispatch(io, c);   /* wsgi.input streams the rest */
+        return;
+    }
+    c->body_got = have;
+    if (c->content_length > io->limits.body_buffer_size) {
+        if (open_body_file(io, c) < 0)
+            return;
+    } else if (grow(c, c->parser.body_off + c->content_length) < 0) {
+        answer(io, c, 503, "Service Unavailable", NULL, "out of memory");
+        return;
+    }
+    list_remove(&io->reading, c);
+    c->state = CONN_BODY;
+    c->deadline = now_s() + io->limits.body_timeout;
+    list_append(&io->bodies, c);
+    watch(io, c);
+}
+
+/* Receives more of the body: into buf (which has room for all of it), or
+ * through a fixed window of buf into the temporary file. Never reads past
+ * CONTENT_LENGTH. */
+static void read_body(sw_io_t *io, conn_t *c)
+{
+    uint64_t left = c->content_length - c->body_got;
+    char *dst;
+    size_t room;
+    if (c->body_fd >= 0) {
+        if (grow(c, c->parser.body_off + FILE_CHUNK) < 0) {
             answer(io, c, 503, "Service Unavailable", NULL, "out of memory");
             return;
         }
-        c->state = CONN_BODY;
-        watch(io, c);
+        dst = c->buf + c->parser.body_off;
+        room = FILE_CHUNK;
+    } else {
+        dst = c->buf + c->len;
+        room = c->cap - c->len;
+    }
+    if (room > left)
+        room = (size_t)left;
+    ssize_t n = recv(c->fd, dst, room, 0);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            client_abort(io, c, strerror(errno));
         return;
     }
-    dispatch(io, c);
+    if (n == 0) {
+        client_abort(io, c, "connection closed");
+        return;
+    }
+    if (c->body_fd >= 0) {
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(c->body_fd, dst + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                char detail[320];
+                snprintf(detail, sizeof detail, "cannot write the body to a temporary file "
+                         "in %s: %s", io->temp_dir, w < 0 ? strerror(errno) : "short write");
+                answer(io, c, 503, "Service Unavailable", NULL, detail);
+                return;
+            }
+            off += w;
+        }
+    } else {
+        c->len += (size_t)n;
+    }
+    c->body_got += (uint64_t)n;
+    if (c->body_got == c->content_length)
+        dispatch(io, c);
+}
+
+/* The body goes to an unlinked temporary file (O_TMPFILE, or mkstemp and
+ * unlink where the file system lacks it), so it costs no memory and
+ * disappears with its last descriptor. What came with the header moves
+ * there too. Returns 0, or -1 after answering 503. */
+static int open_body_file(sw_io_t *io, conn_t *c)
+{
+    int fd = open(io->temp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/subwsgi-body-XXXXXX", io->temp_dir) <
+            (int)sizeof path) {
+            fd = mkostemp(path, O_CLOEXEC);
+            if (fd >= 0)
+                unlink(path);
+        } else {
+            errno = ENAMETOOLONG;
+        }
+    }
+    char detail[320];
+    if (fd < 0) {
+        snprintf(detail, sizeof detail, "cannot create a temporary file for the body in %s: %s",
+                 io->temp_dir, strerror(errno));
+        answer(io, c, 503, "Service Unavailable", NULL, detail);
+        return -1;
+    }
+    c->body_fd = fd;
+    const char *p = c->buf + c->parser.body_off;
+    size_t have = (size_t)c->body_got;
+    while (have > 0) {
+        ssize_t w = write(fd, p, have);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(detail, sizeof detail, "cannot write the body to a temporary file in "
+                     "%s: %s", io->temp_dir, w < 0 ? strerror(errno) : "short write");
+            answer(io, c, 503, "Service Unavailable", NULL, detail);
+            return -1;
+        }
+        p += w;
+        have -= (size_t)w;
+    }
+    c->len = c->parser.body_off;   /* buf keeps the header only */
+    return 0;
+}
+
+/* The client left before sending the body it announced: its doing, not the
+ * app's, so the app is not called, nothing is answered (nobody would read
+ * it), and the request is counted apart from the responses. */
+static void client_abort(sw_io_t *io, conn_t *c, const char *why)
+{
+    pthread_rwlock_rdlock(io->routes_lock);
+    const sw_route_t *rt = sw_route_match(&c->listener->routes, c->host, c->path);
+    if (rt)
+        atomic_fetch_add(&rt->app->counters.client_aborts, 1);
+    sw_log(SW_LOG_INFO, rt ? rt->app->name : NULL,
+           "client abort on %s: %s after %llu of %llu body bytes; the app was not called",
+           c->listener->addr.text, why, (unsigned long long)c->body_got,
+           (unsigned long long)c->content_length);
+    pthread_rwlock_unlock(io->routes_lock);
+    close_conn(io, c);
 }
 
 /* ---- handing over ---------------------------------------------------- */
@@ -539,6 +739,9 @@ static void queue_on(sw_io_t *io, conn_t *c, sw_app_t *app)
     /* Once queued, a worker may close the fd at any moment: it must leave
      * the epoll set first, or a late event would name a freed conn. */
     unwatch(io, c);
+    int state = c->body_fd >= 0 ? SW_BODY_FILE
+                : c->len - c->parser.body_off >= c->content_length ? SW_BODY_MEMORY
+                : SW_BODY_STREAM;
     *r = (sw_request_t){
         .fd = c->fd,
         .buf = c->buf,
@@ -547,19 +750,22 @@ static void queue_on(sw_io_t *io, conn_t *c, sw_app_t *app)
         .headers = c->headers,
         .n_headers = c->n_headers,
         .content_length = c->content_length,
+        .body_state = state,
+        .body_fd = c->body_fd,
         .app = app,
         .path = c->path,
         .script_name_len = c->route->prefix_len,
         .accepted = c->accepted,
     };
     if (sw_app_submit(app, r) == 0) {
-        /* The request owns fd, buf, headers and path now. */
-        list_remove(&io->reading, c);
+        /* The request owns fd, body_fd, buf, headers and path now. */
+        list_remove(list_of(io, c), c);
         free(c);
         return;
     }
     /* Queue full (or closed while stopping): the connection stays ours. */
     r->fd = -1;
+    r->body_state = SW_BODY_STREAM;   /* body_fd too */
     r->buf = NULL;
     r->headers = NULL;
     r->path = NULL;
@@ -592,9 +798,51 @@ static void answer(sw_io_t *io, conn_t *c, int status, const char *reason,
            c->listener->addr.text, detail);
     sw_log_access(app, method, uri, status, (uint64_t)blen, sw_elapsed_ms(&c->accepted));
     shutdown(c->fd, SHUT_WR);
-    list_remove(&io->reading, c);
+    list_remove(list_of(io, c), c);
     c->state = CONN_LINGER;
     c->deadline = now_s() + LINGER_SECONDS;
     list_append(&io->lingering, c);
     watch(io, c);   /* to discard what the client still sends */
+}
+
+/* ---- out of file descriptors ------------------------------------------- */
+
+/* accept() failed for lack of descriptors (or kernel memory): every
+ * listener leaves epoll's attention for ACCEPT_PAUSE (a pending connection
+ * would report it readable again at once), and the failure is logged at
+ * most once per ACCEPT_REPORT_INTERVAL, with a count. Connections wait in
+ * the listen backlog meanwhile; they are taken once a descriptor is free. */
+static void pause_accepting(sw_io_t *io, sw_listener_t *ls, int err)
+{
+    accept_pause_t *p = &io->pause;
+    double now = now_s();
+    p->failures++;
+    p->total++;
+    p->err = err;
+    if (p->reported_at == 0 || now - p->reported_at >= ACCEPT_REPORT_INTERVAL) {
+        sw_log(SW_LOG_WARN, NULL, "accept on %s: %s (%lu times since the last report); "
+               "retrying every %.1fs", ls->addr.text, strerror(err), p->failures,
+               ACCEPT_PAUSE);
+        p->reported_at = now;
+        p->failures = 0;
+    }
+    p->resume_at = now + ACCEPT_PAUSE;
+    if (p->paused)
+        return;
+    for (size_t i = 0; i < io->n_listeners; i++) {
+        struct epoll_event ev = {.events = 0, .data.ptr = &io->tags[i]};
+        if (io->listeners[i].fd >= 0)
+            epoll_ctl(io->epfd, EPOLL_CTL_MOD, io->listeners[i].fd, &ev);
+    }
+    p->paused = 1;
+}
+
+static void resume_accepting(sw_io_t *io)
+{
+    for (size_t i = 0; i < io->n_listeners; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &io->tags[i]};
+        if (io->listeners[i].fd >= 0)
+            epoll_ctl(io->epfd, EPOLL_CTL_MOD, io->listeners[i].fd, &ev);
+    }
+    io->pause.paused = 0;
 }

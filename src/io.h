@@ -1,7 +1,12 @@
 /* io.h: the I/O thread: one epoll loop that accepts SCGI connections, reads
- * each request's header (and a small body) without blocking, answers bad
- * input itself (400/404/413/431/503; none of it reaches Python), routes good
- * requests and pushes them onto their app's queue. It never touches Python. */
+ * each request's header and body without blocking (the body in memory up to
+ * body-buffer-size, beyond it into an unlinked temporary file, as nginx
+ * does; an app with request-buffering = off gets only what came with the
+ * header and streams the rest), answers bad input itself
+ * (400/404/408/413/431/503; none of it reaches Python), routes good
+ * requests and pushes them onto their app's queue. It never touches Python.
+ * When the process runs out of file descriptors it stops accepting for a
+ * moment instead of spinning on accept(). */
 #ifndef SW_IO_H
 #define SW_IO_H
 
@@ -27,7 +32,10 @@ typedef struct sw_listener {
 typedef struct {
     size_t max_header_size;
     uint64_t max_body_size;
-    double header_timeout;     /* seconds to receive the header (and a small body) */
+    double header_timeout;     /* seconds to receive the header */
+    size_t body_buffer_size;   /* bodies up to it in memory, larger in a file */
+    double body_timeout;       /* seconds to receive the body after the header */
+    const char *body_temp_dir; /* NULL: $TMPDIR, else /tmp (copied) */
 } sw_io_limits_t;
 
 typedef struct sw_io sw_io_t;

@@ -1,21 +1,25 @@
 /* reqctx.c: the per-request context's lifetime: references, the end of a
- * request (ending the client's connection while keeping its fd number
- * reserved), and the last release that closes it (see reqctx.h). */
+ * request (draining an unread streamed body, ending the client's
+ * connection while keeping its fd number reserved), and the last release
+ * that closes it (see reqctx.h). */
 #include "reqctx.h"
 
 #include <Python.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
 static void make_placeholder(void);
 static void end_connection(int fd, int truncated);
+static void drain(int fd, uint64_t left);
 
 /* An unconnected socket, dup'ed over a request's fd when the request ends
  * while app objects still name it: the real socket is released, the
@@ -74,6 +78,11 @@ void sw_reqctx_end(sw_reqctx_t *ctx, int truncated)
      * request. */
     if (fd >= 0 && atomic_load(&ctx->refs) > 1)
         end_connection(fd, truncated);
+    else if (fd >= 0 && !truncated && !ctx->client_gone && !ctx->client_aborted &&
+             ctx->req->body_state == SW_BODY_STREAM && ctx->in_left > 0)
+        /* Nobody else reads the socket (last reference), so the body the
+         * app left unread can be read off here. */
+        drain(fd, ctx->in_left);
     sw_reqctx_release(ctx);
 }
 
@@ -99,4 +108,41 @@ static void end_connection(int fd, int truncated)
 static void make_placeholder(void)
 {
     placeholder_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Reads and discards the left bytes of a streamed body the app did not
+ * read, for at most SW_REQCTX_DRAIN_SECONDS, so that the close that
+ * follows is a FIN, not a reset: a proxy still sending the body (nginx)
+ * would otherwise fail its write and answer 502 although the response
+ * came. The response is complete, so the client is told first (SHUT_WR).
+ * The bytes are bounded by CONTENT_LENGTH (itself <= max-body-size). */
+static void drain(int fd, uint64_t left)
+{
+    char sink[65536];
+    shutdown(fd, SHUT_WR);
+    double deadline = mono_s() + SW_REQCTX_DRAIN_SECONDS;
+    while (left > 0) {
+        ssize_t n = recv(fd, sink, left < sizeof sink ? (size_t)left : sizeof sink, 0);
+        if (n > 0) {
+            left -= (uint64_t)n;
+            continue;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return;
+        double wait = deadline - mono_s();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (wait <= 0 || poll(&p, 1, (int)(wait * 1000) + 1) == 0) {
+            sw_log(SW_LOG_INFO, NULL, "gave up draining an unread request body after "
+                   "%.0fs (%llu bytes left)", SW_REQCTX_DRAIN_SECONDS,
+                   (unsigned long long)left);
+            return;
+        }
+    }
 }

@@ -4,6 +4,12 @@
  * after its request ended can reach another request's socket (DESIGN
  * section 7).
  *
+ * A streamed body (request-buffering = off) the app did not read to its end
+ * is drained by sw_reqctx_end before the connection is closed, bounded in
+ * time and bytes: closing a socket with unread input sends a reset, and a
+ * proxy still sending the body (nginx) then reports 502 instead of the
+ * response it already has.
+ *
  * Lifetime: sw_reqctx_new() gives the worker the first reference; each
  * Python object holding ctx takes one (sw_reqctx_retain) and drops it in
  * its tp_dealloc. The worker ends the request with sw_reqctx_end(): from
@@ -44,7 +50,11 @@ typedef struct sw_reqctx {
     const char *in_ptr;          /* unread buffered bytes */
     size_t in_avail;
     char *in_buf;                /* refill buffer (PyMem_Raw), allocated on first use */
-    uint64_t in_socket_left;     /* bytes still to receive from the socket */
+    uint64_t in_left;            /* bytes still to fetch: from req->body_fd at
+                                  * in_file_off (SW_BODY_FILE), else from the
+                                  * socket (SW_BODY_STREAM) */
+    uint64_t in_file_off;
+    int client_aborted;          /* the client closed before the whole body */
     /* response */
     char *head;                  /* "Status: ...\r\n" + headers + "\r\n" (PyMem_Raw) */
     size_t head_len;
@@ -68,9 +78,12 @@ void sw_reqctx_release(sw_reqctx_t *ctx);
 /* Ends the request and drops the caller's reference (the worker's). Sets
  * finished, then ends the connection for the client now even if app
  * objects remain: a truncated response is reset (SO_LINGER 0, as nginx
- * needs to see it as incomplete), a complete one closed normally; a thread
- * blocked on the socket wakes up. No GIL needed. */
+ * needs to see it as incomplete), a complete one closed normally (after
+ * draining an unread streamed body, at most SW_REQCTX_DRAIN_SECONDS); a
+ * thread blocked on the socket wakes up. No GIL needed. */
 void sw_reqctx_end(sw_reqctx_t *ctx, int truncated);
+
+#define SW_REQCTX_DRAIN_SECONDS 5.0
 
 /* Whether the request ended; checked before each socket syscall. */
 static inline int sw_reqctx_finished(sw_reqctx_t *ctx)

@@ -205,6 +205,8 @@ void sw_request_free(sw_request_t *r)
         return;
     if (r->fd >= 0)
         close(r->fd);
+    if (r->body_state == SW_BODY_FILE && r->body_fd >= 0)
+        close(r->body_fd);
     free(r->buf);
     free(r->headers);
     free(r->path);

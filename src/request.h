@@ -14,6 +14,8 @@
 struct sw_app;
 struct sw_listener;
 
+enum { SW_BODY_STREAM = 0, SW_BODY_MEMORY, SW_BODY_FILE };
+
 typedef struct sw_request {
     int fd;                       /* client socket, non-blocking for life */
     char *buf;                    /* every byte the I/O thread read */
@@ -22,6 +24,13 @@ typedef struct sw_request {
     sw_scgi_header_t *headers;    /* point into buf */
     size_t n_headers;
     uint64_t content_length;
+    /* Where the body is. STREAM: the bytes in buf past body_off, then the
+     * socket (request-buffering = off); MEMORY: all of it in buf; FILE:
+     * all of it in body_fd, an unlinked temporary file (buf holds none of
+     * it), closed by sw_request_free. Zero (STREAM) for a calloc'd
+     * request, so its body_fd is never taken for an fd. */
+    int body_state;
+    int body_fd;
 
     struct sw_app *app;           /* where routing sent it */
     char *path;                   /* full decoded path used for routing */

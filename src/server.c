@@ -665,7 +665,7 @@ static char *state_json(sw_server_t *s, const char *user)
     for (size_t i = 0; i < s->n_apps; i++) {
         sw_app_t *a = s->apps[i];
         pthread_mutex_lock(&a->lock);
-        json_t *o = json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        json_t *o = json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                               "next_generation", a->next_generation,
                               "reloads", (json_int_t)a->reloads,
                               "total", (json_int_t)a->counters.total,
@@ -674,7 +674,8 @@ static char *state_json(sw_server_t *s, const char *user)
                               "status_4xx", (json_int_t)a->counters.status_4xx,
                               "status_5xx", (json_int_t)a->counters.status_5xx,
                               "rejected", (json_int_t)a->counters.rejected,
-                              "timeouts", (json_int_t)a->counters.timeouts);
+                              "timeouts", (json_int_t)a->counters.timeouts,
+                              "client_aborts", (json_int_t)a->counters.client_aborts);
         pthread_mutex_unlock(&a->lock);
         if (o)
             json_object_set_new(apps, a->name, o);
@@ -738,6 +739,7 @@ static void restore_state(sw_server_t *s)
         RESTORE(status_5xx);
         RESTORE(rejected);
         RESTORE(timeouts);
+        RESTORE(client_aborts);
 #undef RESTORE
     }
     json_decref(root);
@@ -1091,6 +1093,9 @@ int sw_server_run(sw_config_t *cfg, int quick)
         .max_header_size = cfg->max_header_size,
         .max_body_size = cfg->max_body_size,
         .header_timeout = cfg->header_timeout,
+        .body_buffer_size = cfg->body_buffer_size,
+        .body_timeout = cfg->body_timeout,
+        .body_temp_dir = cfg->body_temp_dir,
     };
     s->io = sw_io_start(s->listeners, s->n_listeners, &limits, &s->lock, err, sizeof err);
     if (!s->io)

@@ -1,16 +1,20 @@
-/* wsgi_input.c: wsgi.input, the streaming request body (PEP 3333).
- * Bytes the I/O thread already read are served first; the rest is received
- * from the socket on demand (polling while the client is slow, at most
- * SW_CLIENT_WAIT_MS per wait), with the GIL released, never past
- * CONTENT_LENGTH ("the server must not read past the end of the input"
- * is what makes wsgi.input_terminated True). Once the request has ended
- * (a thread of the app kept the stream), every read raises OSError without
- * touching the socket; a read blocked at that moment wakes and raises. */
+/* wsgi_input.c: wsgi.input, the request body (PEP 3333). The I/O thread
+ * usually read the whole body before queuing (request.h: in buf, or in an
+ * unlinked temporary file read here with pread); with request-buffering =
+ * off the bytes it read are served first and the rest is received from the
+ * socket on demand (polling while the client is slow, at most
+ * SW_CLIENT_WAIT_MS per wait). The GIL is released around file and socket
+ * reads, which never go past CONTENT_LENGTH ("the server must not read past
+ * the end of the input" is what makes wsgi.input_terminated True). Once the
+ * request has ended (a thread of the app kept the stream), every read
+ * raises OSError without touching the socket; a read blocked at that moment
+ * wakes and raises. */
 #include "wsgi_types.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define INPUT_CHUNK 65536
 
@@ -22,12 +26,13 @@ static PyObject *input_iternext(sw_ctxobject_t *self);
 void sw_input_begin(sw_reqctx_t *ctx)
 {
     sw_request_t *r = ctx->req;
-    size_t have = r->len - r->body_off;
+    size_t have = r->body_state == SW_BODY_FILE ? 0 : r->len - r->body_off;
     if (have > r->content_length)
         have = (size_t)r->content_length;
     ctx->in_ptr = r->buf + r->body_off;
     ctx->in_avail = have;
-    ctx->in_socket_left = r->content_length - have;
+    ctx->in_left = r->content_length - have;
+    ctx->in_file_off = 0;
     ctx->in_buf = NULL;
 }
 
@@ -36,11 +41,43 @@ static sw_reqctx_t *live_ctx(sw_ctxobject_t *self)
     return sw_wsgi_live_ctx(self, "wsgi.input: the request has ended");
 }
 
-/* Receives up to len bytes into dst with the GIL released. Returns the
- * count (> 0), or -1 with OSError set (timeout, reset, early EOF, the
- * request ended). */
+/* Reads up to len bytes of the buffered body's file into dst with the GIL
+ * released. Returns the count (> 0), or -1 with OSError set. */
+static Py_ssize_t pread_some(sw_reqctx_t *ctx, char *dst, size_t len)
+{
+    if (sw_reqctx_finished(ctx)) {
+        sw_wsgi_raise_ended("wsgi.input: the request has ended");
+        return -1;
+    }
+    ssize_t n;
+    int err = 0;
+    Py_BEGIN_ALLOW_THREADS
+    do
+        n = pread(ctx->req->body_fd, dst, len, (off_t)ctx->in_file_off);
+    while (n < 0 && (err = errno) == EINTR);
+    Py_END_ALLOW_THREADS
+    if (n > 0) {
+        ctx->in_file_off += (uint64_t)n;
+        ctx->in_left -= (uint64_t)n;
+        return n;
+    }
+    if (n == 0)
+        PyErr_SetString(PyExc_OSError, "the buffered request body ended early");
+    else {
+        errno = err;
+        PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return -1;
+}
+
+/* Fetches up to len more body bytes into dst: from the buffered body's
+ * file, or from the socket (with the GIL released). Returns the count
+ * (> 0), or -1 with OSError set (timeout, reset, early EOF, the request
+ * ended). */
 static Py_ssize_t recv_some(sw_reqctx_t *ctx, char *dst, size_t len)
 {
+    if (ctx->req->body_state == SW_BODY_FILE)
+        return pread_some(ctx, dst, len);
     ssize_t n = -1;
     int err = 0, ended = 0;
     Py_BEGIN_ALLOW_THREADS
@@ -73,9 +110,13 @@ static Py_ssize_t recv_some(sw_reqctx_t *ctx, char *dst, size_t len)
         return -1;
     }
     if (n > 0) {
-        ctx->in_socket_left -= (uint64_t)n;
+        ctx->in_left -= (uint64_t)n;
         return n;
     }
+    /* The client left mid-body: a client abort, not an app error (the
+     * worker counts it apart). */
+    if (n == 0 || err == ECONNRESET)
+        ctx->client_aborted = 1;
     if (n == 0)
         PyErr_SetString(PyExc_OSError,
                         "client closed the connection before sending the whole body");
@@ -92,7 +133,7 @@ static Py_ssize_t recv_some(sw_reqctx_t *ctx, char *dst, size_t len)
  * body) or -1 with an exception set. */
 static Py_ssize_t fill(sw_reqctx_t *ctx)
 {
-    if (ctx->in_avail > 0 || ctx->in_socket_left == 0)
+    if (ctx->in_avail > 0 || ctx->in_left == 0)
         return (Py_ssize_t)ctx->in_avail;
     if (!ctx->in_buf) {
         ctx->in_buf = PyMem_RawMalloc(INPUT_CHUNK);
@@ -101,7 +142,7 @@ static Py_ssize_t fill(sw_reqctx_t *ctx)
             return -1;
         }
     }
-    size_t want = ctx->in_socket_left < INPUT_CHUNK ? (size_t)ctx->in_socket_left : INPUT_CHUNK;
+    size_t want = ctx->in_left < INPUT_CHUNK ? (size_t)ctx->in_left : INPUT_CHUNK;
     Py_ssize_t n = recv_some(ctx, ctx->in_buf, want);
     if (n < 0)
         return -1;
@@ -130,7 +171,7 @@ static PyObject *input_read(sw_ctxobject_t *self, PyObject *args)
     sw_reqctx_t *ctx = live_ctx(self);
     if (!ctx || parse_size(args, &size) < 0)
         return NULL;
-    uint64_t left = ctx->in_avail + ctx->in_socket_left;
+    uint64_t left = ctx->in_avail + ctx->in_left;
     if (size < 0 || (uint64_t)size > left)
         size = (Py_ssize_t)left;
     PyObject *out = PyBytes_FromStringAndSize(NULL, size);

@@ -270,6 +270,15 @@ int h_http(int port, const char *method, const char *path,
            size_t errlen);
 void h_http_free(h_http_resp_t *resp);
 
+/* Raw client sockets (any thread: nothing asserts). h_tcp_connect: a
+ * connected TCP socket to 127.0.0.1:port, or -1 (errno set). h_send_all:
+ * sends every byte; 0, or -1 on error. h_read_all: reads until EOF, a reset
+ * or timeout seconds; returns a malloc'd NUL-terminated buffer (caller
+ * frees), its length in *len; *eof (may be NULL) is 1 at EOF, 2 at a reset,
+ * 0 on timeout. */
+int h_tcp_connect(int port);
+int h_send_all(int fd, const void *data, size_t len);
+char *h_read_all(int fd, double timeout, size_t *len, int *eof);
 /* Polls until a TCP connect to 127.0.0.1:port succeeds; 1 on success, 0 on
  * timeout or when p (may be NULL) exited. */
 int h_wait_tcp(int port, h_proc_t *p, double timeout);

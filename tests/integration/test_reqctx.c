@@ -28,7 +28,7 @@ typedef struct {
     char *results;   /* where the app records what its threads saw */
 } bench_t;
 
-static bench_t start(void)
+static bench_t start_ex(const char *app_extra)
 {
     bench_t b;
     b.dir = h_tmpdir();
@@ -43,69 +43,30 @@ static bench_t start(void)
                       "[app:outlive]\n"
                       "wsgi = %s\n"
                       "mount = /\n"
-                      "threads = 2\n",
-                      b.addr, h_app("outlive.py"));
+                      "threads = 2\n"
+                      "%s",
+                      b.addr, h_app("outlive.py"), app_extra);
     b.srv = h_server_config(b.dir, b.addr, ini, NULL);
     return b;
+}
+
+static bench_t start(void)
+{
+    return start_ex("");
 }
 
 /* ---- raw client sockets --------------------------------------------------- */
 
 static int tcp_connect(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert(fd >= 0, "socket: %s", strerror(errno));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    cr_assert(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0, "connect: %s",
-              strerror(errno));
+    int fd = h_tcp_connect(port);
+    cr_assert(fd >= 0, "connect: %s", strerror(errno));
     return fd;
 }
 
 static void send_all(int fd, const char *p, size_t len)
 {
-    while (len > 0) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        cr_assert(w > 0, "send: %s", strerror(errno));
-        p += w;
-        len -= (size_t)w;
-    }
-}
-
-/* Reads until EOF, a reset or timeout seconds. Returns a malloc'd
- * NUL-terminated buffer, its length in *len; *eof is 1 at EOF, 2 at a
- * reset, 0 on timeout. */
-static char *read_all(int fd, double timeout, size_t *len, int *eof)
-{
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    double deadline = h_now() + timeout;
-    *eof = 0;
-    for (;;) {
-        double left = deadline - h_now();
-        if (left <= 0)
-            break;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
-            continue;
-        if (n == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap + 1);
-        }
-        ssize_t r = recv(fd, buf + n, cap - n, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            *eof = r < 0 && errno == ECONNRESET ? 2 : 1;
-            break;
-        }
-        n += (size_t)r;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
+    cr_assert_eq(h_send_all(fd, p, len), 0, "send: %s", strerror(errno));
 }
 
 /* An SCGI request for POST uri with body (CONTENT_LENGTH = body_len). */
@@ -147,7 +108,7 @@ static void others_check(other_t *o)
         send_all(o[i].fd, o[i].req + 8, o[i].len - 8);
         size_t len;
         int eof;
-        char *got = read_all(o[i].fd, 5, &len, &eof);
+        char *got = h_read_all(o[i].fd, 5, &len, &eof);
         cr_expect(strncmp(got, "Status: 200 OK\r\n", 16) == 0,
                   "client B%d: its response does not start with its status line; "
                   "%zu bytes, starting \"%.80s\"", i, len, got);
@@ -199,7 +160,7 @@ static void write_kept(int fail)
     /* A reads now: that frees room, so a thread still sending on A's old
      * fd number would go on; A must see the end of its response. */
     int eof;
-    char *got = read_all(a, 5, &len, &eof);
+    char *got = h_read_all(a, 5, &len, &eof);
     cr_expect(eof, "client A: no end of its response within 5 s (%zu bytes)", len);
     if (fail)
         cr_expect(eof == 2, "client A: a truncated response must end with a reset, "
@@ -232,7 +193,9 @@ Test(reqctx, truncated_response_with_write_kept_is_reset_at_once)
 
 Test(reqctx, input_kept_by_a_thread_reads_no_other_body)
 {
-    bench_t b = start();
+    /* Streamed (not buffered before queuing), so that the thread blocks
+     * reading the socket. */
+    bench_t b = start_ex("request-buffering = off\n");
     char *query = h_fmt("dir=%s", b.results);
     /* A body far larger than what the server reads ahead (64 KiB), of which
      * client A sends only the first 100 KiB: the thread blocks in read(). */
@@ -248,7 +211,7 @@ Test(reqctx, input_kept_by_a_thread_reads_no_other_body)
     /* The request ends (the app answers at once): A must see its
      * response end then, although the thread still holds wsgi.input. */
     int eof;
-    char *got = read_all(a, 5, &len, &eof);
+    char *got = h_read_all(a, 5, &len, &eof);
     cr_expect(eof, "client A: no end of its response within 5 s (got \"%.200s\")", got);
     char *end = strstr(got, "\r\n\r\n");
     cr_expect(end && strcmp(end + 4, "A answered") == 0, "client A got \"%.200s\"", got);

@@ -45,6 +45,7 @@ static void fill(sw_app_status_t *st)
     st->status_5xx = 5;
     st->rejected = 6;
     st->timeouts = 7;
+    st->client_aborts = 8;
     st->p50_ms = 1.5;
     st->p99_ms = 12.25;
     st->reloads = 2;
@@ -143,10 +144,12 @@ Test(status, app_has_every_field_with_its_type)
         json_int_t want;
     } counters[] = {{"total", 101},     {"active", 1},     {"queued", 2},
                     {"status_2xx", 90}, {"status_3xx", 3}, {"status_4xx", 4},
-                    {"status_5xx", 5},  {"rejected", 6},   {"timeouts", 7}};
+                    {"status_5xx", 5},  {"rejected", 6},   {"timeouts", 7},
+                    {"client_aborts", 8}};
     static const char *const req_keys[] = {"total", "active", "queued", "status_2xx",
                                            "status_3xx", "status_4xx", "status_5xx",
-                                           "rejected", "timeouts", NULL};
+                                           "rejected", "timeouts", "client_aborts",
+                                           NULL};
     expect_keys(rq, "requests", req_keys);
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         cr_expect_eq(int_at(rq, counters[i].key), counters[i].want, "requests.%s",
@@ -437,6 +440,8 @@ Test(status, metrics_text)
         "subwsgi_requests_rejected_total{app=\"blog\"} 6",
         "# TYPE subwsgi_request_timeouts_total counter",
         "subwsgi_request_timeouts_total{app=\"blog\"} 7",
+        "# TYPE subwsgi_client_aborts_total counter",
+        "subwsgi_client_aborts_total{app=\"blog\"} 8",
         "# TYPE subwsgi_reloads_total counter",
         "subwsgi_reloads_total{app=\"blog\"} 2",
         "# TYPE subwsgi_generation gauge",
