@@ -552,7 +552,20 @@ void sw_wsgi_serve(sw_worker_t *w, sw_request_t *r, sw_wsgi_result_t *out)
     goto done;
 
 error:
-    if (ctx->headers_sent) {
+    if (ctx->client_aborted) {
+        /* The client left mid-body (wsgi.input raised, and the app let it
+         * through): the client's doing, not the app's. One line, no
+         * traceback, and no answer: nobody is there to read it. */
+        PyErr_Clear();
+        sw_log(SW_LOG_INFO, ctx->app_name, "client abort on %s %s: the connection closed "
+               "before the whole body (%llu bytes not received); no response",
+               sw_request_header(ctx->req, "REQUEST_METHOD") ?
+                   sw_request_header(ctx->req, "REQUEST_METHOD") : "-",
+               sw_request_header(ctx->req, "REQUEST_URI") ?
+                   sw_request_header(ctx->req, "REQUEST_URI") : "-",
+               (unsigned long long)ctx->in_left);
+        ctx->client_gone = 1;
+    } else if (ctx->headers_sent) {
         sw_interp_log_exception(it, ctx->app_name,
                                 "error after the response started; connection reset");
         ctx->client_gone = 1;
