@@ -24,7 +24,8 @@ sw_target_verdict_t sw_target_check(const char *target, size_t len);
 
 /* 1 when path matches pattern, else 0. '*' in pattern matches one
  * non-empty path segment, which is copied into name (NUL-terminated;
- * "" when it does not fit in namelen bytes: such a name matches no app). */
+ * "" when it does not fit in namelen bytes: such a name matches no app;
+ * name may be NULL when namelen is 0). */
 int sw_target_match(const char *pattern, const char *path, char *name, size_t namelen);
 
 /* ?wait=SECONDS: 1*DIGIT ["." 1*DIGIT], from 0 to max, given as len bytes
