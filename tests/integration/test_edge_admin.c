@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,6 +139,25 @@ static int connect_to(int port)
         return -1;
     }
     return fd;
+}
+
+/* Sends len raw bytes to the admin port and reads until it closes: the
+ * answer (registry-owned), "" when none came. */
+static char *raw_exchange(const edge_t *e, const char *bytes, size_t len)
+{
+    int fd = connect_to(e->port);
+    cr_assert(fd >= 0, "connect: %s", strerror(errno));
+    struct timeval tv = {(time_t)IO_TIMEOUT, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    cr_assert_eq(send(fd, bytes, len, MSG_NOSIGNAL), (ssize_t)len);
+    char buf[8192];
+    size_t got = 0;
+    ssize_t n;
+    while (got + 1 < sizeof buf && (n = recv(fd, buf + got, sizeof buf - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    close(fd);
+    buf[got] = '\0';
+    return h_fmt("%s", buf);
 }
 
 /* Hostile clients: fds[0..n) connected; the odd ones trickle a request
@@ -314,6 +334,17 @@ Test(edge_admin, nul_in_the_request_target_is_400)
     json_decref(app);
     cr_expect(h_log_wait(e.srv, "admin: refused GET /v1/apps/ablog%00: ", 5), "no log line:\n%s",
               h_log_tail(e.srv));
+    /* A raw NUL byte in the request line: the same cut, the same answer. */
+    static const char raw[] = "GET /v1/apps/ablog\0x HTTP/1.0\r\n"
+                              "Authorization: Bearer " ROOT "\r\n\r\n";
+    char *ans = raw_exchange(&e, raw, sizeof raw - 1);
+    cr_expect(strncmp(ans, "HTTP/1.1 400 ", 13) == 0 && strstr(ans, "\"bad_request\""),
+              "a raw NUL in the target got:\n%s", ans);
+    static const char raw2[] = "GET /v1/apps/ablog\0HTTP/1.1 HTTP/1.1\r\n"
+                               "Authorization: Bearer " ROOT "\r\n\r\n";
+    ans = raw_exchange(&e, raw2, sizeof raw2 - 1);
+    cr_expect(strncmp(ans, "HTTP/1.1 400 ", 13) == 0, "a raw NUL before a fake version got:\n%s",
+              ans);
     /* An escaped '%' is just part of a name. */
     h_http_resp_t r;
     call(&e, "GET", "/v1/apps/ablog%2500", ROOT, NULL, &r);
