@@ -384,6 +384,22 @@ Test(edge_admin, over_long_uri_and_headers_answer_json)
 
 /* ---- connection exhaustion ------------------------------------------------------ */
 
+/* n hostile connections (half idle, half trickling a byte per interval)
+ * held while the panel is asked for seconds; with log_needle, the server
+ * must also have logged it. */
+static void flood_test(size_t n, double interval, double seconds, const char *log_needle)
+{
+    edge_t e = start_edge();
+    flood_t *f = flood_start(e.port, n, interval);
+    h_nap(0.5);
+    panel_keeps_answering(&e, seconds, h_fmt("%zu idle/trickling", n));
+    if (log_needle)
+        cr_expect(h_log_wait(e.srv, log_needle, 5), "no \"%s\" in the log:\n%s", log_needle,
+                  h_log_tail(e.srv));
+    flood_stop(f);
+    h_server_stop_clean(e.srv);
+}
+
 /* Issue 11, finding 3: 64 idle connections took every slot, and a client
  * trickling a byte every few seconds kept its slot forever. The
  * acceptance: "With 100 idle or trickling unauthenticated connections on
@@ -391,24 +407,12 @@ Test(edge_admin, over_long_uri_and_headers_answer_json)
  * longer than the connection timeout. */
 Test(edge_admin, hundred_idle_or_trickling_connections_do_not_lock_out)
 {
-    edge_t e = start_edge();
-    flood_t *f = flood_start(e.port, 100, 1.0);
-    h_nap(0.5);
-    panel_keeps_answering(&e, 15.0, "100 idle/trickling");
-    flood_stop(f);
-    h_server_stop_clean(e.srv);
+    flood_test(100, 1.0, 15.0, NULL);
 }
 
-/* More unauthenticated connections than the port keeps for them: the
- * oldest are closed to make room, and the panel still answers. */
+/* More unauthenticated connections than the port keeps for them (192):
+ * the oldest are closed to make room, and the panel still answers. */
 Test(edge_admin, more_connections_than_the_port_keeps)
 {
-    edge_t e = start_edge();
-    flood_t *f = flood_start(e.port, 400, 2.0);
-    h_nap(0.5);
-    panel_keeps_answering(&e, 5.0, "400 idle/trickling");
-    cr_expect(h_log_wait(e.srv, "unauthenticated connections closed to make room", 5),
-              "no log line:\n%s", h_log_tail(e.srv));
-    flood_stop(f);
-    h_server_stop_clean(e.srv);
+    flood_test(400, 2.0, 5.0, "unauthenticated connections closed to make room");
 }
