@@ -4,6 +4,9 @@
  * error through one emitter, an audit line for every state-changing request.
  * libmicrohttpd runs a thread per connection, so a handler that waits for a
  * reload (?wait=) holds up no other request. Handlers never take a GIL.
+ * Connections are guarded (the conn_* functions): those that have not shown
+ * a valid token are bounded, and the oldest of them are closed to make room,
+ * so idle or trickling clients cannot lock the panel out (issue 11).
  * It also serves the control panel's files (GET / and /panel/NAME), compiled
  * in from admin/panel/ (panel_assets.h), with their security headers. */
 #include "http.h"
@@ -13,11 +16,15 @@
 #include <jansson.h>
 #include <math.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +33,7 @@
 #include "log.h"
 #include "panel_assets.h"
 #include "status.h"
+#include "target.h"
 
 #define BODY_LIMIT (64 * 1024)     /* request bodies: none is needed; 413 beyond */
 #define WAIT_MAX_S 3600.0          /* ?wait= bounds: 0 .. 1 hour */
@@ -34,12 +42,49 @@
 #define NAME_MAX_LEN 256           /* an app name segment; longer ones match no app */
 #define JSON_TYPE "application/json"
 
+/* Connections (issue 11). Until a request on it shows a valid token a
+ * connection is "pending": at most PENDING_MAX of them, at most
+ * PENDING_PER_ADDR per client address (loopback and unix clients excepted:
+ * every local user shares those), none older than PENDING_MAX_AGE_S once
+ * another connection arrives; the oldest go first. CONN_LIMIT leaves
+ * CONN_LIMIT - PENDING_MAX slots that only authenticated connections can
+ * hold. */
+#define PENDING_MAX 192
+#define PENDING_PER_ADDR 16
+#define PENDING_MAX_AGE_S 10.0
+#define CONN_LIMIT 256
+#define IDLE_TIMEOUT_S 10u          /* libmicrohttpd's, between two reads */
+/* libmicrohttpd's memory per connection; HEAD_MAX fits in it, so this
+ * code, not libmicrohttpd's HTML page, answers heads up to HEAD_MAX.
+ * The pool is mmap'ed: only what a client sends is ever touched. */
+#define POOL_SIZE (128 * 1024)
+#define HEAD_MAX (64 * 1024)        /* request line + headers; 431 beyond */
+#define EVICT_LOG_EVERY_S 10.0
+
+/* One connection, from libmicrohttpd's STARTED notice to its CLOSED one
+ * (both on its listening thread, while the socket is still open). */
+typedef struct conn {
+    struct conn *prev, *next;      /* accept order: the oldest first */
+    int fd;
+    double started_ms;
+    int authed;                    /* a request on it had a valid token */
+    int evicted;                   /* shut down; libmicrohttpd will close it */
+    int exempt;                    /* loopback or unix client: no per-address bound */
+    struct sockaddr_storage addr;  /* remote clients only */
+} conn_t;
+
 struct sw_admin {
     struct MHD_Daemon *daemon;
     sw_server_t *server;
     char *tls_cert;                /* PEM text, kept for the daemon's life */
     char *tls_key;
     size_t tls_key_len;
+    pthread_mutex_t conn_lock;     /* guards the conn_* fields below and
+                                    * every conn_t; taken alone */
+    conn_t *conn_head, *conn_tail; /* conn_lock */
+    size_t n_pending;              /* conn_lock: not authed, not evicted */
+    size_t n_evicted;              /* conn_lock: since the last log line */
+    double evict_logged_ms;        /* conn_lock */
 };
 
 typedef enum { PERM_NONE, PERM_USER, PERM_ADMIN } perm_t;
@@ -67,10 +112,15 @@ typedef struct {
     const char *audit;             /* action named in the audit line, or NULL */
 } route_t;
 
-/* Per request, from libmicrohttpd's first call until it completes. */
+/* Per request, from its request line (on_uri) until it completes. */
 typedef struct {
     size_t body_bytes;
     int too_large;
+    int seen;                      /* on_request was called for it */
+    sw_target_verdict_t target;    /* the raw target's check */
+    const char *target_end;        /* where the target's C string ends (see
+                                    * on_request; never read through) */
+    char target_text[80];          /* its start, printable, for log lines */
 } conn_state_t;
 
 static enum MHD_Result h_healthz(req_t *rq);
@@ -90,10 +140,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   void **req_cls);
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe);
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn);
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code);
+static enum MHD_Result refuse_head(sw_admin_t *a, struct MHD_Connection *conn,
+                                   const char *method, const conn_state_t *cs);
+static void conn_started(sw_admin_t *a, conn_t *c);
+static void conn_evict(sw_admin_t *a, conn_t *c);
+static void conn_authed(sw_admin_t *a, struct MHD_Connection *conn);
+static int addr_is_local(const struct sockaddr *sa);
 static void on_mhd_log(void *cls, const char *fmt, va_list ap);
 static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const char *url,
                              const char *method, int too_large);
-static int match(const char *pattern, const char *path, char *name, size_t namelen);
 static int method_ok(const char *row_method, const char *method);
 static enum MHD_Result respond(req_t *rq, unsigned status, char *body, const char *content_type,
                                const char *const *headers);
@@ -116,6 +174,19 @@ static void audit(const req_t *rq, const char *action, double ms);
 static void unlock_to_wait(req_t *rq, sw_app_t *app);
 static const char *result_word(unsigned status);
 static void clean_name(const char *in, char *out, size_t outlen);
+static void printable(const char *in, char *out, size_t outlen);
+/* in as printable ASCII (others '?'), cut to outlen - 1 bytes with "..."
+ * at the end when longer: a request's bytes in a log line. */
+static void printable(const char *in, char *out, size_t outlen)
+{
+    size_t n = in ? strlen(in) : 0, i = 0;
+    for (; i < n && i + 1 < outlen; i++)
+        out[i] = in[i] > 0x20 && in[i] < 0x7f ? in[i] : '?';
+    out[i] = '\0';
+    if (i < n && outlen > 4)
+        memcpy(out + outlen - 4, "...", 4);
+}
+
 static double now_ms(void);
 static char *read_pem(const char *path, size_t *len, char *err, size_t errlen);
 static const char *quick_mode_refusal(req_t *rq, const char *method);
@@ -177,6 +248,7 @@ sw_admin_t *sw_admin_start(int listen_fd, sw_server_t *server, const char *tls_c
         return NULL;
     }
     a->server = server;
+    pthread_mutex_init(&a->conn_lock, NULL);
     size_t cert_len = 0;
     if (tls_cert) {
         a->tls_cert = read_pem(tls_cert, &cert_len, err, errlen);
@@ -198,8 +270,11 @@ sw_admin_t *sw_admin_start(int listen_fd, sw_server_t *server, const char *tls_c
     };
     struct MHD_OptionItem no_ops[] = {{MHD_OPTION_END, 0, NULL}};
     /* Thread per connection: a handler blocked in ?wait= holds up no other
-     * request. poll, not select: fds above FD_SETSIZE are common in a busy
-     * server. */
+     * request (a thread pool would let one hold up its whole share). poll,
+     * not select: fds above FD_SETSIZE are common in a busy server.
+     * libmicrohttpd's own per-IP limit is not used: it would count every
+     * local client, the panel's proxy included, as one; on_connection
+     * bounds what matters, the connections without a token. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
                      (tls_cert ? MHD_USE_TLS : 0);
@@ -207,8 +282,11 @@ sw_admin_t *sw_admin_start(int listen_fd, sw_server_t *server, const char *tls_c
     a->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a,
                                  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
                                  MHD_OPTION_LISTEN_SOCKET, fd,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONN_LIMIT,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)POOL_SIZE,
+                                 MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
+                                 MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                                  MHD_OPTION_ARRAY, tls_cert ? tls_ops : no_ops,
                                  MHD_OPTION_END);
@@ -226,6 +304,7 @@ fail:
         explicit_bzero(a->tls_key, a->tls_key_len);
     free(a->tls_key);
     free(a->tls_cert);
+    pthread_mutex_destroy(&a->conn_lock);
     free(a);
     return NULL;
 }
@@ -255,6 +334,7 @@ void sw_admin_stop(sw_admin_t *admin)
         explicit_bzero(admin->tls_key, admin->tls_key_len);
     free(admin->tls_key);
     free(admin->tls_cert);
+    pthread_mutex_destroy(&admin->conn_lock);   /* every conn_t went at CLOSED */
     free(admin);
 }
 
@@ -265,18 +345,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *upload_data, size_t *upload_data_size,
                                   void **req_cls)
 {
-    (void)version;
     (void)upload_data;
     sw_admin_t *a = cls;
     conn_state_t *cs = *req_cls;
-    if (!cs) {
+    if (!cs)
+        return MHD_NO;   /* on_uri ran out of memory */
+    if (!cs->seen) {
         /* First call: headers only. A response can be queued now or once
-         * the whole request is in, not in between; so a declared body over
-         * the limit is refused now, before it is read. */
-        cs = calloc(1, sizeof *cs);
-        if (!cs)
-            return MHD_NO;
-        *req_cls = cs;
+         * the whole request is in, not in between; so a bad head, or a
+         * declared body over the limit, is refused now, before the body
+         * is read. */
+        cs->seen = 1;
+        /* A raw NUL byte in the request line also cuts the target short.
+         * libmicrohttpd 0.9.75 parses the line in place, ending the target
+         * with a NUL where the space before the version was: unless the
+         * target's C string ends right there, it held a NUL of its own. */
+        if (cs->target == SW_TARGET_OK && cs->target_end && version != cs->target_end + 1)
+            cs->target = SW_TARGET_NUL;
+        const union MHD_ConnectionInfo *hs =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+        if (cs->target != SW_TARGET_OK || (hs && hs->header_size > HEAD_MAX))
+            return refuse_head(a, conn, method, cs);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > BODY_LIMIT)
@@ -304,6 +393,91 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
 }
 
+/* The request line is in: the raw target is checked here, before
+ * libmicrohttpd decodes it, and the request's state starts (it is the
+ * *req_cls of on_request and on_completed; NULL: out of memory). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    conn_state_t *cs = calloc(1, sizeof *cs);
+    if (!cs)
+        return NULL;
+    size_t len = uri ? strlen(uri) : 0;
+    cs->target = sw_target_check(uri, len);
+    cs->target_end = uri ? uri + len : NULL;
+    printable(uri, cs->target_text, sizeof cs->target_text);
+    return cs;
+}
+
+/* A head refused before routing, before any token is looked at: a target
+ * over SW_TARGET_MAX (414), an encoded NUL (400), a head over HEAD_MAX
+ * (431). JSON like every other error (libmicrohttpd's own answers to the
+ * first and last, beyond POOL_SIZE, are HTML). */
+static enum MHD_Result refuse_head(sw_admin_t *a, struct MHD_Connection *conn,
+                                   const char *method, const conn_state_t *cs)
+{
+    req_t rq = {.conn = conn, .admin = a};
+    unsigned status = MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
+    const char *why = "the request head is over 64 KiB";
+    if (cs->target == SW_TARGET_TOO_LONG) {
+        status = MHD_HTTP_URI_TOO_LONG;
+        why = "the request target is over 8 KiB";
+    } else if (cs->target == SW_TARGET_NUL) {
+        status = MHD_HTTP_BAD_REQUEST;
+        why = "the request target holds a NUL (%00)";
+    }
+    char m[16];
+    printable(method, m, sizeof m);
+    sw_log(SW_LOG_WARN, NULL, "admin: refused %s %s: %s", m, cs->target_text, why);
+    return respond_error(&rq, status, "bad_request", why, NULL, NULL);
+}
+
+/* libmicrohttpd's connection notices, on its listening thread: STARTED
+ * before the connection's thread exists, CLOSED before its socket is
+ * closed (daemon.c of 0.9.75); so a conn_t's fd is that connection's for as
+ * long as the conn_t is in the list. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    sw_admin_t *a = cls;
+    conn_t *c = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (!c)
+            return;
+        pthread_mutex_lock(&a->conn_lock);
+        if (!c->authed && !c->evicted)
+            a->n_pending--;
+        *(c->prev ? &c->prev->next : &a->conn_head) = c->next;
+        *(c->next ? &c->next->prev : &a->conn_tail) = c->prev;
+        pthread_mutex_unlock(&a->conn_lock);
+        free(c);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *fi =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    c = calloc(1, sizeof *c);
+    if (!c || !fi) {
+        /* Untracked, no room could ever be made for others: refuse it. */
+        if (fi)
+            shutdown(fi->connect_fd, SHUT_RDWR);
+        free(c);
+        return;
+    }
+    c->fd = fi->connect_fd;
+    c->started_ms = now_ms();
+    const union MHD_ConnectionInfo *ai =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ai ? ai->client_addr : NULL;
+    c->exempt = addr_is_local(sa);
+    if (!c->exempt)
+        memcpy(&c->addr, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                       : sizeof(struct sockaddr_in));
+    *socket_context = c;
+    conn_started(a, c);
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -312,6 +486,122 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     buf[strcspn(buf, "\r\n")] = '\0';
     sw_log(SW_LOG_WARN, NULL, "admin: %s", buf);
 }
+
+/* ---- connections --------------------------------------------------------------- */
+
+/* Whether two remote clients are one host (the port aside). */
+static int same_host(const conn_t *x, const conn_t *y)
+{
+    if (x->addr.ss_family != y->addr.ss_family)
+        return 0;
+    if (x->addr.ss_family == AF_INET)
+        return memcmp(&((const struct sockaddr_in *)&x->addr)->sin_addr,
+                      &((const struct sockaddr_in *)&y->addr)->sin_addr,
+                      sizeof(struct in_addr)) == 0;
+    return memcmp(&((const struct sockaddr_in6 *)&x->addr)->sin6_addr,
+                  &((const struct sockaddr_in6 *)&y->addr)->sin6_addr,
+                  sizeof(struct in6_addr)) == 0;
+}
+
+static int pending(const conn_t *c)
+{
+    return !c->authed && !c->evicted;
+}
+
+/* c has just been accepted: it joins the list, and pending connections
+ * are closed, the oldest first, until the bounds of PENDING_MAX hold
+ * again. c itself is never closed for the total bound: a client that sends
+ * its token at once is served however many others wait. */
+static void conn_started(sw_admin_t *a, conn_t *c)
+{
+    size_t n_log = 0, still = 0;
+    pthread_mutex_lock(&a->conn_lock);
+    c->prev = a->conn_tail;
+    *(a->conn_tail ? &a->conn_tail->next : &a->conn_head) = c;
+    a->conn_tail = c;
+    a->n_pending++;
+    /* Too old: no token after PENDING_MAX_AGE_S (a trickled head). The
+     * list is in accept order, so the walk stops at the first young one. */
+    for (conn_t *x = a->conn_head;
+         x && c->started_ms - x->started_ms > PENDING_MAX_AGE_S * 1e3; x = x->next)
+        if (pending(x))
+            conn_evict(a, x);
+    /* Too many from one remote host. */
+    if (!c->exempt) {
+        size_t n = 0;
+        for (conn_t *x = a->conn_head; x; x = x->next)
+            n += pending(x) && !x->exempt && same_host(x, c);
+        for (conn_t *x = a->conn_head; x && x != c && n > PENDING_PER_ADDR; x = x->next)
+            if (pending(x) && !x->exempt && same_host(x, c)) {
+                conn_evict(a, x);
+                n--;
+            }
+    }
+    /* Too many in all. */
+    for (conn_t *x = a->conn_head; x && x != c && a->n_pending > PENDING_MAX; x = x->next)
+        if (pending(x))
+            conn_evict(a, x);
+    double now = now_ms();
+    if (a->n_evicted &&
+        (a->evict_logged_ms == 0 || now - a->evict_logged_ms >= EVICT_LOG_EVERY_S * 1e3)) {
+        n_log = a->n_evicted;
+        still = a->n_pending;
+        a->n_evicted = 0;
+        a->evict_logged_ms = now;
+    }
+    pthread_mutex_unlock(&a->conn_lock);
+    /* At most one line per EVICT_LOG_EVERY_S: a flood must not flood the log. */
+    if (n_log)
+        sw_log(SW_LOG_WARN, NULL,
+               "admin: %zu unauthenticated connections closed to make room "
+               "(%zu still without a token)", n_log, still);
+}
+
+/* Shuts c's socket down: libmicrohttpd's thread for it sees the end of the
+ * stream and closes it. shutdown, not close: the fd stays libmicrohttpd's
+ * to close. conn_lock held. */
+static void conn_evict(sw_admin_t *a, conn_t *c)
+{
+    shutdown(c->fd, SHUT_RDWR);
+    c->evicted = 1;
+    a->n_pending--;
+    a->n_evicted++;
+}
+
+/* A request on conn showed a valid token: the connection is no longer
+ * pending, so no flood of pending ones can close it. */
+static void conn_authed(sw_admin_t *a, struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn_t *c = info ? info->socket_context : NULL;
+    if (!c)
+        return;
+    pthread_mutex_lock(&a->conn_lock);
+    if (pending(c))
+        a->n_pending--;
+    c->authed = 1;
+    pthread_mutex_unlock(&a->conn_lock);
+}
+
+/* Loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104) or unix clients: any
+ * local user can take those addresses, so a bound per address would let
+ * one lock out the rest; on a shared host, file permissions on a unix
+ * socket are what keeps local users apart. */
+static int addr_is_local(const struct sockaddr *sa)
+{
+    if (!sa || sa->sa_family == AF_UNIX)
+        return 1;
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+    }
+    return 1;
+}
+
+/* ---- routing ----------------------------------------------------------------- */
 
 /* Finds the row, then decides auth from it, then runs the handler; a body
  * over the limit (too_large) answers 413 in the handler's place. */
@@ -322,7 +612,7 @@ static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const c
     const route_t *row = NULL;
     char allow[64] = "";
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (!match(routes[i].pattern, url, rq.name, sizeof rq.name))
+        if (!sw_target_match(routes[i].pattern, url, rq.name, sizeof rq.name))
             continue;
         if (method_ok(routes[i].method, method)) {
             row = &routes[i];
@@ -365,6 +655,8 @@ static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const c
         rq.user_copy = (sw_user_config_t){.name = rq.user_name, .role = rq.user->role};
         rq.user = &rq.user_copy;
     }
+    if (rq.user && !refusal)
+        conn_authed(a, conn);
     if (refusal) {
         sw_log(SW_LOG_WARN, NULL, "admin: refused %s %s: %s", method, url, refusal);
         rc = respond_error(&rq, MHD_HTTP_FORBIDDEN, "forbidden", refusal, NULL, NULL);
@@ -423,34 +715,6 @@ static const char *quick_mode_refusal(req_t *rq, const char *method)
             return "a cross-origin request cannot change anything in quick mode";
     }
     return NULL;
-}
-
-/* 1 when path matches pattern; the segment matched by '*' is copied into
- * name ("" when it is NAME_MAX_LEN or longer: such a name matches no app). */
-static int match(const char *pattern, const char *path, char *name, size_t namelen)
-{
-    const char *p = pattern, *u = path;
-    while (*p) {
-        if (*p == '*') {
-            size_t n = strcspn(u, "/");
-            if (n == 0)
-                return 0;
-            if (n < namelen) {
-                memcpy(name, u, n);
-                name[n] = '\0';
-            } else {
-                name[0] = '\0';
-            }
-            u += n;
-            p++;
-            continue;
-        }
-        if (*p != *u)
-            return 0;
-        p++;
-        u++;
-    }
-    return *u == '\0';
 }
 
 static int method_ok(const char *row_method, const char *method)
@@ -618,6 +882,10 @@ static enum MHD_Result queue(req_t *rq, unsigned status, struct MHD_Response *re
              MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") ==
                  MHD_YES &&
              MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES;
+    /* Without a token, a connection is not kept for a next request: its
+     * slot is for whoever comes next (see PENDING_MAX). */
+    if (ok && !rq->user)
+        ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
     for (size_t i = 0; ok && headers && headers[i]; i += 2)
         ok = MHD_add_response_header(resp, headers[i], headers[i + 1]) == MHD_YES;
     enum MHD_Result rc = ok ? MHD_queue_response(rq->conn, status, resp) : MHD_NO;
@@ -752,9 +1020,8 @@ static json_t *app_json(sw_app_t *app)
     return j;
 }
 
-/* ?wait=SECONDS: 1*DIGIT ["." 1*DIGIT], at most 3600. Absent: dflt.
- * Returns -1 when present but anything else (empty, negative, "1e3",
- * "inf"...). */
+/* ?wait=SECONDS (sw_target_wait), at most WAIT_MAX_S; absent: dflt.
+ * Returns -1 when present but not that. */
 static int parse_wait(req_t *rq, double dflt, double *out)
 {
     const char *v = NULL;
@@ -764,25 +1031,7 @@ static int parse_wait(req_t *rq, double dflt, double *out)
         *out = dflt;
         return 0;
     }
-    if (!v || len == 0 || len > 16)
-        return -1;
-    size_t i = 0, int_digits = 0, frac_digits = 0;
-    while (i < len && v[i] >= '0' && v[i] <= '9')
-        i++, int_digits++;
-    if (i < len && v[i] == '.') {
-        i++;
-        while (i < len && v[i] >= '0' && v[i] <= '9')
-            i++, frac_digits++;
-        if (frac_digits == 0)
-            return -1;
-    }
-    if (int_digits == 0 || i != len)
-        return -1;
-    double w = strtod(v, NULL);
-    if (!(w >= 0.0 && w <= WAIT_MAX_S))
-        return -1;
-    *out = w;
-    return 0;
+    return sw_target_wait(v, len, WAIT_MAX_S, out);
 }
 
 /* audit user=NAME app=NAME action=ACTION result=WORD duration_ms=N. Never

@@ -190,6 +190,7 @@ struct ctx {
     size_t app;               /* index of the current app (SEC_APP) */
     size_t user;              /* index of the current user (SEC_USER) */
     int (*user_seen)[N_KEYS]; /* like app_side_t.seen, parallel to users */
+    int *token_line;          /* line of a valid token-sha256, 0: none; parallel to users */
     int server_line;          /* header of [server]; 0 when absent */
     int admin_line;
     app_side_t *side;         /* parallel to cfg->apps */
@@ -245,6 +246,7 @@ out:
     }
     free(c.side);
     free(c.user_seen);
+    free(c.token_line);
     free(c.srv_scgi_line.v);
     free(c.buf);
     free(c.dir);
@@ -590,6 +592,8 @@ static void section_begin(ctx_t *c, const char *name)
         cfg->users = cfg_xrealloc(cfg->users, (cfg->n_users + 1) * sizeof *cfg->users);
         c->user_seen = cfg_xrealloc(c->user_seen, (cfg->n_users + 1) * sizeof *c->user_seen);
         memset(c->user_seen[cfg->n_users], 0, sizeof c->user_seen[cfg->n_users]);
+        c->token_line = cfg_xrealloc(c->token_line, (cfg->n_users + 1) * sizeof *c->token_line);
+        c->token_line[cfg->n_users] = 0;
         memset(&cfg->users[cfg->n_users], 0, sizeof cfg->users[cfg->n_users]);
         cfg->users[cfg->n_users].name = cfg_xstrdup(un);
         cfg->users[cfg->n_users].line = c->line;
@@ -711,6 +715,21 @@ static void check_all(ctx_t *c)
             report(c, cfg->users[i].line, label, "token-sha256", "required key is missing");
         }
     }
+    /* One hash, one user (DESIGN section 7): the token of two users would
+     * act as whichever the admin port found, an admin's perhaps. Hashes
+     * are compared as bytes, so case in the hex digits hides nothing. */
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        for (size_t j = 0; c->token_line[i] && j < i; j++) {
+            if (!c->token_line[j] ||
+                memcmp(cfg->users[i].token_sha256, cfg->users[j].token_sha256, 32) != 0)
+                continue;
+            snprintf(label, sizeof label, "[user:%s]", cfg->users[i].name);
+            report(c, c->token_line[i], label, "token-sha256",
+                   "the same hash as [user:%s] (line %d): every user needs a token "
+                   "of their own", cfg->users[j].name, c->token_line[j]);
+            break;
+        }
+    }
     for (size_t i = 0; i < cfg->n_apps; i++) {
         const char *owner = cfg->apps[i].owner;
         if (owner && !sw_config_user(cfg, owner)) {
@@ -727,6 +746,16 @@ static void check_all(ctx_t *c)
             report(c, line, "[server]", cfg->admin_tls_cert ? "admin-tls-key" : "admin-tls-cert",
                    "missing: admin-tls-cert and admin-tls-key go together");
     }
+    /* DESIGN section 7: tokens do not cross a network in clear text. Only
+     * when neither TLS key was mentioned: a bad or missing one is reported
+     * above. */
+    if (cfg->admin && !cfg_addr_is_loopback(cfg->admin) &&
+        !c->srv_seen[(size_t)(key_find(SEC_SERVER, "admin-tls-cert") - keys)] &&
+        !c->srv_seen[(size_t)(key_find(SEC_SERVER, "admin-tls-key") - keys)])
+        report(c, c->admin_line, "[server]", "admin",
+               "\"%s\" is not a loopback address: it needs admin-tls-cert and "
+               "admin-tls-key (tokens must not cross a network in clear text), "
+               "or listen on 127.0.0.1, [::1] or a unix socket", cfg->admin);
 
     /* The main interpreter can host one app only (DESIGN section 1). */
     for (size_t i = 0, first = (size_t)-1; i < cfg->n_apps; i++) {
@@ -1120,8 +1149,8 @@ static int hexnib(char ch)
 
 static void set_token(ctx_t *c, void *base, val_t *v)
 {
-    (void)c;
     sw_user_config_t *u = base;
+    c->token_line[c->user] = c->line;
     for (size_t i = 0; i < 32; i++)
         u->token_sha256[i] = (unsigned char)(hexnib(v->s[0][2 * i]) * 16 +
                                              hexnib(v->s[0][2 * i + 1]));

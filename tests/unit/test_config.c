@@ -1166,3 +1166,55 @@ Test(config, second_main_app_rejected)
     sw_config_free(cfg);
     sw_errors_free(&errs);
 }
+
+/* ---- issue 11: careless configs ---------------------------------------------- */
+
+#define HASH_A "965b04f03a8200d4bff70f6df635c1d4d3e9c9a1d164d415efc95b9304bfbaf2"
+#define HASH_B "7e875e1af05facc87c6a24cde83d270e00e03acf38b117e6778f9ac7d9536d8e"
+
+/* Two users with one token hash: whoever holds the token would be both, and
+ * the last one won (a user token acting as an admin). An error naming both
+ * lines; case does not hide a duplicate (hex digits are case-insensitive). */
+Test(config, token_hash_given_to_two_users_is_an_error)
+{
+    static const err_case_t cases[] = {
+        {APP("[user:alice]\ntoken-sha256 = " HASH_A "\nrole = user\n"     /* 6-8 */
+             "[user:mallory]\nrole = admin\ntoken-sha256 = " HASH_A),     /* 9-11 */
+         11, "[user:mallory] token-sha256: the same hash as [user:alice] (line 7)"},
+        {APP("[user:alice]\ntoken-sha256 = " HASH_A "\n"                  /* 6-7 */
+             "[user:bob]\ntoken-sha256 = " HASH_B "\n"                    /* 8-9 */
+             "[user:carol]\ntoken-sha256 = 965B04F03A8200D4BFF70F6DF635C1D4"
+             "D3E9C9A1D164D415EFC95B9304BFBAF2"),                          /* 10-11 */
+         11, "[user:carol] token-sha256: the same hash as [user:alice] (line 7)"},
+    };
+
+    run_cases(cases, N(cases));
+}
+
+/* DESIGN section 7: "a non-loopback admin address without TLS is a config
+ * error". Loopback: 127.0.0.0/8, [::1], localhost; unix sockets are fine. */
+Test(config, non_loopback_admin_needs_tls)
+{
+    static const err_case_t cases[] = {
+        {SRV("admin = 0.0.0.0:9001"), 6, "[server] admin: \"0.0.0.0:9001\" is not a "
+         "loopback address: it needs admin-tls-cert and admin-tls-key"},
+        {SRV("admin = [::]:9001"), 6, "[server] admin: \"[::]:9001\" is not a loopback"},
+        {SRV("admin = 192.168.1.10:9001"), 6, "[server] admin: \"192.168.1.10:9001\" is not"},
+        {SRV("admin = example.com:9001"), 6, "[server] admin: \"example.com:9001\" is not"},
+        {SRV("admin = 128.0.0.1:9001"), 6, "[server] admin: \"128.0.0.1:9001\" is not"},
+    };
+    static const char *const ok[] = {
+        SRV("admin = 127.0.0.1:9001"),
+        SRV("admin = 127.1.2.3:9001"),
+        SRV("admin = localhost:9001"),
+        SRV("admin = [::1]:9001"),
+        SRV("admin = unix:/run/subwsgi/admin.sock"),
+        /* app.py stands in for the PEM files: the loader checks only that
+         * they can be read. */
+        SRV("admin = 0.0.0.0:9001\nadmin-tls-cert = app.py\nadmin-tls-key = app.py"),
+        SRV("admin = [::]:9001\nadmin-tls-cert = app.py\nadmin-tls-key = app.py"),
+    };
+
+    run_cases(cases, N(cases));
+    run_ok(ok, N(ok));
+}
