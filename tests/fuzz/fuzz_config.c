@@ -59,7 +59,9 @@ static void remove_temp(void)
 static const char *temp_file(void)
 {
     if (!file[0]) {
-        snprintf(dir, sizeof dir, "/tmp/fuzz_config_XXXXXX");
+        /* TMPDIR=/dev/shm (a tmpfs) makes long runs several times faster. */
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/fuzz_config_XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
         if (!mkdtemp(dir))
             abort();
         snprintf(file, sizeof file, "%s/subwsgi.ini", dir);
