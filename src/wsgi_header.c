@@ -9,6 +9,7 @@
 
 static int token_char(unsigned char c);
 static int value_char(unsigned char c);
+static int hop_by_hop(const char *name, size_t nlen);
 
 int sw_wsgi_status_check(const char *s, size_t len, const char **why)
 {
@@ -46,6 +47,13 @@ int sw_wsgi_header_check(sw_wsgi_head_t *h, const char *name, size_t nlen,
          * first argument, and a second Status line would leave the front
          * end to pick one. */
         *why = "'Status' is not a WSGI response header: pass the status to start_response";
+        return -1;
+    }
+    if (hop_by_hop(name, nlen)) {
+        /* PEP 3333: "hop-by-hop" headers are the server's (and the front
+         * end's) business; an app that sends one is in error. */
+        *why = "hop-by-hop header (Connection, Keep-Alive, Proxy-Authenticate, "
+               "Proxy-Authorization, TE, Trailers, Transfer-Encoding, Upgrade) from the app";
         return -1;
     }
     for (size_t i = 0; i < vlen; i++)
@@ -91,4 +99,16 @@ static int token_char(unsigned char c)
 static int value_char(unsigned char c)
 {
     return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+/* PEP 3333's list (RFC 2616 section 13.5.1). */
+static int hop_by_hop(const char *name, size_t nlen)
+{
+    static const char *const names[] = {"Connection", "Keep-Alive", "Proxy-Authenticate",
+                                        "Proxy-Authorization", "TE", "Trailers",
+                                        "Transfer-Encoding", "Upgrade"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (nlen == strlen(names[i]) && strncasecmp(name, names[i], nlen) == 0)
+            return 1;
+    return 0;
 }

@@ -3,7 +3,9 @@
   /hdr?byte=N      a header value holding the byte N (a control character)
   /hdr?kind=K      status: a CGI-style Status header; tab: a tab in a value
                    (valid); cl2: two Content-Length headers; clbad: a
-                   Content-Length that is not a number; del: DEL in a name
+                   Content-Length that is not a number; del: DEL in a name;
+                   conn, te, upgrade: a hop-by-hop header (PEP 3333 forbids
+                   them: the server's business)
   /long?mode=M     Content-Length 10 and more body than that: iter (yields
                    20 bytes), write (write()s 20 bytes), mixed (write()s 5,
                    yields 15), file (file_wrapper over a 20-byte file),
@@ -34,6 +36,9 @@ def hdr(environ, start_response):
             'cl2': [('Content-Length', '5'), ('Content-Length', '50')],
             'clbad': [('Content-Length', '5x')],
             'del': [('X-D\x7fl', 'v')],
+            'conn': [('Connection', 'close')],
+            'te': [('transfer-encoding', 'chunked')],
+            'upgrade': [('Upgrade', 'websocket')],
         }[q['kind']]
     start_response('200 OK', headers)
     return [b'hello']

@@ -129,6 +129,13 @@ static int model_header(const span_t *n, const span_t *v, int *seen_cl, int64_t 
             return -1;
     if (ieq(n, "status"))
         return -1;
+    /* PEP 3333's hop-by-hop headers are the server's. */
+    static const char *const hop[] = {"connection", "keep-alive", "proxy-authenticate",
+                                      "proxy-authorization", "te", "trailers",
+                                      "transfer-encoding", "upgrade"};
+    for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+        if (ieq(n, hop[i]))
+            return -1;
     for (size_t i = 0; i < v->len; i++) {
         unsigned char c = (unsigned char)v->p[i];
         if ((c < 0x20 && c != '\t') || c == 0x7f)

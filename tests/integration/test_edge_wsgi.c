@@ -63,7 +63,7 @@ Test(edge_wsgi, header_value_controls_status_and_content_length_are_500)
         cr_expect(strstr(r.raw, "hello") == NULL, "0x%02x: the app's body was sent", c);
         sw_scgi_response_free(&r);
     }
-    static const char *const bad[] = {"status", "cl2", "clbad", "del"};
+    static const char *const bad[] = {"status", "cl2", "clbad", "del", "conn", "te", "upgrade"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         h_get(b.addr, h_fmt("/hdr?kind=%s", bad[i]), &r);
         cr_expect_eq(r.status, 500, "kind %s: status %d:\n%.300s", bad[i], r.status, r.raw);
