@@ -3,6 +3,8 @@
  * a terminal escape. */
 #include "log.h"
 
+#include "applog.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -140,10 +142,15 @@ static void write_line(int fd, char *line, size_t len)
     }
 }
 
-/* Formats "TIME LEVEL [APP] " into line; returns its length. */
-static size_t prefix(char *line, sw_log_level_t level, const char *app)
+const char *sw_log_level_name(sw_log_level_t level)
 {
-    char ts[32];
+    return level_names[level];
+}
+
+/* Formats "TIME LEVEL [APP] " into line, the time also into ts; returns its
+ * length. */
+static size_t prefix(char *line, char ts[32], sw_log_level_t level, const char *app)
+{
     sw_log_timestamp(ts);
     int n = snprintf(line, LINE_MAX_BYTES, "%s %s [%s] ", ts,
                      level_names[level], app ? app : "subwsgi");
@@ -153,8 +160,8 @@ static size_t prefix(char *line, sw_log_level_t level, const char *app)
 
 void sw_log(sw_log_level_t level, const char *app, const char *fmt, ...)
 {
-    char line[LINE_MAX_BYTES], msg[LINE_MAX_BYTES];
-    size_t n = prefix(line, level, app);
+    char line[LINE_MAX_BYTES], msg[LINE_MAX_BYTES], ts[32];
+    size_t n = prefix(line, ts, level, app), p = n;
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(msg, sizeof msg, fmt, ap);
@@ -163,6 +170,8 @@ void sw_log(sw_log_level_t level, const char *app, const char *fmt, ...)
     if (m > 0)
         n += escape(line + n, LINE_MAX_BYTES - 1 - n, msg,
                     (size_t)m < sizeof msg ? (size_t)m : sizeof msg - 1, ESC_TEXT);
+    /* The app's copy for the admin API (GET /v1/apps/NAME/log). */
+    sw_applog_add(app, level, ts, line + p, n - p);
     write_line(error_fd, line, n);
 }
 
@@ -172,9 +181,10 @@ void sw_log_text(sw_log_level_t level, const char *app, const char *text,
     while (len > 0) {
         const char *nl = memchr(text, '\n', len);
         size_t piece = nl ? (size_t)(nl - text) : len;
-        char line[LINE_MAX_BYTES];
-        size_t n = prefix(line, level, app);
+        char line[LINE_MAX_BYTES], ts[32];
+        size_t n = prefix(line, ts, level, app), p = n;
         n += escape(line + n, LINE_MAX_BYTES - 1 - n, text, piece, ESC_TEXT);
+        sw_applog_add(app, level, ts, line + p, n - p);
         write_line(error_fd, line, n);
         if (!nl)
             break;

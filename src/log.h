@@ -25,9 +25,13 @@ int sw_log_reopen(char *err, size_t errlen);
 /* "2026-11-26T15:40:51.123Z LEVEL [APP] message"; app NULL means the server.
  * Control bytes of the message but tab (and DEL) are written as \xHH, so
  * client or app data in it can neither start a line nor drive a terminal;
- * sw_log_text likewise, after splitting at line feeds. */
+ * sw_log_text likewise, after splitting at line feeds. A line that names
+ * an app is also kept in that app's ring (applog.h) for the admin API. */
 void sw_log(sw_log_level_t level, const char *app, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* "debug" | "info" | "warn" | "error". */
+const char *sw_log_level_name(sw_log_level_t level);
 
 /* Logs possibly multi-line text, one prefixed log line per text line. */
 void sw_log_text(sw_log_level_t level, const char *app, const char *text,
