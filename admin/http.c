@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "applog.h"
 #include "auth.h"
 #include "log.h"
 #include "panel_assets.h"
@@ -37,6 +38,8 @@
 
 #define BODY_LIMIT (64 * 1024)     /* request bodies: none is needed; 413 beyond */
 #define WAIT_MAX_S 3600.0          /* ?wait= bounds: 0 .. 1 hour */
+#define LOG_LINES_DEFAULT 100      /* GET /v1/apps/NAME/log?lines= */
+#define LOG_LINES_MAX SW_APPLOG_MAX_LINES
 #define DESTROY_EXTRA_WAIT_S 5.0   /* destroy waits drain-timeout + this */
 #define PEM_MAX (1024 * 1024)
 #define NAME_MAX_LEN 256           /* an app name segment; longer ones match no app */
@@ -128,6 +131,7 @@ static enum MHD_Result h_panel(req_t *rq);
 static enum MHD_Result h_panel_file(req_t *rq);
 static enum MHD_Result h_apps(req_t *rq);
 static enum MHD_Result h_app(req_t *rq);
+static enum MHD_Result h_app_log(req_t *rq);
 static enum MHD_Result h_reload(req_t *rq);
 static enum MHD_Result h_destroy(req_t *rq);
 static enum MHD_Result h_server(req_t *rq);
@@ -170,6 +174,7 @@ static enum MHD_Result respond_command(req_t *rq, sw_app_t *app, sw_cmd_result_t
 static sw_app_t *visible_app(req_t *rq);
 static json_t *app_json(sw_app_t *app);
 static int parse_wait(req_t *rq, double dflt, double *out);
+static int parse_lines(req_t *rq, size_t *out);
 static void audit(const req_t *rq, const char *action, double ms);
 static void unlock_to_wait(req_t *rq, sw_app_t *app);
 static const char *result_word(unsigned status);
@@ -201,6 +206,7 @@ static const route_t routes[] = {
     {"GET", "/panel/*", h_panel_file, PERM_NONE, NULL},
     {"GET", "/v1/apps", h_apps, PERM_USER, NULL},
     {"GET", "/v1/apps/*", h_app, PERM_USER, NULL},
+    {"GET", "/v1/apps/*/log", h_app_log, PERM_USER, NULL},
     {"POST", "/v1/apps/*/reload", h_reload, PERM_USER, "reload"},
     {"POST", "/v1/apps/*/destroy", h_destroy, PERM_USER, "destroy"},
     {"GET", "/v1/server", h_server, PERM_ADMIN, NULL},
@@ -768,6 +774,26 @@ static enum MHD_Result h_app(req_t *rq)
     return respond_json(rq, MHD_HTTP_OK, app_json(app), NULL);
 }
 
+/* The app's last log lines (applog.h), oldest first: the same visibility
+ * as GET /v1/apps/NAME. The copy is taken under the ring's lock only. */
+static enum MHD_Result h_app_log(req_t *rq)
+{
+    size_t want;
+    if (parse_lines(rq, &want) != 0)
+        return respond_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request",
+                             "lines must be a whole number from 0 to 1000", NULL, NULL);
+    sw_app_t *app = visible_app(rq);
+    if (!app)
+        return respond_not_found_app(rq);
+    sw_applog_line_t *lines;
+    size_t n;
+    if (sw_applog_read(app->log, want, &lines, &n) != 0)
+        return respond_json(rq, MHD_HTTP_OK, NULL, NULL);   /* answers 500 */
+    json_t *j = sw_status_log_json(app->name, lines, n);
+    sw_applog_lines_free(lines, n);
+    return respond_json(rq, MHD_HTTP_OK, j, NULL);
+}
+
 static enum MHD_Result h_reload(req_t *rq)
 {
     double wait_s;
@@ -1032,6 +1058,32 @@ static int parse_wait(req_t *rq, double dflt, double *out)
         return 0;
     }
     return sw_target_wait(v, len, WAIT_MAX_S, out);
+}
+
+/* ?lines=N, 0 .. LOG_LINES_MAX in decimal digits; absent: LOG_LINES_DEFAULT.
+ * Returns -1 when present but not that. */
+static int parse_lines(req_t *rq, size_t *out)
+{
+    const char *v = NULL;
+    size_t len = 0;
+    if (MHD_lookup_connection_value_n(rq->conn, MHD_GET_ARGUMENT_KIND, "lines", 5, &v, &len) !=
+        MHD_YES) {
+        *out = LOG_LINES_DEFAULT;
+        return 0;
+    }
+    /* At most 4 digits: no overflow, and "lines=" alone is refused. */
+    if (!v || len == 0 || len > 4)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        n = n * 10 + (size_t)(v[i] - '0');
+    }
+    if (n > LOG_LINES_MAX)
+        return -1;
+    *out = n;
+    return 0;
 }
 
 /* audit user=NAME app=NAME action=ACTION result=WORD duration_ms=N. Never

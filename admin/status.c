@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "log.h"
 
 /* A per-app series of /metrics: one sample per app. */
 typedef struct {
@@ -201,6 +202,36 @@ static json_t *last_reload_json(const sw_app_status_t *st)
 }
 
 /* ---- server ------------------------------------------------------------------ */
+
+json_t *sw_status_log_json(const char *app, const sw_applog_line_t *lines, size_t n)
+{
+    json_t *doc = json_object(), *arr = json_array();
+    if (!doc || !arr || set(doc, "app", text(app)) != 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        json_t *l = json_object();
+        /* The line's text as the log has it (control bytes already \xHH);
+         * jansson escapes it for JSON. */
+        if (!l || set(l, "time", text(lines[i].time)) != 0 ||
+            set(l, "level", text(sw_log_level_name(lines[i].level))) != 0 ||
+            set(l, "text", text(lines[i].text)) != 0) {
+            json_decref(l);
+            goto fail;
+        }
+        if (json_array_append_new(arr, l) != 0)   /* takes l, even on failure */
+            goto fail;
+    }
+    /* Takes arr, even on failure. */
+    int rc = json_object_set_new(doc, "lines", arr);
+    arr = NULL;
+    if (rc != 0)
+        goto fail;
+    return doc;
+fail:
+    json_decref(arr);
+    json_decref(doc);
+    return NULL;
+}
 
 json_t *sw_status_server_json(const sw_server_info_t *info)
 {

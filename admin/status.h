@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "applog.h"
 #include "server.h"
 
 /* APP: name, owner, state, isolation, isolation_reason, reload_mode,
@@ -19,6 +20,10 @@
  * latency_ms{}, reloads, last_reload (null or an object). Empty reasons,
  * a missing owner and a missing error are null. */
 json_t *sw_status_app_json(const sw_app_status_t *st);
+
+/* GET /v1/apps/NAME/log: {"app": NAME, "lines": [{"time", "level",
+ * "text"}...]}, lines in the order given (oldest first). */
+json_t *sw_status_log_json(const char *app, const sw_applog_line_t *lines, size_t n);
 
 /* GET /v1/server: version, pid, python, uptime_s, listeners[], totals{},
  * handovers, rss_bytes, rss_budget_bytes (null when there is no budget). */

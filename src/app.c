@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "applog.h"
 #include "interp.h"
 #include "loader.h"
 #include "log.h"
@@ -61,6 +62,7 @@ sw_app_t *sw_app_new(const sw_app_config_t *cfg, const sw_config_t *server_cfg)
     pthread_cond_init(&app->changed, &ca);
     pthread_condattr_destroy(&ca);
     clock_gettime(CLOCK_MONOTONIC, &app->last_request);
+    app->log = sw_applog_get(app->name);
     return app;
 }
 
@@ -86,6 +88,7 @@ void sw_app_unref(sw_app_t *app)
     pthread_cond_destroy(&app->changed);
     pthread_mutex_destroy(&app->lock);
     free(app->last.error);
+    sw_applog_put(app->log);
     free(app);
 }
 

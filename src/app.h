@@ -158,6 +158,10 @@ typedef struct sw_app {
     double latency_ms[SW_LATENCY_RING];
     size_t latency_n;             /* samples written (ring index = n % size) */
     struct timespec last_request; /* CLOCK_MONOTONIC, for idle-timeout */
+    /* Its last log lines (applog.h), a counted reference shared with any
+     * app of the same name; set at creation, never changes (NULL when out
+     * of memory: no lines). Guarded by its own lock. */
+    struct sw_applog *log;
 } sw_app_t;
 
 const char *sw_app_state_name(sw_app_state_t s);

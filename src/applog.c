@@ -32,9 +32,6 @@ struct sw_applog {
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static sw_applog_t *reg_head;      /* reg_lock */
 
-static size_t clean_utf8(char *dst, size_t room, const char *src, size_t len, int *cut);
-static size_t utf8_seq(const unsigned char *s, size_t len);
-
 sw_applog_t *sw_applog_new(size_t max_lines, size_t max_bytes, size_t line_max)
 {
     /* A line must always fit, marker included, once older ones are gone. */
@@ -117,18 +114,23 @@ void sw_applog_add(const char *app, sw_log_level_t level, const char *time,
 void sw_applog_push(sw_applog_t *log, sw_log_level_t level, const char *time,
                     const char *text, size_t len)
 {
-    /* Cleaned and cut before the lock: the ring's lock is held only to
-     * link the line in and drop old ones. */
-    char *buf = malloc(log->line_max + 1);
+    /* Cut before the lock: the ring's lock is held only to link the line
+     * in and drop old ones. */
+    size_t n = len;
+    if (n > log->line_max) {
+        size_t mlen = strlen(SW_APPLOG_CUT_MARKER);
+        n = log->line_max - mlen;
+        /* Not inside a UTF-8 character: back to its first byte. */
+        while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+            n--;
+    }
+    char *buf = malloc(n + sizeof SW_APPLOG_CUT_MARKER);
     if (!buf)
         return;
-    int cut = 0;
-    size_t n = clean_utf8(buf, log->line_max, text, len, &cut);
-    if (cut) {
-        size_t mlen = strlen(SW_APPLOG_CUT_MARKER);
-        n = clean_utf8(buf, log->line_max - mlen, text, len, &cut);
-        memcpy(buf + n, SW_APPLOG_CUT_MARKER, mlen);
-        n += mlen;
+    memcpy(buf, text, n);
+    if (n < len) {
+        memcpy(buf + n, SW_APPLOG_CUT_MARKER, sizeof SW_APPLOG_CUT_MARKER);
+        n += sizeof SW_APPLOG_CUT_MARKER - 1;
     }
     buf[n] = '\0';
 
@@ -190,71 +192,4 @@ void sw_applog_lines_free(sw_applog_line_t *lines, size_t n)
     for (size_t i = 0; lines && i < n; i++)
         free(lines[i].text);
     free(lines);
-}
-
-/* Copies src to dst (at most room bytes, never half a character or half an
- * escape), writing each byte that does not start a valid UTF-8 sequence as
- * \xHH: the log may hold a client's raw bytes (a path), and a JSON string
- * must be UTF-8. *cut is set when not all of src fit. Returns the bytes
- * written. */
-static size_t clean_utf8(char *dst, size_t room, const char *src, size_t len, int *cut)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)src;
-    size_t o = 0, i = 0;
-    *cut = 0;
-    while (i < len) {
-        size_t k = utf8_seq(s + i, len - i);
-        size_t out = k ? k : 4;
-        if (o + out > room) {
-            *cut = 1;
-            break;
-        }
-        if (k) {
-            memcpy(dst + o, s + i, k);
-            i += k;
-        } else {
-            dst[o] = '\\';
-            dst[o + 1] = 'x';
-            dst[o + 2] = hex[s[i] >> 4];
-            dst[o + 3] = hex[s[i] & 15];
-            i++;
-        }
-        o += out;
-    }
-    return o;
-}
-
-/* The length of the valid UTF-8 sequence at s (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t k;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        k = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        k = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        k = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (len < k || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t j = 2; j < k; j++)
-        if (s[j] < 0x80 || s[j] > 0xbf)
-            return 0;
-    return k;
 }

@@ -29,7 +29,7 @@ typedef struct sw_applog sw_applog_t;
 typedef struct {
     char time[32];                 /* RFC 3339 UTC with milliseconds */
     sw_log_level_t level;
-    char *text;                    /* NUL-terminated, valid UTF-8 */
+    char *text;                    /* NUL-terminated */
 } sw_applog_line_t;
 
 /* The ring registered for name (a new reference), created with the default
@@ -48,8 +48,8 @@ void sw_applog_put(sw_applog_t *log);
 void sw_applog_add(const char *app, sw_log_level_t level, const char *time,
                    const char *text, size_t len);
 
-/* Appends a line to log. Bytes that are not UTF-8 are kept as \xHH, as
- * the log escapes control bytes, so the line is always a JSON string. */
+/* Appends a line to log, bytes as they are (they may not be UTF-8: a
+ * client's path in a line; the JSON builder replaces what is not). */
 void sw_applog_push(sw_applog_t *log, sw_log_level_t level, const char *time,
                     const char *text, size_t len);
 

@@ -24,6 +24,10 @@
  *  6    main_app_lock (loader.c)    which app runs in the main interpreter
  *  6    W.lock (watch.c)            watched files, pending reloads
  *  7    app->queue.lock (queue.h)   the request queue (a leaf)
+ *  8    reg_lock (applog.c)         the registry of log rings by app name
+ *  9    app->log->lock (applog.c)   one app's last log lines. 8 and 9 are
+ *                                   leaves: log.c takes them under any lock
+ *                                   above (or a GIL) to copy an app's line
  *  -    atomics                     counters, app->cfg and app->refs,
  *                                   request contexts' refs and finished flag
  *                                   (reqctx.h), worker seq/deadline

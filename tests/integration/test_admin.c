@@ -1163,3 +1163,129 @@ Test(admin, tls_when_a_certificate_is_configured)
         h_http_free(&r);
     h_server_stop_clean(s);
 }
+
+/* ---- GET /v1/apps/NAME/log (issue 12) ----------------------------------------- */
+
+/* alice's app "noisy" (mount /noisy): /noisy/fail writes to wsgi.errors
+ * and raises; /noisy/many writes 1500 numbered lines to wsgi.errors. */
+static env_t start_noisy(void)
+{
+    char *dir = h_tmpdir();
+    char *path = h_fmt("%s/noisy.py", dir);
+    const char *code =
+        "def application(environ, start_response):\n"
+        "    errors = environ['wsgi.errors']\n"
+        "    if environ.get('PATH_INFO') == '/many':\n"
+        "        for i in range(1500):\n"
+        "            errors.write('many %05d\\n' % i)\n"
+        "        start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "        return [b'many\\n']\n"
+        "    errors.write('noisy says hello on wsgi.errors\\n')\n"
+        "    raise ValueError('noisy failed on purpose')\n";
+    h_write_file(path, code, strlen(code));
+    return start_env_ex(h_fmt("\n[app:noisy]\nowner = alice\nwsgi = %s\nmount = /noisy\n",
+                              path),
+                        NULL);
+}
+
+/* GET path with token: asserts 200 and the body's shape; returns "lines"
+ * (a borrowed reference into *doc, which the caller decrefs). */
+static json_t *log_lines(const env_t *e, const char *path, const char *token, json_t **doc)
+{
+    h_http_resp_t r;
+    adm(e, "GET", path, token, &r);
+    assert_status(e, &r, 200, h_fmt("GET %s", path));
+    *doc = body_json(&r, path);
+    cr_expect_str_eq(json_string_value(json_object_get(*doc, "app")), "noisy", "%s", r.body);
+    json_t *lines = json_object_get(*doc, "lines");
+    cr_assert(json_is_array(lines), "no lines array: %s", r.body);
+    json_t *l;
+    size_t i;
+    json_array_foreach(lines, i, l) {
+        const char *t = json_string_value(json_object_get(l, "time"));
+        cr_expect(t && strlen(t) == 24 && t[23] == 'Z', "line %zu time: %s", i, r.body);
+        cr_expect(json_is_string(json_object_get(l, "level")), "line %zu level", i);
+        cr_expect(json_is_string(json_object_get(l, "text")), "line %zu text", i);
+    }
+    return lines;
+}
+
+/* Whether some line of lines has text containing needle. */
+static int has_line(json_t *lines, const char *needle)
+{
+    json_t *l;
+    size_t i;
+    json_array_foreach(lines, i, l) {
+        const char *t = json_string_value(json_object_get(l, "text"));
+        if (t && strstr(t, needle))
+            return 1;
+    }
+    return 0;
+}
+
+Test(admin, app_log_has_errors_and_traceback)
+{
+    env_t e = start_noisy();
+    char *sb = h_status_body(e.scgi, "/noisy/fail");
+    cr_expect(strncmp(sb, "500 ", 4) == 0, "a raising app answers 500: %s", sb);
+    cr_assert(h_log_wait(e.srv, "noisy failed on purpose", 30), "no traceback in the log");
+
+    json_t *doc;
+    json_t *lines = log_lines(&e, "/v1/apps/noisy/log", ALICE, &doc);
+    char *text = json_dumps(doc, 0);
+    cr_expect(has_line(lines, "noisy says hello on wsgi.errors"), "no wsgi.errors line: %s",
+              text);
+    cr_expect(has_line(lines, "ValueError: noisy failed on purpose"),
+              "no traceback's last line: %s", text);
+    cr_expect(!has_line(lines, "audit "), "a server line not about the app: %s", text);
+    size_t n = json_array_size(lines);
+    cr_expect(n >= 3 && n <= 100, "%zu lines", n);
+    json_t *last = json_array_get(lines, n - 1);
+    cr_expect_str_eq(json_string_value(json_object_get(last, "level")), "error", "%s", text);
+    free(text);
+    json_decref(doc);
+
+    lines = log_lines(&e, "/v1/apps/noisy/log?lines=2", ROOT, &doc);
+    cr_expect_eq(json_array_size(lines), 2, "lines=2");
+    cr_expect(has_line(lines, "ValueError: noisy failed on purpose"), "the newest two");
+    json_decref(doc);
+
+    /* Another user's app answers like a missing one. */
+    h_http_resp_t r, missing;
+    adm(&e, "GET", "/v1/apps/noisy/log", BOB, &r);
+    expect_error(&r, 404, "not_found", "bob reads alice's log");
+    adm(&e, "GET", "/v1/apps/nosuch/log", BOB, &missing);
+    cr_expect_str_eq(r.body, missing.body, "bob's 404 differs from a missing app's");
+    adm(&e, "GET", "/v1/apps/noisy/log", NULL, &r);
+    expect_error(&r, 401, "unauthorized", "no token");
+    for (size_t i = 0; i < 4; i++) {
+        static const char *const bad[] = {"abc", "-1", "1001", ""};
+        adm(&e, "GET", h_fmt("/v1/apps/noisy/log?lines=%s", bad[i]), ALICE, &r);
+        expect_error(&r, 400, "bad_request", h_fmt("lines=%s", bad[i]));
+    }
+    adm(&e, "POST", "/v1/apps/noisy/log", ALICE, &r);
+    expect_status(&r, 405, "POST to the log");
+    h_server_stop_clean(e.srv);
+}
+
+Test(admin, app_log_is_bounded)
+{
+    env_t e = start_noisy();
+    char *sb = h_status_body(e.scgi, "/noisy/many");
+    cr_assert(strncmp(sb, "200 ", 4) == 0, "%s", sb);
+    json_t *doc;
+    json_t *lines = log_lines(&e, "/v1/apps/noisy/log?lines=1000", ALICE, &doc);
+    size_t n = json_array_size(lines);
+    cr_expect(n > 100 && n <= 1000, "%zu lines: at most the cap (1000)", n);
+    const char *last = json_string_value(json_object_get(json_array_get(lines, n - 1), "text"));
+    cr_expect(last && strcmp(last, "many 01499") == 0, "the newest line last: %s", last);
+    const char *first = json_string_value(json_object_get(json_array_get(lines, 0), "text"));
+    cr_expect(first && strcmp(first, "many 00500") >= 0 && strncmp(first, "many ", 5) == 0,
+              "the oldest kept is among the newest 1000: %s", first);
+    json_decref(doc);
+
+    lines = log_lines(&e, "/v1/apps/noisy/log", ALICE, &doc);
+    cr_expect_eq(json_array_size(lines), 100, "lines defaults to 100");
+    json_decref(doc);
+    h_server_stop_clean(e.srv);
+}

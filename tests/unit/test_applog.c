@@ -1,6 +1,6 @@
 /* test_applog.c: an app's ring of last log lines (src/applog.c): oldest
- * first, bounded by lines and bytes, long lines cut with the marker, bytes
- * that are not UTF-8 kept as \xHH, and the registry feeding a ring by the
+ * first, bounded by lines and bytes, long lines cut with the marker (never
+ * inside a character), and the registry feeding a ring by the
  * app's name (as log.c does) and sharing it between apps of one name. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -98,15 +98,17 @@ Test(applog, long_line_cut_with_marker)
     sw_applog_put(log);
 }
 
-Test(applog, not_utf8_is_escaped_valid_utf8_kept)
+Test(applog, cut_never_splits_a_character)
 {
-    sw_applog_t *log = sw_applog_new(10, 4096, 64);
-    push(log, "caf\xc3\xa9 \xff\xc3(");
+    /* 27 bytes over 26: the 18 bytes left before the marker end inside
+     * the second "\u00e9", so only the first one stays. */
+    sw_applog_t *log = sw_applog_new(10, 4096, 26);
+    push(log, "abcdefghijklmno\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9zzzz");
     sw_applog_line_t *l;
     size_t n;
     cr_assert_eq(sw_applog_read(log, 10, &l, &n), 0);
     cr_assert_eq(n, 1);
-    cr_expect_str_eq(l[0].text, "caf\xc3\xa9 \\xff\\xc3(");
+    cr_expect_str_eq(l[0].text, "abcdefghijklmno\xc3\xa9" SW_APPLOG_CUT_MARKER);
     sw_applog_lines_free(l, n);
     sw_applog_put(log);
 }
