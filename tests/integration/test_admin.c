@@ -4,7 +4,8 @@
  * 404/405/400/413, /healthz, the panel page, /v1/server, /metrics, reload
  * with and without ?wait (new code serves; a SyntaxError answers 422 and the
  * old code keeps serving), destroy (idle, then a request loads it again),
- * 409 passed through from the core, audit lines, quick mode and TLS.
+ * 409 passed through from the core, audit lines, quick mode and TLS, and
+ * an app's last log lines (GET /v1/apps/NAME/log).
  *
  * Every server gets alice and bob (role user) and root (role admin), and
  * three apps written into its temp dir: ablog (owner alice, /alice), bshop

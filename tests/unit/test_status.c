@@ -530,3 +530,28 @@ Test(status, stuck_reason_and_loading)
     cr_expect(json_is_true(json_object_get(load, "overdue")));
     json_decref(j);
 }
+
+/* GET /v1/apps/NAME/log: the lines in the order given, every field a
+ * string, and bytes that are not UTF-8 (a client's path in a line) still
+ * give a JSON string. */
+Test(status, log_lines_json)
+{
+    sw_applog_line_t lines[2] = {
+        {.time = "2026-12-07T10:00:00.000Z", .level = SW_LOG_INFO, .text = "first"},
+        {.time = "2026-12-07T10:00:01.000Z", .level = SW_LOG_ERROR, .text = "bad \xff byte"},
+    };
+    json_t *j = sw_status_log_json("blog", lines, 2);
+    cr_assert_not_null(j);
+    char *s = json_dumps(j, JSON_COMPACT);
+    cr_expect_str_eq(s, "{\"app\":\"blog\",\"lines\":["
+                        "{\"time\":\"2026-12-07T10:00:00.000Z\",\"level\":\"info\",\"text\":\"first\"},"
+                        "{\"time\":\"2026-12-07T10:00:01.000Z\",\"level\":\"error\","
+                        "\"text\":\"bad \xef\xbf\xbd byte\"}]}");
+    free(s);
+    json_decref(j);
+    j = sw_status_log_json("blog", NULL, 0);
+    s = json_dumps(j, JSON_COMPACT);
+    cr_expect_str_eq(s, "{\"app\":\"blog\",\"lines\":[]}");
+    free(s);
+    json_decref(j);
+}
