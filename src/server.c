@@ -63,6 +63,7 @@ struct sw_server {
     struct timespec started;      /* CLOCK_MONOTONIC */
     struct timespec started_real; /* CLOCK_REALTIME, for status */
     pthread_t main_thread;
+    char python_desc[128];        /* sw_python_describe, once, before any thread */
     /* process handover (main thread; recycle_* under recycle_lock) */
     unsigned long handovers;      /* over the life of the service */
     char handover_by[64];         /* who asked for the handover that started us */
@@ -160,7 +161,9 @@ void sw_server_info(sw_server_t *s, sw_server_info_t *out)
     memset(out, 0, sizeof *out);
     out->version = SW_VERSION;
     out->pid = (long)getpid();
-    sw_python_describe(out->python, sizeof out->python);
+    /* Described once at start-up: Py_GetVersion() formats into a static
+     * buffer, so two admin threads asking at once would race on it. */
+    snprintf(out->python, sizeof out->python, "%s", s->python_desc);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     out->uptime_s = (double)(now.tv_sec - s->started.tv_sec) +
@@ -468,7 +471,7 @@ static int listeners_changed(const sw_server_t *s, const sw_config_t *next, char
             snprintf(admin_next, sizeof admin_next, "%s", a.text);
     }
     if (!str_equal(admin_now, next->admin ? admin_next : NULL)) {
-        snprintf(why, len, "admin port %s -> %s", admin_now ? admin_now : "off",
+        snprintf(why, len, "admin port %.200s -> %.200s", admin_now ? admin_now : "off",
                  next->admin ? admin_next : "off");
         return 1;
     }
@@ -1072,9 +1075,8 @@ int sw_server_run(sw_config_t *cfg, int quick)
 
     if (sw_python_init(cfg, err, sizeof err) < 0)
         goto fail;
-    char pyver[128];
-    sw_python_describe(pyver, sizeof pyver);
-    sw_log(SW_LOG_INFO, NULL, "subwsgi %s, %s", SW_VERSION, pyver);
+    sw_python_describe(s->python_desc, sizeof s->python_desc);
+    sw_log(SW_LOG_INFO, NULL, "subwsgi %s, %s", SW_VERSION, s->python_desc);
     sw_python_release_main();
 
     /* Before any other thread starts: they read these without a lock. */
