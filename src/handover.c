@@ -199,22 +199,25 @@ static char *listen_names_env(const char *const *names, size_t n)
 }
 
 /* The child between fork and exec: only async-signal-safe calls (other
- * threads were running in the parent). Puts the sockets at 3..3+n-1 and
- * the pipe at 3+n, closes everything else, execs; on failure says why on
- * the pipe and exits. */
-static void exec_successor(const int *fds, size_t n, int ready_w, char *listen_pid,
-                           char **envp)
+ * threads were running in the parent). Puts the sockets at 3..3+n-1, the
+ * pipe at 3+n and the extra descriptors after it, the standard ones where
+ * asked, closes everything else, execs; on failure says why on the pipe
+ * and exits. */
+static void exec_child(const sw_spawn_t *sp, int ready_w, char *listen_pid, char **envp)
 {
     /* Copies go above every target first, so no source is overwritten
-     * before it is moved: the lowest free numbers above 3+n, not a fixed
-     * high number, which a low `ulimit -n` forbids. They are close-on-exec;
-     * dup2 clears that flag on the targets only. */
-    int above = 3 + (int)n + 1;
-    int high[SW_HANDOVER_MAX_FDS + 1];
+     * before it is moved: the lowest free numbers above the last target,
+     * not a fixed high number, which a low `ulimit -n` forbids. They are
+     * close-on-exec; dup2 clears that flag on the targets only. */
+    size_t n = sp->n, total = n + 1 + sp->n_extra;
+    int above = 3 + (int)total;
+    int high[SW_HANDOVER_MAX_FDS + 1 + SW_SPAWN_MAX_EXTRA];
     for (size_t i = 0; i < n; i++)
-        high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, above);
+        high[i] = fcntl(sp->fds[i], F_DUPFD_CLOEXEC, above);
     high[n] = fcntl(ready_w, F_DUPFD_CLOEXEC, above);
-    for (size_t i = 0; i <= n; i++) {
+    for (size_t i = 0; i < sp->n_extra; i++)
+        high[n + 1 + i] = fcntl(sp->extra_fds[i], F_DUPFD_CLOEXEC, above);
+    for (size_t i = 0; i < total; i++) {
         if (high[i] < 0 || dup2(high[i], 3 + (int)i) < 0) {
             static const char msg[] = "FAILED cannot move the listening sockets for the new "
                                       "process (file descriptor limit?)\n";
@@ -223,16 +226,20 @@ static void exec_successor(const int *fds, size_t n, int ready_w, char *listen_p
             _exit(127);
         }
     }
-    /* Exactly the sockets and the pipe pass: whatever else is still open
-     * without close-on-exec (a C extension's files, say) is not the
-     * successor's. An old kernel without close_range leaves that to
-     * close-on-exec, which every descriptor of ours has. */
+    const int std_fds[3] = {sp->stdin_fd, sp->stdout_fd, sp->stderr_fd};
+    for (int i = 0; i < 3; i++)
+        if (std_fds[i] >= 0 && dup2(std_fds[i], i) < 0)
+            _exit(127);
+    /* Exactly these descriptors pass: whatever else is still open without
+     * close-on-exec (a C extension's files, say) is not the new process's.
+     * An old kernel without close_range leaves that to close-on-exec,
+     * which every descriptor of ours has. */
     close_range((unsigned)above, ~0U, 0);
     put_pid(listen_pid + 11, (long)getpid());
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(H.exe, H.argv, envp);
+    execve(H.exe, sp->argv ? sp->argv : H.argv, envp);
     static const char msg[] = "FAILED cannot execute ";
     ssize_t ignored = write(3 + (int)n, msg, sizeof msg - 1);
     ignored = write(3 + (int)n, H.exe, strlen(H.exe));
@@ -241,11 +248,12 @@ static void exec_successor(const int *fds, size_t n, int ready_w, char *listen_p
     _exit(127);
 }
 
-int sw_handover_run(const int *fds, const char *const *names, size_t n, const char *state,
-                    double timeout, char *why, size_t whylen, pid_t *successor)
+int sw_handover_spawn(const sw_spawn_t *sp, pid_t *pid_out, int *ready_r, char *why,
+                      size_t whylen)
 {
     why[0] = '\0';
-    if (n > SW_HANDOVER_MAX_FDS) {
+    size_t n = sp->n;
+    if (n > SW_HANDOVER_MAX_FDS || sp->n_extra > SW_SPAWN_MAX_EXTRA) {
         snprintf(why, whylen, "%zu sockets to pass; a handover passes at most %d", n,
                  SW_HANDOVER_MAX_FDS);
         return -1;
@@ -257,13 +265,15 @@ int sw_handover_run(const int *fds, const char *const *names, size_t n, const ch
     }
     /* Everything the child needs is built before fork: between fork and
      * exec only async-signal-safe calls (other threads are running). */
-    size_t ne = 0;
+    size_t ne = 0, n_env = 0;
     while (environ[ne])
         ne++;
-    char **envp = calloc(ne + 8, sizeof *envp);
-    char *listen_names = listen_names_env(names, n);
+    while (sp->extra_env && sp->extra_env[n_env])
+        n_env++;
+    char **envp = calloc(ne + n_env + 8, sizeof *envp);
+    char *listen_names = listen_names_env(sp->names, n);
     char *state_env = NULL;
-    if (asprintf(&state_env, "SUBWSGI_HANDOVER_STATE=%s", state ? state : "") < 0)
+    if (asprintf(&state_env, "SUBWSGI_HANDOVER_STATE=%s", sp->state ? sp->state : "") < 0)
         state_env = NULL;
     if (!envp || !listen_names || !state_env) {
         snprintf(why, whylen, "out of memory");
@@ -278,6 +288,8 @@ int sw_handover_run(const int *fds, const char *const *names, size_t n, const ch
     for (size_t i = 0; i < ne; i++)
         if (!is_ours(environ[i]))
             envp[k++] = environ[i];
+    for (size_t i = 0; i < n_env; i++)
+        envp[k++] = (char *)sp->extra_env[i];
     char listen_fds[32], ready_fd[48], listen_pid[32] = "LISTEN_PID=0000000000";
     snprintf(listen_fds, sizeof listen_fds, "LISTEN_FDS=%zu", n);
     snprintf(ready_fd, sizeof ready_fd, "SUBWSGI_READY_FD=%zu", 3 + n);
@@ -290,7 +302,7 @@ int sw_handover_run(const int *fds, const char *const *names, size_t n, const ch
 
     pid_t pid = fork();
     if (pid == 0)
-        exec_successor(fds, n, pipefd[1], listen_pid, envp);
+        exec_child(sp, pipefd[1], listen_pid, envp);
     free(envp);
     free(listen_names);
     free(state_env);
@@ -300,6 +312,20 @@ int sw_handover_run(const int *fds, const char *const *names, size_t n, const ch
         close(pipefd[0]);
         return -1;
     }
+    *pid_out = pid;
+    *ready_r = pipefd[0];
+    return 0;
+}
+
+int sw_handover_run(const int *fds, const char *const *names, size_t n, const char *state,
+                    double timeout, char *why, size_t whylen, pid_t *successor)
+{
+    sw_spawn_t sp = {.fds = fds, .names = names, .n = n, .state = state,
+                     .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+    pid_t pid;
+    int ready_r;
+    if (sw_handover_spawn(&sp, &pid, &ready_r, why, whylen) < 0)
+        return -1;
     *successor = pid;
     sw_log(SW_LOG_INFO, NULL, "handover: started process %ld (%s)", (long)pid, H.exe);
 
@@ -328,13 +354,13 @@ int sw_handover_run(const int *fds, const char *const *names, size_t n, const ch
                      "is stopped");
             break;
         }
-        struct pollfd pfd = {pipefd[0], POLLIN, 0};
+        struct pollfd pfd = {ready_r, POLLIN, 0};
         int pr = poll(&pfd, 1, left > 0.1 ? 100 : (int)(left * 1000) + 1);
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr <= 0)
             continue;
-        ssize_t r = read(pipefd[0], buf + got, sizeof buf - 1 - got);
+        ssize_t r = read(ready_r, buf + got, sizeof buf - 1 - got);
         if (r > 0) {
             got += (size_t)r;
             buf[got] = '\0';
@@ -352,7 +378,7 @@ int sw_handover_run(const int *fds, const char *const *names, size_t n, const ch
             snprintf(why, whylen, "the new process exited during start-up");
         break;
     }
-    close(pipefd[0]);
+    close(ready_r);
     if (rc < 0) {
         /* Make sure it is gone, and reap it. */
         kill(pid, SIGKILL);
@@ -394,4 +420,9 @@ static int socket_matches(int fd, const char *addr_text)
                memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
     }
     return 0;
+}
+
+const char *sw_handover_exe(void)
+{
+    return H.exe;
 }

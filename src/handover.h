@@ -40,6 +40,33 @@ const char *sw_handover_state(void);
 void sw_handover_ready(void);
 void sw_handover_failed(const char *why);
 
+/* Starting a process of this binary with sockets (a successor, or host
+ * mode's worker processes): the n listening sockets at 3..3+n-1 (with
+ * LISTEN_FDS/LISTEN_PID/SUBWSGI_LISTEN_NAMES), the readiness pipe at 3+n
+ * (SUBWSGI_READY_FD) and extra_fds at 3+n+1 onwards, in order; stdin,
+ * stdout and stderr replaced by the given descriptors (-1: inherited).
+ * argv NULL: this process's own. Nothing else passes. */
+#define SW_SPAWN_MAX_EXTRA 8
+typedef struct {
+    const int *fds;
+    const char *const *names;
+    size_t n;
+    const int *extra_fds;
+    size_t n_extra;
+    const char *const *extra_env;   /* "NAME=VALUE", NULL-terminated; or NULL */
+    char *const *argv;
+    const char *state;              /* SUBWSGI_HANDOVER_STATE */
+    int stdin_fd, stdout_fd, stderr_fd;
+} sw_spawn_t;
+
+/* Forks and execs; returns 0 with the child's pid and the read end of its
+ * readiness pipe (close-on-exec; the child writes "READY\n" or "FAILED
+ * why\n" and closes it), or -1 with the reason in why. */
+int sw_handover_spawn(const sw_spawn_t *sp, pid_t *pid, int *ready_r, char *why, size_t whylen);
+
+/* The path of the binary a spawn runs. */
+const char *sw_handover_exe(void);
+
 /* In the old process: starts the successor with the n listening sockets
  * (fds[i] listens on names[i], n <= SW_HANDOVER_MAX_FDS; the caller passes
  * only those the successor's config names) and state, waits up to

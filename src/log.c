@@ -220,6 +220,15 @@ void sw_log_access(const char *app, const char *method, const char *uri,
     write_line(access_fd, line, n);
 }
 
+void sw_log_access_line(const char *line, size_t len)
+{
+    char copy[LINE_MAX_BYTES];
+    if (len >= sizeof copy)
+        len = sizeof copy - 1;
+    memcpy(copy, line, len);
+    write_line(access_fd, copy, len);
+}
+
 /* Copies src[0, len) to dst, at most room bytes and never half an escape,
  * writing the bytes mode names as \xHH (as nginx's log_format
  * escape=default does). Returns the bytes written. */

@@ -44,6 +44,10 @@ void sw_log_text(sw_log_level_t level, const char *app, const char *text,
 void sw_log_access(const char *app, const char *method, const char *uri,
                    int status, uint64_t bytes, double duration_ms);
 
+/* Writes an access log line as it is (host mode's master relays its
+ * workers' lines, already escaped and checked for their shape). */
+void sw_log_access_line(const char *line, size_t len);
+
 /* Writes an RFC 3339 UTC timestamp with milliseconds (24 bytes + NUL). */
 void sw_log_timestamp(char out[32]);
 

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "handover.h"
+#include "host.h"
 #include "interp.h"
 #include "server.h"
 
@@ -36,7 +37,7 @@ static const char usage[] =
     "Manuals: subwsgi(8), subwsgi.ini(5), scgi-request(1).\n";
 
 enum { OPT_CHECK = 256, OPT_APP, OPT_SCGI, OPT_ADMIN, OPT_INTERPRETERS, OPT_THREADS,
-       OPT_ISOLATION, OPT_WATCH, OPT_VERSION, OPT_HASH_TOKEN };
+       OPT_ISOLATION, OPT_WATCH, OPT_VERSION, OPT_HASH_TOKEN, OPT_HOST_WORKER };
 
 static const struct option options[] = {
     {"config", required_argument, NULL, 'c'},
@@ -50,6 +51,9 @@ static const struct option options[] = {
     {"watch", no_argument, NULL, OPT_WATCH},
     {"version", no_argument, NULL, OPT_VERSION},
     {"hash-token", no_argument, NULL, OPT_HASH_TOKEN},
+    /* Not for people: how a host-mode master starts an owner's process
+     * (host.h). In the argv so that ps shows whose process it is. */
+    {"host-worker", required_argument, NULL, OPT_HOST_WORKER},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -108,6 +112,7 @@ static void print_errors(const sw_errors_t *errs)
 int main(int argc, char **argv)
 {
     const char *config = NULL, *app = NULL, *scgi = NULL, *admin = NULL, *isolation = NULL;
+    const char *host_worker = NULL;
     int check = 0, watch = 0, interpreters = 0, threads = 0, opt;
     sw_handover_init(argc, argv);
 
@@ -130,6 +135,7 @@ int main(int argc, char **argv)
         case OPT_WATCH: watch = 1; break;
         case OPT_VERSION: return print_version();
         case OPT_HASH_TOKEN: return hash_token();
+        case OPT_HOST_WORKER: host_worker = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 1;
         }
@@ -147,10 +153,22 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (host_worker) {
+        if (!config || app || check) {
+            fprintf(stderr, "subwsgi: --host-worker needs -c FILE and nothing else\n");
+            return 1;
+        }
+        return sw_host_worker_main(host_worker, config);
+    }
+
     sw_errors_t errs = {0};
-    sw_config_t *cfg;
+    sw_config_t *cfg = NULL;
+    char *text = NULL;
     if (config) {
-        cfg = sw_config_load(config, &errs);
+        /* Read once: host mode hands these very bytes to its workers. */
+        text = sw_config_read(config, &errs);
+        if (text)
+            cfg = sw_config_parse_string(config, text, &errs);
     } else {
         if (!scgi) {
             fprintf(stderr, "subwsgi: --app needs --scgi ADDR\n");
@@ -161,14 +179,22 @@ int main(int argc, char **argv)
     if (!cfg) {
         print_errors(&errs);
         sw_errors_free(&errs);
+        free(text);
         return 1;
     }
     sw_errors_free(&errs);
     if (check) {
         printf("%s: OK (%zu apps)\n", cfg->file, cfg->n_apps);
         sw_config_free(cfg);
+        free(text);
         return 0;
     }
+    if (cfg->mode == SW_MODE_HOST) {
+        int rc = sw_host_run(cfg, text, strlen(text));
+        free(text);
+        return rc;
+    }
+    free(text);
     /* Returns only when start-up fails early; else it ends the process
      * itself (server.h says why). */
     return sw_server_run(cfg, app != NULL);

@@ -27,6 +27,7 @@
 
 #include "app.h"
 #include "handover.h"
+#include "host.h"
 #include "http.h"
 #include "interp.h"
 #include "io.h"
@@ -1072,6 +1073,7 @@ int sw_server_run(sw_config_t *cfg, int quick)
     }
     if (cfg->user && drop_privileges(cfg->user, err, sizeof err) < 0)
         goto fail;
+    sw_host_worker_after_privileges();
 
     if (sw_python_init(cfg, err, sizeof err) < 0)
         goto fail;

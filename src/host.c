@@ -1,0 +1,771 @@
+/* host.c: host mode's master (see host.h, DESIGN section 9).
+ *
+ * Owns: the owner table (one worker process each), every listening socket
+ * of host mode, the workers' log pipes, the crash/backoff bookkeeping. One
+ * thread, an epoll loop: signals come through a signalfd, the workers'
+ * readiness pipes and their stdout (access log lines) and stderr (error
+ * log lines) are read here, and a backoff restart is a deadline of that
+ * loop. No Python is ever loaded in this process.
+ *
+ * What a worker writes is untrusted (its apps run in it): lines are cut at
+ * a bound, an error line is credited to an app only when that app is the
+ * worker's owner's, anything else is written under the owner's name, and
+ * an access line must have the access log's shape and one of the owner's
+ * apps or it is dropped. */
+#define _GNU_SOURCE
+#include "host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "applog.h"
+#include "handover.h"
+#include "listen.h"
+#include "log.h"
+
+/* A worker that served this long before it died starts a new crash streak:
+ * a crash a day is restarted at once every time. */
+#define STREAK_RESET_S 30.0
+#define BACKOFF_MAX_S 60.0
+/* Bytes of one relayed line; a longer one is cut (log.c's own bound). */
+#define RELAY_LINE_MAX 8192
+
+typedef enum { W_STARTING, W_SERVING, W_BACKOFF, W_STOPPING, W_STOPPED } worker_state_t;
+
+struct owner;
+
+/* One pipe read by the loop: a worker's readiness pipe, stdout or stderr. */
+typedef enum { P_READY, P_OUT, P_ERR } pipe_kind_t;
+typedef struct {
+    struct owner *owner;
+    pipe_kind_t kind;
+    int fd;
+    char buf[RELAY_LINE_MAX];
+    size_t len;
+    int cutting;               /* inside a line longer than buf: drop to its end */
+} relay_t;
+
+typedef struct owner {
+    const sw_user_config_t *user;
+    const char **apps;         /* names of the owner's apps (borrowed from cfg) */
+    size_t n_apps;
+    sw_applog_t **logs;        /* each app's ring, fed from the worker's lines */
+    int *fds;                  /* the owner's listeners: its [user] scgi, its apps' scgi */
+    const char **fd_names;
+    size_t n_fds;
+
+    worker_state_t state;
+    pid_t pid;
+    relay_t ready, out, err;
+    double started_mono;       /* when the current worker was started */
+    struct timespec started_real;
+    unsigned restarts;         /* workers started after the first */
+    unsigned streak;           /* deaths in a row without STREAK_RESET_S of service */
+    double restart_at;         /* W_BACKOFF: when to start again (monotonic) */
+    char last_exit[128];       /* "signal 11 (SIGSEGV) at 2026-..." or "" */
+} owner_t;
+
+typedef struct {
+    sw_addr_t addr;
+    int fd;
+    int bound_here;            /* a socket file this process created */
+} host_listener_t;
+
+static struct {
+    sw_config_t *cfg;
+    int config_fd;             /* memfd: the config text, sealed, for every worker */
+    int devnull;
+    int epfd, sigfd;
+    owner_t *owners;
+    size_t n_owners;
+    host_listener_t *listeners;
+    size_t n_listeners;
+    int pid_file_written;
+    int stopping;
+    double stop_deadline;
+    int told_ready;            /* READY=1 sent to systemd */
+} M = {.config_fd = -1, .devnull = -1, .epfd = -1, .sigfd = -1};
+
+static double now_mono(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+    sd_notify(0, state);
+#else
+    (void)state;
+#endif
+}
+
+/* ---- set-up ------------------------------------------------------------------- */
+
+/* The listener for address text, bound (or taken from systemd) once. */
+static int listener_fd(const char *spec, char *err, size_t errlen)
+{
+    sw_addr_t a;
+    if (sw_addr_parse(spec, &a, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < M.n_listeners; i++)
+        if (strcmp(M.listeners[i].addr.text, a.text) == 0)
+            return M.listeners[i].fd;
+    host_listener_t *grown = realloc(M.listeners, (M.n_listeners + 1) * sizeof *grown);
+    if (!grown) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    M.listeners = grown;
+    host_listener_t *ls = &M.listeners[M.n_listeners];
+    *ls = (host_listener_t){.addr = a, .fd = sw_handover_take_fd(a.text)};
+    int inherited = ls->fd >= 0;
+    if (!inherited)
+        ls->fd = sw_listen_bind(&a, M.cfg->socket_mode, 1024, err, errlen);
+    if (ls->fd < 0)
+        return -1;
+    ls->bound_here = !inherited;
+    M.n_listeners++;
+    sw_log(SW_LOG_INFO, NULL, "SCGI listening on %s%s", a.text, inherited ? " (inherited)" : "");
+    return ls->fd;
+}
+
+static int add_owner_socket(owner_t *o, const char *spec, char *err, size_t errlen)
+{
+    int fd = listener_fd(spec, err, errlen);
+    if (fd < 0)
+        return -1;
+    for (size_t i = 0; i < o->n_fds; i++)
+        if (o->fds[i] == fd)
+            return 0;
+    int *fds = realloc(o->fds, (o->n_fds + 1) * sizeof *fds);
+    if (fds)
+        o->fds = fds;
+    const char **names = realloc(o->fd_names, (o->n_fds + 1) * sizeof *names);
+    if (names)
+        o->fd_names = names;
+    if (!fds || !names) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* The text form of the address: what the worker's config names. */
+    for (size_t i = 0; i < M.n_listeners; i++)
+        if (M.listeners[i].fd == fd)
+            o->fd_names[o->n_fds] = M.listeners[i].addr.text;
+    o->fds[o->n_fds++] = fd;
+    return 0;
+}
+
+/* The owners that have apps, each with its apps and its listeners. */
+static int build_owners(char *err, size_t errlen)
+{
+    const sw_config_t *cfg = M.cfg;
+    M.owners = calloc(cfg->n_users ? cfg->n_users : 1, sizeof *M.owners);
+    if (!M.owners) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t u = 0; u < cfg->n_users; u++) {
+        const sw_user_config_t *user = &cfg->users[u];
+        owner_t *o = &M.owners[M.n_owners];
+        *o = (owner_t){.user = user, .state = W_STOPPED, .pid = -1};
+        o->ready.fd = o->out.fd = o->err.fd = -1;
+        o->apps = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *o->apps);
+        o->logs = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *o->logs);
+        if (!o->apps || !o->logs) {
+            free(o->apps);
+            free(o->logs);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (size_t a = 0; a < cfg->n_apps; a++) {
+            if (!cfg->apps[a].owner || strcmp(cfg->apps[a].owner, user->name) != 0)
+                continue;
+            o->logs[o->n_apps] = sw_applog_get(cfg->apps[a].name);
+            o->apps[o->n_apps++] = cfg->apps[a].name;
+        }
+        if (o->n_apps == 0) {   /* a user with no app: no process */
+            free(o->apps);
+            free(o->logs);
+            continue;
+        }
+        M.n_owners++;
+        for (size_t i = 0; i < user->scgi.n; i++)
+            if (add_owner_socket(o, user->scgi.items[i], err, errlen) < 0)
+                return -1;
+        for (size_t a = 0; a < cfg->n_apps; a++) {
+            const sw_app_config_t *app = &cfg->apps[a];
+            if (!app->owner || strcmp(app->owner, user->name) != 0)
+                continue;
+            for (size_t i = 0; i < app->scgi.n; i++)
+                if (add_owner_socket(o, app->scgi.items[i], err, errlen) < 0)
+                    return -1;
+        }
+    }
+    return 0;
+}
+
+/* The config text in a sealed memfd: every worker parses exactly what the
+ * master parsed, even if the file changes meanwhile, and cannot change it
+ * for the next worker. */
+static int config_memfd(const char *text, size_t len, char *err, size_t errlen)
+{
+    int fd = memfd_create("subwsgi-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) {
+        snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+        return -1;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(err, errlen, "writing the config memfd: %s", strerror(errno));
+            close(fd);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+        snprintf(err, errlen, "sealing the config memfd: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- the workers' output ------------------------------------------------------- */
+
+static int owns_app(const owner_t *o, const char *name, size_t len)
+{
+    for (size_t i = 0; i < o->n_apps; i++)
+        if (strlen(o->apps[i]) == len && memcmp(o->apps[i], name, len) == 0)
+            return 1;
+    return 0;
+}
+
+static int parse_level(const char *s, size_t len, sw_log_level_t *out)
+{
+    static const sw_log_level_t levels[] = {SW_LOG_DEBUG, SW_LOG_INFO, SW_LOG_WARN,
+                                            SW_LOG_ERROR};
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+        const char *name = sw_log_level_name(levels[i]);
+        if (strlen(name) == len && memcmp(name, s, len) == 0) {
+            *out = levels[i];
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* One error-log line of a worker: "TIME LEVEL [APP] message" as log.c
+ * writes it. Logged again here (with this process's time), as the app's
+ * when the app is the owner's, else under the owner's name; a line that is
+ * not of that shape (an app writing to its stderr itself) is the owner's
+ * output. */
+static void relay_error_line(owner_t *o, const char *line, size_t len)
+{
+    const char *sp1 = memchr(line, ' ', len);
+    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - line)) : NULL;
+    sw_log_level_t level;
+    if (sp2 && sp2 + 1 < line + len && sp2[1] == '[' &&
+        parse_level(sp1 + 1, (size_t)(sp2 - sp1 - 1), &level) == 0) {
+        const char *app = sp2 + 2;
+        const char *end = memchr(app, ']', len - (size_t)(app - line));
+        if (end && end + 1 < line + len && end[1] == ' ') {
+            const char *msg = end + 2;
+            size_t msg_len = len - (size_t)(msg - line);
+            if (owns_app(o, app, (size_t)(end - app))) {
+                char name[256];
+                snprintf(name, sizeof name, "%.*s", (int)(end - app), app);
+                sw_log_text(level, name, msg, msg_len);
+            } else {
+                sw_log(level, NULL, "worker %s: %.*s", o->user->name, (int)msg_len, msg);
+            }
+            return;
+        }
+    }
+    sw_log(SW_LOG_INFO, NULL, "worker %s output: %.*s", o->user->name, (int)len, line);
+}
+
+/* One access-log line: "TIME APP METHOD URI STATUS BYTES DURATION", every
+ * field already escaped by the worker's log.c. Written as it is when it has
+ * that shape and one of the owner's apps; else dropped (a worker's app
+ * forging lines for another owner's app). */
+static void relay_access_line(owner_t *o, const char *line, size_t len)
+{
+    const char *field[7];
+    size_t flen[7], n = 0, i = 0;
+    while (i < len && n < 7) {
+        size_t j = i;
+        while (j < len && line[j] != ' ')
+            j++;
+        field[n] = line + i;
+        flen[n++] = j - i;
+        i = j + 1;
+    }
+    int ok = n == 7 && i >= len;
+    for (size_t k = 0; ok && k < len; k++)
+        if ((unsigned char)line[k] < 0x20 || (unsigned char)line[k] >= 0x7f)
+            ok = 0;
+    if (ok && owns_app(o, field[1], flen[1])) {
+        sw_log_access_line(line, len);
+        return;
+    }
+    sw_log(SW_LOG_WARN, NULL, "worker %s: an access log line not of its apps was dropped",
+           o->user->name);
+}
+
+static void worker_ready(owner_t *o, const char *text)
+{
+    if (strncmp(text, "READY", 5) == 0) {
+        if (o->state == W_STARTING)
+            o->state = W_SERVING;
+        sw_log(SW_LOG_INFO, NULL, "worker %s (pid %ld, user %s) serves %zu apps",
+               o->user->name, (long)o->pid, o->user->run_as ? o->user->run_as : "-", o->n_apps);
+    } else if (strncmp(text, "FAILED ", 7) == 0) {
+        sw_log_text(SW_LOG_ERROR, NULL, text + 7, strlen(text + 7));
+    }
+}
+
+static void relay_line(relay_t *r, const char *line, size_t len)
+{
+    if (r->kind == P_ERR)
+        relay_error_line(r->owner, line, len);
+    else if (r->kind == P_OUT)
+        relay_access_line(r->owner, line, len);
+}
+
+static void close_relay(relay_t *r)
+{
+    if (r->fd < 0)
+        return;
+    if (r->kind == P_READY) {
+        r->buf[r->len < sizeof r->buf ? r->len : sizeof r->buf - 1] = '\0';
+        if (r->len > 0)
+            worker_ready(r->owner, r->buf);
+    } else if (r->len > 0 && !r->cutting) {
+        relay_line(r, r->buf, r->len);
+    }
+    epoll_ctl(M.epfd, EPOLL_CTL_DEL, r->fd, NULL);
+    close(r->fd);
+    r->fd = -1;
+    r->len = 0;
+    r->cutting = 0;
+}
+
+/* Reads what the pipe has (all of it when draining: the worker is gone).
+ * The readiness pipe keeps its bytes until EOF; the logs go line by line. */
+static void read_relay(relay_t *r, int drain)
+{
+    int rounds = 0;
+    while (r->fd >= 0) {
+        if (r->len == sizeof r->buf) {
+            /* A line longer than the bound: log its start, drop its rest. */
+            if (r->kind != P_READY)
+                relay_line(r, r->buf, r->len);
+            r->len = 0;
+            r->cutting = r->kind != P_READY;
+        }
+        ssize_t got = read(r->fd, r->buf + r->len, sizeof r->buf - r->len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got == 0 || (got < 0 && errno != EAGAIN)) {
+            close_relay(r);
+            return;
+        }
+        if (got < 0)
+            return;
+        size_t start = 0, end = r->len + (size_t)got;
+        if (r->kind != P_READY) {
+            for (size_t i = r->len; i < end; i++) {
+                if (r->buf[i] != '\n')
+                    continue;
+                if (!r->cutting)
+                    relay_line(r, r->buf + start, i - start);
+                r->cutting = 0;
+                start = i + 1;
+            }
+            memmove(r->buf, r->buf + start, end - start);
+            end -= start;
+        }
+        r->len = end;
+        /* One worker flooding its stderr must not starve the loop. */
+        if (!drain && ++rounds == 16)
+            return;
+    }
+}
+
+static int watch_relay(relay_t *r, owner_t *o, pipe_kind_t kind, int fd)
+{
+    *r = (relay_t){.owner = o, .kind = kind, .fd = fd};
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = r};
+    return epoll_ctl(M.epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* ---- starting and reaping workers ------------------------------------------------ */
+
+static void start_worker(owner_t *o)
+{
+    char why[1024];
+    int out[2] = {-1, -1}, err[2] = {-1, -1};
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+        snprintf(why, sizeof why, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    char config_env[48];
+    snprintf(config_env, sizeof config_env, "SUBWSGI_CONFIG_FD=%zu", 3 + o->n_fds + 1);
+    const char *env[] = {config_env, NULL};
+    char *argv[] = {(char *)sw_handover_exe(), "--host-worker", (char *)o->user->name, "-c",
+                    M.cfg->file, NULL};
+    sw_spawn_t sp = {.fds = o->fds, .names = o->fd_names, .n = o->n_fds,
+                     .extra_fds = &M.config_fd, .n_extra = 1, .extra_env = env, .argv = argv,
+                     .stdin_fd = M.devnull, .stdout_fd = out[1], .stderr_fd = err[1]};
+    int ready;
+    if (sw_handover_spawn(&sp, &o->pid, &ready, why, sizeof why) < 0)
+        goto fail;
+    close(out[1]);
+    close(err[1]);
+    watch_relay(&o->ready, o, P_READY, ready);
+    watch_relay(&o->out, o, P_OUT, out[0]);
+    watch_relay(&o->err, o, P_ERR, err[0]);
+    o->state = W_STARTING;
+    o->started_mono = now_mono();
+    clock_gettime(CLOCK_REALTIME, &o->started_real);
+    sw_log(SW_LOG_INFO, NULL, "worker %s: started process %ld", o->user->name, (long)o->pid);
+    return;
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (out[i] >= 0)
+            close(out[i]);
+        if (err[i] >= 0)
+            close(err[i]);
+    }
+    /* Counted as a death: it is retried with the same backoff. */
+    sw_log(SW_LOG_ERROR, NULL, "worker %s: cannot start: %s", o->user->name, why);
+    o->pid = -1;
+    o->streak++;
+    o->state = W_BACKOFF;
+    o->restart_at = now_mono() + BACKOFF_MAX_S;
+}
+
+/* "signal 11 (SIGSEGV)" or "exit 3". */
+static void describe_status(int status, char *out, size_t len)
+{
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *abbrev = sigabbrev_np(sig);
+        snprintf(out, len, "signal %d (SIG%s)%s", sig, abbrev ? abbrev : "?",
+                 WCOREDUMP(status) ? ", core file written" : "");
+    } else {
+        snprintf(out, len, "exit %d", WEXITSTATUS(status));
+    }
+}
+
+static void worker_died(owner_t *o, int status)
+{
+    /* Its last words first: a traceback or the FAILED reason. */
+    read_relay(&o->err, 1);
+    read_relay(&o->out, 1);
+    read_relay(&o->ready, 1);
+    close_relay(&o->ready);
+    close_relay(&o->out);
+    close_relay(&o->err);
+
+    char how[64], at[32];
+    describe_status(status, how, sizeof how);
+    sw_log_timestamp(at);
+    snprintf(o->last_exit, sizeof o->last_exit, "%s at %s", how, at);
+    pid_t pid = o->pid;
+    o->pid = -1;
+    if (M.stopping) {
+        o->state = W_STOPPED;
+        sw_log(SW_LOG_INFO, NULL, "worker %s (pid %ld) stopped: %s", o->user->name, (long)pid,
+               how);
+        return;
+    }
+    double now = now_mono();
+    if (o->state == W_SERVING && now - o->started_mono >= STREAK_RESET_S)
+        o->streak = 0;
+    o->streak++;
+    /* The first death restarts at once; then 1 s, 2 s, 4 s ... 60 s. */
+    double delay = 0;
+    if (o->streak > 1) {
+        delay = 1;
+        for (unsigned i = 2; i < o->streak && delay < BACKOFF_MAX_S; i++)
+            delay *= 2;
+        if (delay > BACKOFF_MAX_S)
+            delay = BACKOFF_MAX_S;
+    }
+    sw_log(SW_LOG_ERROR, NULL, "worker %s (pid %ld, user %s, apps %zu) died: %s; %s%.0f%s",
+           o->user->name, (long)pid, o->user->run_as ? o->user->run_as : "-", o->n_apps, how,
+           delay > 0 ? "restarting in " : "restarting now", delay > 0 ? delay : 0,
+           delay > 0 ? " s (it keeps dying)" : "");
+    o->restarts++;
+    if (delay == 0) {
+        start_worker(o);
+    } else {
+        o->state = W_BACKOFF;
+        o->restart_at = now + delay;
+    }
+}
+
+static void reap(void)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            return;
+        for (size_t i = 0; i < M.n_owners; i++)
+            if (M.owners[i].pid == pid)
+                worker_died(&M.owners[i], status);
+    }
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+static void begin_stop(const char *why)
+{
+    if (M.stopping)
+        return;
+    M.stopping = 1;
+    /* Each worker drains for drain-timeout itself; past that (and a
+     * margin for its start-up or a wedged shutdown) it is killed. */
+    M.stop_deadline = now_mono() + M.cfg->drain_timeout + 10;
+    sw_log(SW_LOG_INFO, NULL, "%s: stopping %zu workers", why, M.n_owners);
+    notify("STOPPING=1");
+    for (size_t i = 0; i < M.n_owners; i++) {
+        owner_t *o = &M.owners[i];
+        if (o->pid > 0) {
+            kill(o->pid, SIGTERM);
+            o->state = W_STOPPING;
+        } else {
+            o->state = W_STOPPED;
+        }
+    }
+}
+
+static void on_signal(void)
+{
+    struct signalfd_siginfo si;
+    while (read(M.sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        switch (si.ssi_signo) {
+        case SIGCHLD:
+            reap();
+            break;
+        case SIGTERM:
+        case SIGINT:
+            begin_stop(si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        case SIGUSR1: {
+            char err[512];
+            if (sw_log_reopen(err, sizeof err) < 0)
+                sw_log(SW_LOG_ERROR, NULL, "SIGUSR1: %s", err);
+            else
+                sw_log(SW_LOG_INFO, NULL, "SIGUSR1: log files reopened");
+            break;
+        }
+        default:
+            sw_log(SW_LOG_WARN, NULL, "SIG%s: not applied in host mode yet (restart the "
+                   "service to apply a new config)", sigabbrev_np((int)si.ssi_signo));
+            break;
+        }
+    }
+}
+
+/* Milliseconds to the next deadline (a backoff restart, the stop's), -1:
+ * none. */
+static int next_timeout(double now)
+{
+    double next = -1;
+    for (size_t i = 0; i < M.n_owners; i++)
+        if (M.owners[i].state == W_BACKOFF && (next < 0 || M.owners[i].restart_at < next))
+            next = M.owners[i].restart_at;
+    if (M.stopping && (next < 0 || M.stop_deadline < next))
+        next = M.stop_deadline;
+    if (next < 0)
+        return -1;
+    return next <= now ? 0 : (int)((next - now) * 1000) + 1;
+}
+
+static void on_deadlines(double now)
+{
+    for (size_t i = 0; i < M.n_owners; i++) {
+        owner_t *o = &M.owners[i];
+        if (o->state == W_BACKOFF && o->restart_at <= now)
+            start_worker(o);
+    }
+    if (M.stopping && now >= M.stop_deadline) {
+        for (size_t i = 0; i < M.n_owners; i++) {
+            owner_t *o = &M.owners[i];
+            if (o->pid > 0) {
+                sw_log(SW_LOG_WARN, NULL, "worker %s (pid %ld) did not stop in time: killed",
+                       o->user->name, (long)o->pid);
+                kill(o->pid, SIGKILL);
+            }
+        }
+        M.stop_deadline = now + 3600;
+    }
+}
+
+static int all_stopped(void)
+{
+    for (size_t i = 0; i < M.n_owners; i++)
+        if (M.owners[i].state != W_STOPPED)
+            return 0;
+    return 1;
+}
+
+/* Once every worker served or failed its first start: READY=1 for systemd
+ * (a customer's broken app does not hold the machine's service back). */
+static void maybe_ready(void)
+{
+    if (M.told_ready)
+        return;
+    for (size_t i = 0; i < M.n_owners; i++)
+        if (M.owners[i].state == W_STARTING)
+            return;
+    M.told_ready = 1;
+    sw_log(SW_LOG_INFO, NULL, "ready: %zu owners, %zu listeners", M.n_owners, M.n_listeners);
+    notify("READY=1");
+}
+
+static void serve(void)
+{
+    while (!(M.stopping && all_stopped())) {
+        struct epoll_event evs[32];
+        int n = epoll_wait(M.epfd, evs, 32, next_timeout(now_mono()));
+        if (n < 0 && errno != EINTR) {
+            sw_log(SW_LOG_ERROR, NULL, "epoll_wait: %s", strerror(errno));
+            begin_stop("epoll failed");
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.ptr == NULL)
+                on_signal();
+            else
+                read_relay(evs[i].data.ptr, 0);
+        }
+        on_deadlines(now_mono());
+        maybe_ready();
+    }
+}
+
+static void cleanup(void)
+{
+    for (size_t i = 0; i < M.n_owners; i++) {
+        owner_t *o = &M.owners[i];
+        close_relay(&o->ready);
+        close_relay(&o->out);
+        close_relay(&o->err);
+        for (size_t a = 0; a < o->n_apps; a++)
+            sw_applog_put(o->logs[a]);
+        free(o->apps);
+        free(o->logs);
+        free(o->fds);
+        free(o->fd_names);
+    }
+    free(M.owners);
+    for (size_t i = 0; i < M.n_listeners; i++) {
+        host_listener_t *ls = &M.listeners[i];
+        close(ls->fd);
+        if (ls->addr.is_unix && ls->bound_here)
+            unlink(ls->addr.text + 5);   /* "unix:" */
+    }
+    free(M.listeners);
+    if (M.pid_file_written)
+        unlink(M.cfg->pid_file);
+    if (M.config_fd >= 0)
+        close(M.config_fd);
+    if (M.devnull >= 0)
+        close(M.devnull);
+    if (M.sigfd >= 0)
+        close(M.sigfd);
+    if (M.epfd >= 0)
+        close(M.epfd);
+}
+
+int sw_host_run(sw_config_t *cfg, const char *text, size_t len)
+{
+    char err[512] = "";
+    M.cfg = cfg;
+    if (sw_log_open(cfg->error_log, cfg->access_log, err, sizeof err) < 0) {
+        fprintf(stderr, "subwsgi: %s\n", err);
+        sw_config_free(cfg);
+        return 2;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaddset(&set, sigs[i]);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    M.epfd = epoll_create1(EPOLL_CLOEXEC);
+    M.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    M.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (M.epfd < 0 || M.sigfd < 0 || M.devnull < 0) {
+        snprintf(err, sizeof err, "host mode set-up: %s", strerror(errno));
+        goto fail;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (epoll_ctl(M.epfd, EPOLL_CTL_ADD, M.sigfd, &ev) < 0) {
+        snprintf(err, sizeof err, "epoll_ctl: %s", strerror(errno));
+        goto fail;
+    }
+    M.config_fd = config_memfd(text, len, err, sizeof err);
+    if (M.config_fd < 0 || build_owners(err, sizeof err) < 0)
+        goto fail;
+    sw_handover_close_unused();
+    if (cfg->pid_file) {
+        FILE *f = fopen(cfg->pid_file, "we");
+        if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+            snprintf(err, sizeof err, "cannot write pid-file %s: %s", cfg->pid_file,
+                     strerror(errno));
+            if (f)
+                fclose(f);
+            goto fail;
+        }
+        M.pid_file_written = 1;
+    }
+    sw_log(SW_LOG_INFO, NULL, "subwsgi %s, host mode: %zu owners with apps", SW_VERSION,
+           M.n_owners);
+    for (size_t i = 0; i < M.n_owners; i++)
+        start_worker(&M.owners[i]);
+    maybe_ready();
+    serve();
+    sw_log(SW_LOG_INFO, NULL, "stopped");
+    cleanup();
+    sw_log_close();
+    sw_config_free(cfg);
+    return 0;
+fail:
+    sw_log(SW_LOG_ERROR, NULL, "%s", err);
+    for (size_t i = 0; i < M.n_owners; i++)
+        if (M.owners[i].pid > 0)
+            kill(M.owners[i].pid, SIGKILL);
+    cleanup();
+    sw_log_close();
+    sw_config_free(cfg);
+    return 2;
+}

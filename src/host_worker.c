@@ -1,0 +1,149 @@
+/* host_worker.c: a host-mode worker process (see host.h): reads the config
+ * text the master passed, keeps one owner's apps and listeners, and runs
+ * the single-mode server as that owner's run-as user. */
+#define _GNU_SOURCE
+#include "host.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "server.h"
+
+static int is_worker;
+static pid_t master_pid;
+
+/* The whole text behind fd (the master's sealed memfd), NUL-terminated. */
+static char *read_all(int fd, size_t *len)
+{
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        ssize_t r = pread(fd, buf + n, cap - n, (off_t)n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(buf);
+            return NULL;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n == cap) {
+            char *grown = realloc(buf, cap * 2 + 1);
+            if (!grown) {
+                free(buf);
+                return NULL;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    if (buf) {
+        buf[n] = '\0';
+        *len = n;
+    }
+    return buf;
+}
+
+static char *xstrdup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Turns the machine's config into this worker's: the owner's apps only,
+ * its listeners as the shared ones, its run-as and memory budget, no admin
+ * port, no tokens, no pid file; logs to stderr/stdout, which are the
+ * master's pipes. Returns 0, or -1 with a message in err. */
+static int restrict_to_owner(sw_config_t *cfg, const char *owner, char *err, size_t errlen)
+{
+    const sw_user_config_t *user = sw_config_user(cfg, owner);
+    if (!user) {
+        snprintf(err, errlen, "no [user:%s] in %s", owner, cfg->file);
+        return -1;
+    }
+    char *run_as = xstrdup_or_null(user->run_as);
+    double recycle_rss = user->recycle_rss;
+    sw_strv_t scgi = {0};
+    for (size_t i = 0; i < user->scgi.n; i++)
+        sw_strv_push(&scgi, user->scgi.items[i]);
+    if (sw_config_keep_owner(cfg, owner) == 0) {
+        free(run_as);
+        sw_strv_free(&scgi);
+        snprintf(err, errlen, "[user:%s] owns no app", owner);
+        return -1;
+    }
+    sw_strv_free(&cfg->scgi);
+    cfg->scgi = scgi;
+    free(cfg->user);
+    cfg->user = run_as;
+    if (recycle_rss > 0)
+        cfg->recycle_rss = recycle_rss;
+    free(cfg->admin);
+    cfg->admin = NULL;
+    free(cfg->pid_file);
+    cfg->pid_file = NULL;
+    free(cfg->error_log);
+    cfg->error_log = strdup("stderr");
+    /* The access log is the worker's stdout, read by the master. */
+    if (cfg->access_log && strcmp(cfg->access_log, "off") != 0) {
+        free(cfg->access_log);
+        cfg->access_log = strdup("/dev/stdout");
+    }
+    if (!cfg->error_log || !cfg->access_log) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int sw_host_worker_main(const char *owner, const char *file)
+{
+    const char *fd_text = getenv("SUBWSGI_CONFIG_FD");
+    if (!fd_text || getenv("SUBWSGI_READY_FD") == NULL) {
+        fprintf(stderr, "subwsgi: --host-worker is started by a host-mode master only\n");
+        return 1;
+    }
+    int fd = (int)strtol(fd_text, NULL, 10);
+    unsetenv("SUBWSGI_CONFIG_FD");
+    size_t len = 0;
+    char *text = read_all(fd, &len);
+    close(fd);
+    if (!text) {
+        fprintf(stderr, "subwsgi: worker %s: cannot read the config from the master\n", owner);
+        return 2;
+    }
+    sw_errors_t errs = {0};
+    sw_config_t *cfg = sw_config_parse_string(file, text, &errs);
+    free(text);
+    if (!cfg) {
+        for (size_t i = 0; i < errs.lines.n; i++)
+            fprintf(stderr, "%s\n", errs.lines.items[i]);
+        sw_errors_free(&errs);
+        return 1;
+    }
+    sw_errors_free(&errs);
+    char err[512];
+    if (restrict_to_owner(cfg, owner, err, sizeof err) < 0) {
+        fprintf(stderr, "subwsgi: worker %s: %s\n", owner, err);
+        sw_config_free(cfg);
+        return 1;
+    }
+    is_worker = 1;
+    master_pid = getppid();
+    return sw_server_run(cfg, 0);
+}
+
+void sw_host_worker_after_privileges(void)
+{
+    if (!is_worker)
+        return;
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    /* The master may have died before the line above. */
+    if (getppid() != master_pid)
+        raise(SIGTERM);
+}

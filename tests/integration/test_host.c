@@ -1,0 +1,328 @@
+/* test_host.c: host mode (DESIGN section 9, issue 12) with real OS users:
+ * the master runs as root and starts one worker per owner as that owner's
+ * run-as user; a worker that crashes is restarted, at once the first time
+ * and backing off when it keeps dying, while other owners never notice.
+ *
+ * Needs root (useradd, setuid): each test creates two system users and
+ * removes them at the end; without root it skips and says so. The app is
+ * tests/apps/host_owner.py, copied into each owner's own directory. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define ADMIN_SHA "2bc5c9142143b9435949a3ac425c19a4411d5edc77762d0579d066c8ab842e9c"
+#define ALICE_SHA "27ac99c5df7770b0aea0e32a1da73fbaff1475fa9146eb176fbb8a11531499db"
+#define BOB_SHA "c740a1395099bfb18471a027c52f05706e244541f6a06cff1ab9e8de3b869684"
+
+static char users[2][32];   /* the OS users this test made */
+
+static void run_quiet(char *const argv[])
+{
+    char *out = NULL;
+    int st = h_run(argv, 30, &out);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed (%s): %s", argv[0],
+              h_status_text(st), out ? out : "");
+    free(out);
+}
+
+static void remove_users(void)
+{
+    h_cleanup();   /* the server first: userdel refuses a user with processes */
+    for (int i = 0; i < 2; i++) {
+        if (!users[i][0])
+            continue;
+        char *argv[] = {"userdel", users[i], NULL};
+        char *out = NULL;
+        h_run(argv, 30, &out);
+        free(out);
+        users[i][0] = '\0';
+    }
+}
+
+TestSuite(host, .fini = remove_users, .timeout = H_SUITE_TIMEOUT);
+
+typedef struct {
+    h_server_t *srv;
+    char *dir;
+    char *alice, *bob;          /* OS user names */
+    uid_t alice_uid, bob_uid;
+    gid_t alice_gid, bob_gid;
+    char *alice_scgi, *bob_scgi;
+    char *bob_secret;           /* a file only bob may read */
+} env_t;
+
+/* Two OS users, each with a directory holding a copy of the app; bob's also
+ * holds a secret only he can read. Skips without root. */
+static env_t make_owners(void)
+{
+    if (geteuid() != 0)
+        cr_skip_test("host mode needs root (it creates OS users and the master starts each "
+                     "owner's process as that user): run make check as root, as CI does");
+    if (access("/usr/sbin/useradd", X_OK) != 0)
+        cr_skip_test("no /usr/sbin/useradd (Debian's passwd package) on this machine");
+    env_t e = {0};
+    e.dir = h_tmpdir();
+    chmod(e.dir, 0755);   /* the workers, running as the owners, read below it */
+    const char *role[2] = {"a", "b"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(users[i], sizeof users[i], "swt%ld%s", (long)getpid(), role[i]);
+        char *argv[] = {"/usr/sbin/useradd", "--system", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", users[i], NULL};
+        run_quiet(argv);
+    }
+    e.alice = users[0];
+    e.bob = users[1];
+    struct passwd *pw = getpwnam(e.alice);
+    cr_assert(pw);
+    e.alice_uid = pw->pw_uid;
+    e.alice_gid = pw->pw_gid;
+    pw = getpwnam(e.bob);
+    cr_assert(pw);
+    e.bob_uid = pw->pw_uid;
+    e.bob_gid = pw->pw_gid;
+
+    size_t len;
+    char *app = h_read_file(h_app("host_owner.py"), &len);
+    cr_assert(app);
+    const char *owner[2] = {"alice", "bob"};
+    uid_t uid[2] = {e.alice_uid, e.bob_uid};
+    gid_t gid[2] = {e.alice_gid, e.bob_gid};
+    for (int i = 0; i < 2; i++) {
+        char *d = h_fmt("%s/%s", e.dir, owner[i]);
+        cr_assert(mkdir(d, 0700) == 0);
+        char *f = h_fmt("%s/app.py", d);
+        h_write_file(f, app, len);
+        cr_assert(chown(d, uid[i], gid[i]) == 0 && chown(f, uid[i], gid[i]) == 0);
+    }
+    free(app);
+    e.bob_secret = h_fmt("%s/bob/secret", e.dir);
+    h_write_file(e.bob_secret, "bob's!", 6);
+    cr_assert(chown(e.bob_secret, e.bob_uid, e.bob_gid) == 0 && chmod(e.bob_secret, 0600) == 0);
+    e.alice_scgi = h_fmt("127.0.0.1:%d", h_free_port());
+    e.bob_scgi = h_fmt("127.0.0.1:%d", h_free_port());
+    return e;
+}
+
+/* Starts the master: alice's apps mounted on her own listener (her
+ * [user] scgi), bob's app on its private [app] scgi listener. alice_apps
+ * are extra [app] sections for alice ("%d" = her dir). */
+static void start(env_t *e, const char *alice_extra)
+{
+    char *extra = h_fmt("%s", alice_extra ? alice_extra : "");
+    for (char *p; (p = strstr(extra, "%d"));) {
+        *p = '\0';
+        extra = h_fmt("%s%s%s", extra, e->dir, p + 2);
+    }
+    char *ini = h_fmt(
+        "[server]\nmode = host\ndrain-timeout = 2\nload-timeout = 20\npid-file = %s/master.pid\n"
+        "[user:admin]\ntoken-sha256 = " ADMIN_SHA "\nrole = admin\n"
+        "[user:alice]\ntoken-sha256 = " ALICE_SHA "\nrun-as = %s\nscgi = %s\n"
+        "[user:bob]\ntoken-sha256 = " BOB_SHA "\nrun-as = %s\n"
+        "[app:alice-site]\nwsgi = %s/alice/app.py\nowner = alice\nmount = /site\n"
+        "environ = HOST_APP=alice-site\n"
+        "[app:bob-site]\nwsgi = %s/bob/app.py\nowner = bob\nscgi = %s\n"
+        "environ = HOST_APP=bob-site\n%s",
+        e->dir, e->alice, e->alice_scgi, e->bob, e->dir, e->dir, e->bob_scgi, extra);
+    e->srv = h_server_config(e->dir, e->alice_scgi, ini, NULL);
+    cr_assert(h_log_wait(e->srv, "ready: 2 owners", 30), "master not ready:\n%s",
+              h_log_tail(e->srv));
+}
+
+/* GET uri on addr: "STATUS BODY", or "error: ..." when the transport
+ * failed (no assertion: a crash is expected on some). */
+static char *try_get(const char *addr, const char *uri, double timeout)
+{
+    sw_scgi_response_t r;
+    char err[256];
+    if (h_request_try(addr, "GET", uri, NULL, 0, NULL, 0, timeout, &r, err, sizeof err) < 0)
+        return h_fmt("error: %s", err);
+    char *s = h_fmt("%d %.*s", r.status, (int)r.body_len, r.body ? r.body : "");
+    sw_scgi_response_free(&r);
+    return s;
+}
+
+/* The "Uid:" or "Gid:" line of /proc/PID/status: the four ids. */
+static void proc_ids(long pid, const char *key, long ids[4])
+{
+    char *status = h_read_file(h_fmt("/proc/%ld/status", pid), NULL);
+    cr_assert(status, "no process %ld", pid);
+    char *line = strstr(status, key);
+    cr_assert(line, "no %s in /proc/%ld/status", key, pid);
+    cr_assert(sscanf(line + strlen(key), "%ld %ld %ld %ld", &ids[0], &ids[1], &ids[2],
+                     &ids[3]) == 4);
+    free(status);
+}
+
+static long proc_threads(long pid)
+{
+    char *status = h_read_file(h_fmt("/proc/%ld/status", pid), NULL);
+    cr_assert(status);
+    char *line = strstr(status, "Threads:");
+    long n = line ? strtol(line + 8, NULL, 10) : -1;
+    free(status);
+    return n;
+}
+
+/* The pid of the worker serving uri on addr (the app says). */
+static long worker_pid(const char *addr, const char *uri)
+{
+    char *r = try_get(addr, uri, 30);
+    cr_assert(strncmp(r, "200 ", 4) == 0, "%s on %s: %s", uri, addr, r);
+    char *pid = h_json_get(r + 4, "pid");
+    cr_assert(pid, "no pid in %s", r);
+    return strtol(pid, NULL, 10);
+}
+
+Test(host, each_owner_runs_in_a_process_of_their_own_as_their_user)
+{
+    env_t e = make_owners();
+    start(&e, NULL);
+    long master = e.srv->proc->pid;
+    long a = worker_pid(e.alice_scgi, "/site/whoami");
+    long b = worker_pid(e.bob_scgi, "/whoami");
+    cr_expect_neq(a, master);
+    cr_expect_neq(b, master);
+    cr_expect_neq(a, b);
+
+    /* Real, effective, saved and filesystem ids are all the owner's. */
+    long ids[4];
+    const struct { long pid; uid_t uid; gid_t gid; } want[2] = {
+        {a, e.alice_uid, e.alice_gid}, {b, e.bob_uid, e.bob_gid}};
+    for (int i = 0; i < 2; i++) {
+        proc_ids(want[i].pid, "Uid:", ids);
+        for (int k = 0; k < 4; k++)
+            cr_expect_eq(ids[k], (long)want[i].uid, "worker %ld: Uid %ld, want %ld",
+                         want[i].pid, ids[k], (long)want[i].uid);
+        proc_ids(want[i].pid, "Gid:", ids);
+        for (int k = 0; k < 4; k++)
+            cr_expect_eq(ids[k], (long)want[i].gid, "worker %ld: Gid %ld, want %ld",
+                         want[i].pid, ids[k], (long)want[i].gid);
+    }
+    /* The master stays root and runs no Python: one thread, no
+     * interpreter, no worker pool. */
+    proc_ids(master, "Uid:", ids);
+    cr_expect_eq(ids[1], 0);
+    cr_expect_eq(proc_threads(master), 1, "the master runs %ld threads", proc_threads(master));
+
+    /* An app of alice cannot read what only bob may; bob's can. */
+    char *r = try_get(e.alice_scgi, h_fmt("/site/read?%s", e.bob_secret), 30);
+    cr_expect(strstr(r, "refused: Permission denied") != NULL, "alice read bob's file: %s", r);
+    r = try_get(e.bob_scgi, h_fmt("/read?%s", e.bob_secret), 30);
+    cr_expect_str_eq(r, "200 read 6 bytes");
+
+    /* Each owner's listener reaches that owner's apps only. */
+    r = try_get(e.bob_scgi, "/site/whoami", 30);
+    cr_expect(strstr(r, "bob-site") != NULL, "bob's listener: %s", r);
+
+    h_server_stop_clean(e.srv);
+    /* The workers stop with the master. */
+    double t0 = h_now();
+    while ((kill((pid_t)a, 0) == 0 || kill((pid_t)b, 0) == 0) && h_now() - t0 < 10)
+        h_nap(0.05);
+    cr_expect(kill((pid_t)a, 0) < 0 && errno == ESRCH, "alice's worker outlived the master");
+    cr_expect(kill((pid_t)b, 0) < 0 && errno == ESRCH, "bob's worker outlived the master");
+}
+
+/* Load on bob's app from a thread: requests until told to stop. */
+typedef struct {
+    const char *addr;
+    atomic_int stop;
+    atomic_long ok, failed;
+    char last_error[256];
+} load_t;
+
+static void *load_loop(void *arg)
+{
+    load_t *l = arg;
+    while (!atomic_load(&l->stop)) {
+        sw_scgi_response_t r;
+        char err[256];
+        if (h_request_try(l->addr, "GET", "/", NULL, 0, NULL, 0, 10, &r, err, sizeof err) == 0 &&
+            r.status == 200) {
+            atomic_fetch_add(&l->ok, 1);
+        } else {
+            atomic_fetch_add(&l->failed, 1);
+            snprintf(l->last_error, sizeof l->last_error, "%s", err);
+        }
+        if (err[0] == '\0')
+            sw_scgi_response_free(&r);
+    }
+    return NULL;
+}
+
+Test(host, a_crashing_worker_is_restarted_and_other_owners_never_notice)
+{
+    env_t e = make_owners();
+    start(&e, "[app:alice-crash]\nwsgi = %d/alice/app.py\nowner = alice\nmount = /crash\n");
+    long bob_before = worker_pid(e.bob_scgi, "/whoami");
+    long alice_before = worker_pid(e.alice_scgi, "/site/whoami");
+
+    load_t load = {.addr = e.bob_scgi};
+    pthread_t t;
+    cr_assert(pthread_create(&t, NULL, load_loop, &load) == 0);
+
+    /* A segfault in one of alice's apps takes her worker down... */
+    char *r = try_get(e.alice_scgi, "/crash/segv", 30);
+    cr_expect(strncmp(r, "error", 5) == 0, "the crashing request answered: %s", r);
+    /* ...and a connection made to her listener right then waits in the
+     * backlog for the new worker: served, not refused. */
+    double t0 = h_now();
+    r = try_get(e.alice_scgi, "/site/whoami", 30);
+    cr_expect(strncmp(r, "200 ", 4) == 0, "alice after the crash: %s\n%s", r, h_log_tail(e.srv));
+    double took = h_now() - t0;
+    long alice_after = strtol(h_json_get(r + 4, "pid") ? h_json_get(r + 4, "pid") : "0", NULL, 10);
+    cr_expect_neq(alice_after, alice_before, "the same worker answered after a crash");
+    cr_expect(h_log_wait_line(e.srv, (const char *const[]){"worker alice", "died: signal 11 (SIGSEGV)",
+                                                           "restarting now", NULL}, 10),
+              "no crash line:\n%s", h_log_tail(e.srv));
+    cr_log_info("alice answered again %.2f s after her worker's crash", took);
+
+    /* os._exit(3) in an app: the second death in a row backs off 1 s. */
+    r = try_get(e.alice_scgi, "/crash/exit", 30);
+    cr_expect(strncmp(r, "error", 5) == 0, "the exiting request answered: %s", r);
+    cr_expect(h_log_wait_line(e.srv, (const char *const[]){"worker alice", "died: exit 3",
+                                                           "restarting in 1 s", NULL}, 10),
+              "no exit line:\n%s", h_log_tail(e.srv));
+    r = try_get(e.alice_scgi, "/site/", 30);
+    cr_expect_str_eq(r, "200 hello from alice-site");
+
+    atomic_store(&load.stop, 1);
+    pthread_join(t, NULL);
+    cr_expect_eq(atomic_load(&load.failed), 0, "bob lost %ld of %ld requests (%s)",
+                 atomic_load(&load.failed), atomic_load(&load.ok) + atomic_load(&load.failed),
+                 load.last_error);
+    cr_expect_gt(atomic_load(&load.ok), 10);
+    cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), bob_before, "bob's worker was replaced");
+    h_server_stop_clean(e.srv);
+}
+
+Test(host, a_worker_that_keeps_crashing_backs_off)
+{
+    env_t e = make_owners();
+    /* alice's second app crashes its process at import: every worker of
+     * hers dies during start-up. */
+    start(&e, "[app:alice-broken]\nwsgi = %d/alice/app.py\nowner = alice\nmount = /broken\n"
+              "env = HOST_CRASH_AT_IMPORT=1\n");
+    cr_expect(h_log_wait_line(e.srv, (const char *const[]){"worker alice", "restarting now",
+                                                           NULL}, 30),
+              "no first restart:\n%s", h_log_tail(e.srv));
+    cr_expect(h_log_wait_line(e.srv, (const char *const[]){"worker alice", "restarting in 1 s",
+                                                           NULL}, 30),
+              "no 1 s backoff:\n%s", h_log_tail(e.srv));
+    cr_expect(h_log_wait_line(e.srv, (const char *const[]){"worker alice", "restarting in 2 s",
+                                                           NULL}, 30),
+              "no 2 s backoff:\n%s", h_log_tail(e.srv));
+    /* bob serves throughout. */
+    cr_expect_str_eq(try_get(e.bob_scgi, "/", 30), "200 hello from bob-site");
+    h_server_stop_clean(e.srv);
+}
