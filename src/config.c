@@ -49,24 +49,24 @@ static void check_all(ctx_t *c);
 /* ---- tables ------------------------------------------------------------- */
 
 static const enum_val_t isolation_vals[] = {
-    {"auto", SW_ISOLATION_AUTO, true},
-    {"own-gil", SW_ISOLATION_OWN_GIL, true},
-    {"shared-gil", SW_ISOLATION_SHARED_GIL, true},
-    {"main", SW_ISOLATION_MAIN, true},
-    {NULL, 0, false}
+    {"auto", SW_ISOLATION_AUTO},
+    {"own-gil", SW_ISOLATION_OWN_GIL},
+    {"shared-gil", SW_ISOLATION_SHARED_GIL},
+    {"main", SW_ISOLATION_MAIN},
+    {NULL, 0}
 };
 
 static const enum_val_t reload_vals[] = {
-    {"auto", SW_RELOAD_AUTO, true},
-    {"interpreter", SW_RELOAD_INTERPRETER, true},
-    {"process", SW_RELOAD_PROCESS, true},
-    {NULL, 0, false}
+    {"auto", SW_RELOAD_AUTO},
+    {"interpreter", SW_RELOAD_INTERPRETER},
+    {"process", SW_RELOAD_PROCESS},
+    {NULL, 0}
 };
 
 static const enum_val_t role_vals[] = {
-    {"user", SW_ROLE_USER, true},
-    {"admin", SW_ROLE_ADMIN, true},
-    {NULL, 0, false}
+    {"user", SW_ROLE_USER},
+    {"admin", SW_ROLE_ADMIN},
+    {NULL, 0}
 };
 
 #define USR(f) offsetof(sw_user_config_t, f)
@@ -75,91 +75,91 @@ static const enum_val_t role_vals[] = {
 #define APP(f) offsetof(sw_app_config_t, f)
 #define YEAR 31536000.0
 
-/* Every key of DESIGN section 4: section, name, value type, flags, where the
- * value goes, support level in this release, its no-op value, range, enum. */
+/* Every key of DESIGN sections 4 and 9: section, name, value type, flags,
+ * where the value goes, range, enum. */
 static const keydef_t keys[] = {
     {SEC_SERVER, "scgi", T_ADDR, F_REPEAT, ST_FUNC, SRV(scgi), set_scgi,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "admin", T_ADMIN, 0, ST_STR, SRV(admin), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "admin-tls-cert", T_FILE, 0, ST_STR, SRV(admin_tls_cert), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "admin-tls-key", T_FILE, 0, ST_STR, SRV(admin_tls_key), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "socket-mode", T_MODE, 0, ST_UINT, SRV(socket_mode), NULL,
-     SUP_YES, NULL, 0, 0777, NULL},
+     0, 0777, NULL},
     {SEC_SERVER, "queue-size", T_INT, 0, ST_INT, SRV(queue_size), NULL,
-     SUP_YES, NULL, 1, 1000000, NULL},
+     1, 1000000, NULL},
     {SEC_SERVER, "request-timeout", T_SECONDS, 0, ST_DOUBLE,
-     SRV(request_timeout), NULL, SUP_YES, NULL, 0, YEAR, NULL},
+     SRV(request_timeout), NULL, 0, YEAR, NULL},
     {SEC_SERVER, "header-timeout", T_SECONDS, F_POSITIVE, ST_DOUBLE,
-     SRV(header_timeout), NULL, SUP_YES, NULL, 0, YEAR, NULL},
+     SRV(header_timeout), NULL, 0, YEAR, NULL},
     {SEC_SERVER, "max-header-size", T_SIZE, 0, ST_SIZE, SRV(max_header_size),
-     NULL, SUP_YES, NULL, 256, 16777216, NULL},
+     NULL, 256, 16777216, NULL},
     {SEC_SERVER, "max-body-size", T_SIZE, F_NOMAX, ST_U64, SRV(max_body_size),
-     NULL, SUP_YES, NULL, 0, 0, NULL},
+     NULL, 0, 0, NULL},
     {SEC_SERVER, "body-buffer-size", T_SIZE, 0, ST_SIZE, SRV(body_buffer_size),
-     NULL, SUP_YES, NULL, 0, 1073741824, NULL},
+     NULL, 0, 1073741824, NULL},
     {SEC_SERVER, "body-timeout", T_SECONDS, F_POSITIVE, ST_DOUBLE,
-     SRV(body_timeout), NULL, SUP_YES, NULL, 0, YEAR, NULL},
+     SRV(body_timeout), NULL, 0, YEAR, NULL},
     {SEC_SERVER, "body-temp-dir", T_DIR, 0, ST_STR, SRV(body_temp_dir), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "drain-timeout", T_SECONDS, 0, ST_DOUBLE, SRV(drain_timeout),
-     NULL, SUP_YES, NULL, 0, YEAR, NULL},
+     NULL, 0, YEAR, NULL},
     {SEC_SERVER, "load-timeout", T_SECONDS, F_POSITIVE, ST_DOUBLE, SRV(load_timeout),
-     NULL, SUP_YES, NULL, 0, YEAR, NULL},
+     NULL, 0, YEAR, NULL},
     {SEC_SERVER, "access-log", T_LOG, F_OFF, ST_STR, SRV(access_log), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "error-log", T_LOG, 0, ST_STR, SRV(error_log), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "pid-file", T_PATH, 0, ST_STR, SRV(pid_file), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "preload", T_MODLIST, F_REPEAT, ST_STRV, SRV(preload), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "recycle-rss", T_SECONDS, 0, ST_DOUBLE, SRV(recycle_rss), NULL,
-     SUP_YES, NULL, 0, 1048576, NULL},
+     0, 1048576, NULL},
     {SEC_SERVER, "user", T_USER, 0, ST_STR, SRV(user), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
 
     {SEC_APP, "owner", T_NAME, 0, ST_STR, APP(owner), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "wsgi", T_WSGI, 0, ST_FUNC, 0, set_wsgi,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "python-path", T_PYPATH, F_REPEAT, ST_STRV, APP(python_path),
-     NULL, SUP_YES, NULL, 0, 0, NULL},
+     NULL, 0, 0, NULL},
     {SEC_APP, "venv", T_DIR, 0, ST_STR, APP(venv), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "mount", T_MOUNT, F_REPEAT, ST_FUNC, 0, set_mount,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "scgi", T_ADDR, F_REPEAT, ST_FUNC, APP(scgi), set_scgi,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "isolation", T_ENUM, 0, ST_FUNC, 0, set_isolation,
-     SUP_YES, NULL, 0, 0, isolation_vals},
+     0, 0, isolation_vals},
     {SEC_APP, "interpreters", T_INT, 0, ST_INT, APP(interpreters), NULL,
-     SUP_YES, NULL, 1, 256, NULL},
+     1, 256, NULL},
     {SEC_APP, "threads", T_INT, 0, ST_INT, APP(threads), NULL,
-     SUP_YES, NULL, 1, 1024, NULL},
+     1, 1024, NULL},
     {SEC_APP, "watch", T_BOOL, 0, ST_INT, APP(watch), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "touch-reload", T_PATH, 0, ST_STR, APP(touch_reload), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "idle-timeout", T_SECONDS, 0, ST_DOUBLE, APP(idle_timeout), NULL,
-     SUP_YES, NULL, 0, YEAR, NULL},
+     0, YEAR, NULL},
     {SEC_APP, "max-requests", T_INT, 0, ST_INT, APP(max_requests), NULL,
-     SUP_YES, NULL, 0, 2000000000, NULL},
+     0, 2000000000, NULL},
     {SEC_APP, "request-buffering", T_BOOL, 0, ST_INT, APP(request_buffering), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "environ", T_ENVIRON, F_REPEAT, ST_STRV, APP(environ), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "env", T_ENVIRON, F_REPEAT, ST_STRV, APP(env), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "reload", T_ENUM, 0, ST_INT, APP(reload), NULL,
-     SUP_YES, NULL, 0, 0, reload_vals},
+     0, 0, reload_vals},
 
     {SEC_USER, "token-sha256", T_SHA256, 0, ST_FUNC, 0, set_token,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_USER, "role", T_ENUM, 0, ST_INT, USR(role), NULL,
-     SUP_YES, NULL, 0, 0, role_vals},
+     0, 0, role_vals},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -607,14 +607,14 @@ static void section_begin(ctx_t *c, const char *name)
     }
 }
 
-/* The generic walker: finds the key's row, then checks repetition, support
- * level and value, and stores it. */
+/* The generic walker: finds the key's row, then checks repetition and
+ * value, and stores it. */
 static void key_set(ctx_t *c, const char *name, const char *value)
 {
     const keydef_t *k;
     void *base;
     val_t v;
-    char err[512], q[160], label[200];
+    char err[512], label[200];
     size_t idx;
     int *seen;
 
@@ -649,22 +649,12 @@ static void key_set(ctx_t *c, const char *name, const char *value)
     if (seen[idx] == 0)
         seen[idx] = c->line;
 
-    if (k->sup == SUP_NO) {
-        report(c, c->line, label, name, "not supported yet");
-        return;
-    }
     base = c->kind == SEC_SERVER ? (void *)c->cfg
          : c->kind == SEC_USER ? (void *)&c->cfg->users[c->user]
                                : (void *)&c->cfg->apps[c->app];
     memset(&v, 0, sizeof v);
     if (parse_value(c, k, base, value, &v, err, sizeof err) < 0) {
         report(c, c->line, label, name, "%s", err);
-        cfg_val_free(&v);
-        return;
-    }
-    if (k->sup == SUP_NOOP && !cfg_val_asks_nothing(k, &v)) {
-        report(c, c->line, label, name, "not supported yet (this release "
-               "accepts only %s), got %s", k->noop, cfg_quote(value, q, sizeof q));
         cfg_val_free(&v);
         return;
     }
@@ -875,14 +865,12 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
     char q[160];
     struct stat st;
 
-    if (*raw == '\0' && k->type != T_ANY) {
+    if (*raw == '\0') {
         snprintf(err, n, "empty value");
         return -1;
     }
     cfg_quote(raw, q, sizeof q);
     switch (k->type) {
-    case T_ANY:
-        return 0;
     case T_PATH:
         v->s[0] = cfg_path_join(c->dir, raw);
         return 0;
@@ -1069,8 +1057,6 @@ static void store_value(ctx_t *c, const keydef_t *k, void *base, val_t *v)
     char *field = (char *)base + k->off;
 
     switch (k->store) {
-    case ST_NONE:
-        break;
     case ST_UINT:
         *(unsigned *)(void *)field = (unsigned)v->u;
         break;

@@ -87,34 +87,24 @@ int cfg_parse_size(const keydef_t *k, const char *raw, val_t *v,
     return 0;
 }
 
-/* Enum values: known but unsupported ones are "not supported yet". */
+/* One of k->enums; the error lists them all. */
 int cfg_parse_enum(const keydef_t *k, const char *raw, val_t *v,
                    char *err, size_t n)
 {
-    char q[160], all[200] = "", ok[200] = "";
+    char q[160], all[200] = "";
     const enum_val_t *e;
 
     for (e = k->enums; e->name != NULL; e++) {
-        size_t la = strlen(all), lo = strlen(ok);
+        size_t la = strlen(all);
 
         snprintf(all + la, sizeof all - la, "%s%s", la ? ", " : "", e->name);
-        if (e->supported)
-            snprintf(ok + lo, sizeof ok - lo, "%s%s", lo ? " or " : "",
-                     e->name);
-    }
-    cfg_quote(raw, q, sizeof q);
-    for (e = k->enums; e->name != NULL; e++) {
-        if (strcmp(e->name, raw) != 0)
-            continue;
-        if (!e->supported) {
-            snprintf(err, n, "%s is not supported yet (this release accepts "
-                     "%s)", q, ok);
-            return -1;
+        if (strcmp(e->name, raw) == 0) {
+            v->i = e->value;
+            return 0;
         }
-        v->i = e->value;
-        return 0;
     }
-    snprintf(err, n, "must be one of %s; got %s", all, q);
+    snprintf(err, n, "must be one of %s; got %s", all,
+             cfg_quote(raw, q, sizeof q));
     return -1;
 }
 
@@ -282,16 +272,6 @@ out:
     free(key);
     free(val);
     return rc;
-}
-
-bool cfg_val_asks_nothing(const keydef_t *k, const val_t *v)
-{
-    switch (k->type) {
-    case T_BOOL:    return v->i == 0;
-    case T_SECONDS: return v->d == 0;
-    case T_INT:     return v->i == 0;
-    default:        return false;
-    }
 }
 
 void cfg_val_free(val_t *v)

@@ -16,7 +16,6 @@
 typedef enum { SEC_NONE, SEC_SERVER, SEC_APP, SEC_USER, SEC_SKIP } sect_kind_t;
 
 typedef enum {
-    T_ANY,       /* not examined: only for keys that are not supported yet */
     T_PATH,      /* a path; relative means relative to the config's dir */
     T_LOG,       /* "stderr", "off" (with F_OFF) or a path */
     T_ADDR,      /* HOST:PORT, [IPV6]:PORT, unix:/path */
@@ -40,7 +39,6 @@ typedef enum {
 } vtype_t;
 
 typedef enum {
-    ST_NONE,     /* validated only: no field in this release */
     ST_UINT,     /* unsigned */
     ST_INT,      /* int */
     ST_DOUBLE,   /* double */
@@ -51,18 +49,11 @@ typedef enum {
     ST_FUNC      /* the row's setter */
 } store_t;
 
-typedef enum {
-    SUP_YES,     /* implemented */
-    SUP_NO,      /* any value: "not supported yet" */
-    SUP_NOOP     /* accepted only when the value asks for nothing (0, no) */
-} support_t;
-
 enum { F_REPEAT = 1, F_POSITIVE = 2, F_OFF = 4, F_NOMAX = 8 };
 
 typedef struct {
     const char *name;
     int value;
-    bool supported;
 } enum_val_t;
 
 /* A parsed value. s[] and list own their strings until stored. */
@@ -84,8 +75,6 @@ typedef struct {
     store_t store;
     size_t off;
     void (*set)(ctx_t *c, void *base, val_t *v);
-    support_t sup;
-    const char *noop;         /* SUP_NOOP: the value that asks for nothing */
     double min, max;
     const enum_val_t *enums;
 } keydef_t;
@@ -111,7 +100,6 @@ int cfg_parse_mount(const char *raw, sw_app_config_t *app, val_t *v,
                     char *err, size_t n);
 int cfg_parse_environ(const char *raw, const sw_strv_t *have_list, val_t *v,
                       char *err, size_t n);
-bool cfg_val_asks_nothing(const keydef_t *k, const val_t *v);
 void cfg_val_free(val_t *v);
 int cfg_check_addr(const char *s, char *err, size_t n);
 bool cfg_addr_is_loopback(const char *s);

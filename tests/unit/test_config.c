@@ -1,5 +1,5 @@
 /* test_config.c: sw_config_load() and sw_config_quick(): values, defaults,
- * "FILE:LINE:" errors naming their key, support levels, mounts, wsgi forms.
+ * "FILE:LINE:" errors naming their key, mounts, wsgi forms.
  * Small configs are written to a temp dir that also holds app.py; kept
  * samples are in tests/data/config (found through SW_SRCDIR). */
 #include "config.h"
@@ -582,7 +582,7 @@ Test(config, listener_and_mount_conflicts)
     run_ok(ok, N(ok));
 }
 
-/* ---- support levels --------------------------------------------------------- */
+/* ---- values that ask for nothing ----------------------------------------- */
 
 Test(config, values_asking_for_nothing_are_accepted)
 {
