@@ -182,8 +182,9 @@ struct ctx {
     sw_config_t *cfg;
     sw_errors_t *errs;
     size_t nerr;              /* errors reported by this load */
-    FILE *fp;
-    char *buf;                /* getline() buffer */
+    const char *text;         /* the whole file, NUL-terminated */
+    size_t pos;               /* where reader() takes the next line */
+    char *buf;                /* the line handed to inih, modifiable */
     size_t cap;
     int line;                 /* line just handed to inih */
     sect_kind_t kind;         /* current section */
@@ -201,35 +202,98 @@ struct ctx {
 
 /* ---- public functions --------------------------------------------------- */
 
+/* Read whole, so that the host-mode master can hand its workers the very
+ * bytes it validated (DESIGN section 9), and parsed by the one path,
+ * sw_config_parse_string(). */
 sw_config_t *sw_config_load(const char *file, sw_errors_t *errs)
+{
+    char *text = sw_config_read(file, errs);
+    sw_config_t *cfg;
+
+    if (text == NULL)
+        return NULL;
+    cfg = sw_config_parse_string(file, text, errs);
+    free(text);
+    return cfg;
+}
+
+char *sw_config_read(const char *file, sw_errors_t *errs)
+{
+    FILE *fp = fopen(file, "r");
+    char *text = NULL;
+    size_t len = 0, cap = 0, nul = 0;
+    int line = 1;
+
+    if (fp == NULL) {
+        sw_errors_add(errs, "%s:0: cannot open: %s", file, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        size_t got;
+
+        if (cap - len < 4096) {
+            cap = cap ? 2 * cap : 16384;
+            text = cfg_xrealloc(text, cap);
+        }
+        got = fread(text + len, 1, cap - len - 1, fp);
+        len += got;
+        if (got == 0 || len > SW_CONFIG_MAX_SIZE)
+            break;
+    }
+    if (ferror(fp)) {
+        sw_errors_add(errs, "%s:0: cannot read: %s", file, strerror(errno));
+        goto fail;
+    }
+    if (len > SW_CONFIG_MAX_SIZE) {
+        /* -c /dev/zero must not eat the memory */
+        sw_errors_add(errs, "%s:0: cannot read: larger than %d bytes", file,
+                      SW_CONFIG_MAX_SIZE);
+        goto fail;
+    }
+    text[len] = '\0';
+    /* The text ends at its first NUL for the parser: every line holding
+     * one is an error rather than a silently shorter file. */
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\n') {
+            line++;
+        } else if (text[i] == '\0') {
+            sw_errors_add(errs, "%s:%d: line contains a NUL byte", file, line);
+            nul++;
+            while (i + 1 < len && text[i + 1] != '\n')
+                i++;
+        }
+    }
+    if (nul > 0)
+        goto fail;
+    fclose(fp);
+    return text;
+
+fail:
+    fclose(fp);
+    free(text);
+    return NULL;
+}
+
+sw_config_t *sw_config_parse_string(const char *label, const char *text,
+                                    sw_errors_t *errs)
 {
     sw_config_t *ret = NULL;
     ctx_t c;
     int rc;
 
     memset(&c, 0, sizeof c);
-    c.file = file;
+    c.file = label;
     c.errs = errs;
-    c.cfg = config_new(file);
-    c.dir = cfg_config_dir(file);
+    c.cfg = config_new(label);
+    c.dir = cfg_config_dir(label);
     c.kind = SEC_NONE;
+    c.text = text;
 
-    c.fp = fopen(file, "r");
-    if (c.fp == NULL) {
-        report(&c, 0, NULL, NULL, "cannot open: %s", strerror(errno));
-        goto out;
-    }
-    /* inih gets the file line by line from reader(), which counts lines
+    /* inih gets the text line by line from reader(), which counts lines
      * (Debian's libinih is built without INI_HANDLER_LINENO), tracks the
      * sections (the handler is not called for a header) and reports the
      * syntax errors inih would only count. */
     rc = ini_parse_stream(reader, &c, handler, &c);
-    if (ferror(c.fp)) {
-        report(&c, 0, NULL, NULL, "cannot read: %s", strerror(errno));
-        fclose(c.fp);
-        goto out;
-    }
-    fclose(c.fp);
     if (rc != 0 && c.nerr == 0)
         report(&c, rc > 0 ? rc : 0, NULL, NULL, "cannot parse (inih error %d)",
                rc);
@@ -239,7 +303,6 @@ sw_config_t *sw_config_load(const char *file, sw_errors_t *errs)
         c.cfg = NULL;
     }
 
-out:
     for (size_t i = 0; c.side != NULL && i < c.n_side; i++) {
         free(c.side[i].mount_line.v);
         free(c.side[i].scgi_line.v);
@@ -456,19 +519,24 @@ void sw_errors_free(sw_errors_t *errs)
 static char *reader(char *str, int num, void *stream)
 {
     ctx_t *c = stream;
-    ssize_t len = getline(&c->buf, &c->cap, c->fp);
+    const char *from = c->text + c->pos;
+    const char *nl = strchr(from, '\n');
+    size_t len = nl != NULL ? (size_t)(nl - from) + 1 : strlen(from);
     char *s, *p;
     bool was_space = false;
 
-    if (len < 0)
+    if (len == 0)
         return NULL;
+    if (len + 1 > c->cap) {
+        c->cap = len + 1;
+        c->buf = cfg_xrealloc(c->buf, c->cap);
+    }
+    memcpy(c->buf, from, len);
+    c->buf[len] = '\0';
+    c->pos += len;
     c->line++;
     str[0] = '\n';
     str[1] = '\0';
-    if (memchr(c->buf, '\0', (size_t)len) != NULL) {
-        report(c, c->line, NULL, NULL, "line contains a NUL byte");
-        return str;
-    }
     s = c->buf;
     if (c->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
         s += 3;

@@ -100,10 +100,26 @@ typedef struct {
     size_t n_apps;
 } sw_config_t;
 
-/* Parses and validates FILE. Returns the config, or NULL with every problem
- * appended to errs as "FILE:LINE: message". Also checks that each app's
- * wsgi file exists and is readable. */
+/* Parses and validates FILE: sw_config_read() then sw_config_parse_string().
+ * Returns the config, or NULL with every problem appended to errs as
+ * "FILE:LINE: message". Also checks that each app's wsgi file exists and is
+ * readable. */
 sw_config_t *sw_config_load(const char *file, sw_errors_t *errs);
+
+/* The largest config file sw_config_read() takes, in bytes. */
+#define SW_CONFIG_MAX_SIZE (16 * 1024 * 1024)
+
+/* FILE's whole text, NUL-terminated (the caller frees it), or NULL with
+ * "FILE:LINE: message" in errs: cannot open or read it, larger than
+ * SW_CONFIG_MAX_SIZE, or a line holding a NUL byte. */
+char *sw_config_read(const char *file, sw_errors_t *errs);
+
+/* As sw_config_load(), from text already read (up to its NUL): label
+ * stands for the file name in messages and in cfg->file, and relative paths
+ * are relative to label's directory. The host-mode master reads the file
+ * once and parses and hands these same bytes to its workers. */
+sw_config_t *sw_config_parse_string(const char *label, const char *text,
+                                    sw_errors_t *errs);
 
 /* Quick mode (--app/--scgi): one app named after the file, mounted at "/".
  * isolation may be NULL (auto). Returns NULL with errors in errs. */

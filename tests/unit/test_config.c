@@ -1218,3 +1218,91 @@ Test(config, non_loopback_admin_needs_tls)
     run_cases(cases, N(cases));
     run_ok(ok, N(ok));
 }
+
+/* ---- text already read: sw_config_read() and sw_config_parse_string() ------- */
+
+/* The host-mode master parses the bytes it read and hands the same bytes to
+ * its workers: the label stands for the file everywhere. */
+Test(config, parse_string_uses_the_label)
+{
+    char label[PATH_MAX], want[PATH_MAX];
+    sw_errors_t errs = {0};
+    sw_config_t *cfg;
+
+    /* relative paths resolve against the label's directory, not the cwd */
+    cr_assert_eq(chdir("/"), 0);
+    snprintf(label, sizeof label, "%s/never-written.ini", tmp);
+    cfg = sw_config_parse_string(label, APP("python-path = lib"), &errs);
+    cr_assert_not_null(cfg, "%s", joined(&errs));
+    cr_expect_str_eq(cfg->file, label);
+    snprintf(want, sizeof want, "%s/app.py", tmp);
+    cr_expect(same_file(cfg->apps[0].wsgi_file, want), "%s",
+              cfg->apps[0].wsgi_file);
+    snprintf(want, sizeof want, "%s/lib", tmp);
+    cr_expect_str_eq(cfg->apps[0].python_path.items[0], want);
+    sw_config_free(cfg);
+
+    cfg = sw_config_parse_string(label, SRV("bogus = 1"), &errs);
+    cr_expect_null(cfg);
+    cr_expect(errs.lines.n == 1 &&
+              error_is(&errs, 0, label, 6, "[server] bogus: unknown key"),
+              "%s", joined(&errs));
+    sw_errors_free(&errs);
+
+    /* the text needs no final newline; an empty text has no app */
+    cfg = sw_config_parse_string(label, "[server]\nscgi = 127.0.0.1:9000\n"
+                                 "[app:a]\nwsgi = app.py\nmount = /\nthreads = x",
+                                 &errs);
+    cr_expect_null(cfg);
+    cr_expect(errs.lines.n == 1 && error_is(&errs, 0, label, 6, "threads"),
+              "%s", joined(&errs));
+    sw_errors_free(&errs);
+    cr_expect_null(sw_config_parse_string(label, "", &errs));
+    cr_expect(errs.lines.n == 1 &&
+              error_is(&errs, 0, label, 0, "no [app:NAME] section"),
+              "%s", joined(&errs));
+    sw_errors_free(&errs);
+}
+
+Test(config, read_gives_the_bytes_or_an_error)
+{
+    static const char good[] = APP("threads = 2");
+    static const char with_nul[] = "[server]\nscgi = 127.0.0.1:9000\n"
+                                   "[app:a]\nwsgi = app.py\0junk\nmount = /\n"
+                                   "\0\n";
+    char path[PATH_MAX];
+    sw_errors_t errs = {0};
+    char *text;
+    FILE *f;
+
+    write_file(tmp, "r.ini", good);
+    snprintf(path, sizeof path, "%s/r.ini", tmp);
+    text = sw_config_read(path, &errs);
+    cr_assert_not_null(text, "%s", joined(&errs));
+    cr_expect_str_eq(text, good);
+    free(text);
+
+    /* a NUL would end the text early: each line holding one is an error,
+     * and sw_config_load() says so too */
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(with_nul, 1, sizeof with_nul - 1, f),
+                 sizeof with_nul - 1);
+    cr_assert_eq(fclose(f), 0);
+    cr_expect_null(sw_config_read(path, &errs));
+    cr_expect(errs.lines.n == 2 &&
+              error_is(&errs, 0, path, 4, "line contains a NUL byte") &&
+              error_is(&errs, 1, path, 6, "line contains a NUL byte"),
+              "%s", joined(&errs));
+    sw_errors_free(&errs);
+    cr_expect_null(sw_config_load(path, &errs));
+    cr_expect_eq(errs.lines.n, 2, "%s", joined(&errs));
+    sw_errors_free(&errs);
+
+    /* an endless file is refused, not read into memory */
+    cr_expect_null(sw_config_read("/dev/zero", &errs));
+    cr_expect(errs.lines.n == 1 &&
+              error_is(&errs, 0, "/dev/zero", 0, "cannot read: larger than"),
+              "%s", joined(&errs));
+    sw_errors_free(&errs);
+}
