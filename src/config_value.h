@@ -23,10 +23,11 @@ typedef enum {
     T_MODE,      /* octal permission bits */
     T_INT,       /* integer in [min, max] */
     T_SECONDS,   /* non-negative decimal seconds in [min, max] */
+    T_MIB,       /* the same, in MiB */
     T_SIZE,      /* bytes in [min, max] */
     T_BOOL,      /* yes/no/on/off/true/false/1/0 */
     T_ENUM,      /* one of enums[] */
-    T_USER,      /* an existing user name */
+    T_USER,      /* an existing user name (F_NOROOT: not uid 0) */
     T_DIR,       /* a path that must be a directory */
     T_WSGI,      /* PATH.py[:callable] or module.path[:callable] */
     T_MOUNT,     /* [host][/prefix] */
@@ -49,7 +50,7 @@ typedef enum {
     ST_FUNC      /* the row's setter */
 } store_t;
 
-enum { F_REPEAT = 1, F_POSITIVE = 2, F_OFF = 4, F_NOMAX = 8 };
+enum { F_REPEAT = 1, F_POSITIVE = 2, F_OFF = 4, F_NOMAX = 8, F_NOROOT = 16 };
 
 typedef struct {
     const char *name;
@@ -104,6 +105,10 @@ void cfg_val_free(val_t *v);
 int cfg_check_addr(const char *s, char *err, size_t n);
 bool cfg_addr_is_loopback(const char *s);
 bool cfg_addr_equal(const char *a, const char *b);
+/* 0 when OS user as (NULL: the effective user) may create files in dir, an
+ * errno of access() (> 0), or -errno when it cannot be checked; who gets
+ * the user checked, quoted. Needs root to check as another user. */
+int cfg_dir_writable_as(const char *dir, const char *as, char *who, size_t n);
 char *cfg_mount_text(const sw_mount_t *m);
 bool cfg_is_identifier(const char *s, size_t n);
 bool cfg_is_dotted_name(const char *s);
