@@ -1,5 +1,5 @@
-/* config.c: loads and validates the INI configuration (DESIGN section 4) and
- * builds the quick-mode configuration (section 3). Every key is one row of
+/* config.c: loads and validates the INI configuration (DESIGN sections 4
+ * and 9) and builds the quick-mode configuration (section 3). Every key is one row of
  * keys[], walked by one generic setter, so every error names its key; the
  * parsing of single values lives in config_value.c. */
 #include "config.h"
@@ -31,10 +31,12 @@ static void set_mount(ctx_t *c, void *base, val_t *v);
 static void set_scgi(ctx_t *c, void *base, val_t *v);
 static void set_isolation(ctx_t *c, void *base, val_t *v);
 static void set_token(ctx_t *c, void *base, val_t *v);
+static void set_mode(ctx_t *c, void *base, val_t *v);
 
 static sw_config_t *config_new(const char *file);
 static void app_init(sw_app_config_t *app, const char *name, int line);
 static void app_free(sw_app_config_t *app);
+static void user_free(sw_user_config_t *u);
 static void report(ctx_t *c, int line, const char *sect, const char *key,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static const char *sect_label(ctx_t *c, char *buf, size_t n);
@@ -45,28 +47,37 @@ static int handler(void *user, const char *section, const char *name,
                    const char *value);
 static void key_set(ctx_t *c, const char *name, const char *value);
 static void check_all(ctx_t *c);
+static void check_owners(ctx_t *c);
+static bool apps_share_listener(ctx_t *c, size_t a, size_t b);
+static const sw_strv_t *owner_scgi(ctx_t *c, const sw_app_config_t *app);
 
 /* ---- tables ------------------------------------------------------------- */
 
 static const enum_val_t isolation_vals[] = {
-    {"auto", SW_ISOLATION_AUTO, true},
-    {"own-gil", SW_ISOLATION_OWN_GIL, true},
-    {"shared-gil", SW_ISOLATION_SHARED_GIL, true},
-    {"main", SW_ISOLATION_MAIN, true},
-    {NULL, 0, false}
+    {"auto", SW_ISOLATION_AUTO},
+    {"own-gil", SW_ISOLATION_OWN_GIL},
+    {"shared-gil", SW_ISOLATION_SHARED_GIL},
+    {"main", SW_ISOLATION_MAIN},
+    {NULL, 0}
 };
 
 static const enum_val_t reload_vals[] = {
-    {"auto", SW_RELOAD_AUTO, true},
-    {"interpreter", SW_RELOAD_INTERPRETER, true},
-    {"process", SW_RELOAD_PROCESS, true},
-    {NULL, 0, false}
+    {"auto", SW_RELOAD_AUTO},
+    {"interpreter", SW_RELOAD_INTERPRETER},
+    {"process", SW_RELOAD_PROCESS},
+    {NULL, 0}
+};
+
+static const enum_val_t mode_vals[] = {
+    {"single", SW_MODE_SINGLE},
+    {"host", SW_MODE_HOST},
+    {NULL, 0}
 };
 
 static const enum_val_t role_vals[] = {
-    {"user", SW_ROLE_USER, true},
-    {"admin", SW_ROLE_ADMIN, true},
-    {NULL, 0, false}
+    {"user", SW_ROLE_USER},
+    {"admin", SW_ROLE_ADMIN},
+    {NULL, 0}
 };
 
 #define USR(f) offsetof(sw_user_config_t, f)
@@ -75,91 +86,102 @@ static const enum_val_t role_vals[] = {
 #define APP(f) offsetof(sw_app_config_t, f)
 #define YEAR 31536000.0
 
-/* Every key of DESIGN section 4: section, name, value type, flags, where the
- * value goes, support level in this release, its no-op value, range, enum. */
+/* Every key of DESIGN sections 4 and 9: section, name, value type, flags,
+ * where the value goes, range, enum. */
 static const keydef_t keys[] = {
     {SEC_SERVER, "scgi", T_ADDR, F_REPEAT, ST_FUNC, SRV(scgi), set_scgi,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "admin", T_ADMIN, 0, ST_STR, SRV(admin), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "admin-tls-cert", T_FILE, 0, ST_STR, SRV(admin_tls_cert), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "admin-tls-key", T_FILE, 0, ST_STR, SRV(admin_tls_key), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "socket-mode", T_MODE, 0, ST_UINT, SRV(socket_mode), NULL,
-     SUP_YES, NULL, 0, 0777, NULL},
+     0, 0777, NULL},
     {SEC_SERVER, "queue-size", T_INT, 0, ST_INT, SRV(queue_size), NULL,
-     SUP_YES, NULL, 1, 1000000, NULL},
+     1, 1000000, NULL},
     {SEC_SERVER, "request-timeout", T_SECONDS, 0, ST_DOUBLE,
-     SRV(request_timeout), NULL, SUP_YES, NULL, 0, YEAR, NULL},
+     SRV(request_timeout), NULL, 0, YEAR, NULL},
     {SEC_SERVER, "header-timeout", T_SECONDS, F_POSITIVE, ST_DOUBLE,
-     SRV(header_timeout), NULL, SUP_YES, NULL, 0, YEAR, NULL},
+     SRV(header_timeout), NULL, 0, YEAR, NULL},
     {SEC_SERVER, "max-header-size", T_SIZE, 0, ST_SIZE, SRV(max_header_size),
-     NULL, SUP_YES, NULL, 256, 16777216, NULL},
+     NULL, 256, 16777216, NULL},
     {SEC_SERVER, "max-body-size", T_SIZE, F_NOMAX, ST_U64, SRV(max_body_size),
-     NULL, SUP_YES, NULL, 0, 0, NULL},
+     NULL, 0, 0, NULL},
     {SEC_SERVER, "body-buffer-size", T_SIZE, 0, ST_SIZE, SRV(body_buffer_size),
-     NULL, SUP_YES, NULL, 0, 1073741824, NULL},
+     NULL, 0, 1073741824, NULL},
     {SEC_SERVER, "body-timeout", T_SECONDS, F_POSITIVE, ST_DOUBLE,
-     SRV(body_timeout), NULL, SUP_YES, NULL, 0, YEAR, NULL},
+     SRV(body_timeout), NULL, 0, YEAR, NULL},
     {SEC_SERVER, "body-temp-dir", T_DIR, 0, ST_STR, SRV(body_temp_dir), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "drain-timeout", T_SECONDS, 0, ST_DOUBLE, SRV(drain_timeout),
-     NULL, SUP_YES, NULL, 0, YEAR, NULL},
+     NULL, 0, YEAR, NULL},
     {SEC_SERVER, "load-timeout", T_SECONDS, F_POSITIVE, ST_DOUBLE, SRV(load_timeout),
-     NULL, SUP_YES, NULL, 0, YEAR, NULL},
+     NULL, 0, YEAR, NULL},
     {SEC_SERVER, "access-log", T_LOG, F_OFF, ST_STR, SRV(access_log), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "error-log", T_LOG, 0, ST_STR, SRV(error_log), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "pid-file", T_PATH, 0, ST_STR, SRV(pid_file), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_SERVER, "preload", T_MODLIST, F_REPEAT, ST_STRV, SRV(preload), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
-    {SEC_SERVER, "recycle-rss", T_SECONDS, 0, ST_DOUBLE, SRV(recycle_rss), NULL,
-     SUP_YES, NULL, 0, 1048576, NULL},
+     0, 0, NULL},
+    {SEC_SERVER, "recycle-rss", T_MIB, 0, ST_DOUBLE, SRV(recycle_rss), NULL,
+     0, 1048576, NULL},
     {SEC_SERVER, "user", T_USER, 0, ST_STR, SRV(user), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
+    {SEC_SERVER, "mode", T_ENUM, 0, ST_FUNC, 0, set_mode,
+     0, 0, mode_vals},
 
     {SEC_APP, "owner", T_NAME, 0, ST_STR, APP(owner), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "wsgi", T_WSGI, 0, ST_FUNC, 0, set_wsgi,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "python-path", T_PYPATH, F_REPEAT, ST_STRV, APP(python_path),
-     NULL, SUP_YES, NULL, 0, 0, NULL},
+     NULL, 0, 0, NULL},
     {SEC_APP, "venv", T_DIR, 0, ST_STR, APP(venv), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "mount", T_MOUNT, F_REPEAT, ST_FUNC, 0, set_mount,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "scgi", T_ADDR, F_REPEAT, ST_FUNC, APP(scgi), set_scgi,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "isolation", T_ENUM, 0, ST_FUNC, 0, set_isolation,
-     SUP_YES, NULL, 0, 0, isolation_vals},
+     0, 0, isolation_vals},
     {SEC_APP, "interpreters", T_INT, 0, ST_INT, APP(interpreters), NULL,
-     SUP_YES, NULL, 1, 256, NULL},
+     1, 256, NULL},
     {SEC_APP, "threads", T_INT, 0, ST_INT, APP(threads), NULL,
-     SUP_YES, NULL, 1, 1024, NULL},
+     1, 1024, NULL},
     {SEC_APP, "watch", T_BOOL, 0, ST_INT, APP(watch), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "touch-reload", T_PATH, 0, ST_STR, APP(touch_reload), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "idle-timeout", T_SECONDS, 0, ST_DOUBLE, APP(idle_timeout), NULL,
-     SUP_YES, NULL, 0, YEAR, NULL},
+     0, YEAR, NULL},
     {SEC_APP, "max-requests", T_INT, 0, ST_INT, APP(max_requests), NULL,
-     SUP_YES, NULL, 0, 2000000000, NULL},
+     0, 2000000000, NULL},
     {SEC_APP, "request-buffering", T_BOOL, 0, ST_INT, APP(request_buffering), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "environ", T_ENVIRON, F_REPEAT, ST_STRV, APP(environ), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "env", T_ENVIRON, F_REPEAT, ST_STRV, APP(env), NULL,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_APP, "reload", T_ENUM, 0, ST_INT, APP(reload), NULL,
-     SUP_YES, NULL, 0, 0, reload_vals},
+     0, 0, reload_vals},
 
     {SEC_USER, "token-sha256", T_SHA256, 0, ST_FUNC, 0, set_token,
-     SUP_YES, NULL, 0, 0, NULL},
+     0, 0, NULL},
     {SEC_USER, "role", T_ENUM, 0, ST_INT, USR(role), NULL,
-     SUP_YES, NULL, 0, 0, role_vals},
+     0, 0, role_vals},
+    /* host mode (DESIGN section 9): this owner's worker process */
+    {SEC_USER, "run-as", T_USER, F_NOROOT, ST_STR, USR(run_as), NULL,
+     0, 0, NULL},
+    {SEC_USER, "scgi", T_ADDR, F_REPEAT, ST_FUNC, USR(scgi), set_scgi,
+     0, 0, NULL},
+    {SEC_USER, "recycle-rss", T_MIB, 0, ST_DOUBLE, USR(recycle_rss), NULL,
+     0, 1048576, NULL},
+    {SEC_USER, "log-dir", T_DIR, 0, ST_STR, USR(log_dir), NULL,
+     0, 0, NULL},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -175,6 +197,13 @@ typedef struct {
     bool no_conflicts;        /* listeners or mounts unknown: reported */
 } app_side_t;
 
+/* The same for a [user:NAME] section. */
+typedef struct {
+    int seen[N_KEYS];
+    int token_line;           /* line of a valid token-sha256, 0: none */
+    intv_t scgi_line;         /* parallel to the user's scgi */
+} user_side_t;
+
 /* Parsing state of sw_config_load(). */
 struct ctx {
     const char *file;         /* as given: the prefix of every message */
@@ -182,16 +211,18 @@ struct ctx {
     sw_config_t *cfg;
     sw_errors_t *errs;
     size_t nerr;              /* errors reported by this load */
-    FILE *fp;
-    char *buf;                /* getline() buffer */
+    const char *text;         /* the whole file, NUL-terminated */
+    size_t pos;               /* where reader() takes the next line */
+    char *buf;                /* the line handed to inih, modifiable */
     size_t cap;
     int line;                 /* line just handed to inih */
     sect_kind_t kind;         /* current section */
     size_t app;               /* index of the current app (SEC_APP) */
     size_t user;              /* index of the current user (SEC_USER) */
-    int (*user_seen)[N_KEYS]; /* like app_side_t.seen, parallel to users */
-    int *token_line;          /* line of a valid token-sha256, 0: none; parallel to users */
+    user_side_t *uside;       /* parallel to cfg->users */
+    size_t n_uside;
     int server_line;          /* header of [server]; 0 when absent */
+    int mode_line;            /* a valid mode; 0: default or a bad value */
     int admin_line;
     app_side_t *side;         /* parallel to cfg->apps */
     size_t n_side;
@@ -201,35 +232,98 @@ struct ctx {
 
 /* ---- public functions --------------------------------------------------- */
 
+/* Read whole, so that the host-mode master can hand its workers the very
+ * bytes it validated (DESIGN section 9), and parsed by the one path,
+ * sw_config_parse_string(). */
 sw_config_t *sw_config_load(const char *file, sw_errors_t *errs)
+{
+    char *text = sw_config_read(file, errs);
+    sw_config_t *cfg;
+
+    if (text == NULL)
+        return NULL;
+    cfg = sw_config_parse_string(file, text, errs);
+    free(text);
+    return cfg;
+}
+
+char *sw_config_read(const char *file, sw_errors_t *errs)
+{
+    FILE *fp = fopen(file, "r");
+    char *text = NULL;
+    size_t len = 0, cap = 0, nul = 0;
+    int line = 1;
+
+    if (fp == NULL) {
+        sw_errors_add(errs, "%s:0: cannot open: %s", file, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        size_t got;
+
+        if (cap - len < 4096) {
+            cap = cap ? 2 * cap : 16384;
+            text = cfg_xrealloc(text, cap);
+        }
+        got = fread(text + len, 1, cap - len - 1, fp);
+        len += got;
+        if (got == 0 || len > SW_CONFIG_MAX_SIZE)
+            break;
+    }
+    if (ferror(fp)) {
+        sw_errors_add(errs, "%s:0: cannot read: %s", file, strerror(errno));
+        goto fail;
+    }
+    if (len > SW_CONFIG_MAX_SIZE) {
+        /* -c /dev/zero must not eat the memory */
+        sw_errors_add(errs, "%s:0: cannot read: larger than %d bytes", file,
+                      SW_CONFIG_MAX_SIZE);
+        goto fail;
+    }
+    text[len] = '\0';
+    /* The text ends at its first NUL for the parser: every line holding
+     * one is an error rather than a silently shorter file. */
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\n') {
+            line++;
+        } else if (text[i] == '\0') {
+            sw_errors_add(errs, "%s:%d: line contains a NUL byte", file, line);
+            nul++;
+            while (i + 1 < len && text[i + 1] != '\n')
+                i++;
+        }
+    }
+    if (nul > 0)
+        goto fail;
+    fclose(fp);
+    return text;
+
+fail:
+    fclose(fp);
+    free(text);
+    return NULL;
+}
+
+sw_config_t *sw_config_parse_string(const char *label, const char *text,
+                                    sw_errors_t *errs)
 {
     sw_config_t *ret = NULL;
     ctx_t c;
     int rc;
 
     memset(&c, 0, sizeof c);
-    c.file = file;
+    c.file = label;
     c.errs = errs;
-    c.cfg = config_new(file);
-    c.dir = cfg_config_dir(file);
+    c.cfg = config_new(label);
+    c.dir = cfg_config_dir(label);
     c.kind = SEC_NONE;
+    c.text = text;
 
-    c.fp = fopen(file, "r");
-    if (c.fp == NULL) {
-        report(&c, 0, NULL, NULL, "cannot open: %s", strerror(errno));
-        goto out;
-    }
-    /* inih gets the file line by line from reader(), which counts lines
+    /* inih gets the text line by line from reader(), which counts lines
      * (Debian's libinih is built without INI_HANDLER_LINENO), tracks the
      * sections (the handler is not called for a header) and reports the
      * syntax errors inih would only count. */
     rc = ini_parse_stream(reader, &c, handler, &c);
-    if (ferror(c.fp)) {
-        report(&c, 0, NULL, NULL, "cannot read: %s", strerror(errno));
-        fclose(c.fp);
-        goto out;
-    }
-    fclose(c.fp);
     if (rc != 0 && c.nerr == 0)
         report(&c, rc > 0 ? rc : 0, NULL, NULL, "cannot parse (inih error %d)",
                rc);
@@ -239,14 +333,14 @@ sw_config_t *sw_config_load(const char *file, sw_errors_t *errs)
         c.cfg = NULL;
     }
 
-out:
     for (size_t i = 0; c.side != NULL && i < c.n_side; i++) {
         free(c.side[i].mount_line.v);
         free(c.side[i].scgi_line.v);
     }
     free(c.side);
-    free(c.user_seen);
-    free(c.token_line);
+    for (size_t i = 0; c.uside != NULL && i < c.n_uside; i++)
+        free(c.uside[i].scgi_line.v);
+    free(c.uside);
     free(c.srv_scgi_line.v);
     free(c.buf);
     free(c.dir);
@@ -379,7 +473,7 @@ void sw_config_free(sw_config_t *cfg)
     free(cfg->admin_tls_cert);
     free(cfg->admin_tls_key);
     for (size_t i = 0; i < cfg->n_users; i++)
-        free(cfg->users[i].name);
+        user_free(&cfg->users[i]);
     free(cfg->users);
     for (size_t i = 0; i < cfg->n_apps; i++)
         app_free(&cfg->apps[i]);
@@ -393,6 +487,22 @@ const sw_user_config_t *sw_config_user(const sw_config_t *cfg, const char *name)
         if (strcmp(cfg->users[i].name, name) == 0)
             return &cfg->users[i];
     return NULL;
+}
+
+size_t sw_config_n_owners(const sw_config_t *cfg)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        for (size_t j = 0; j < cfg->n_apps; j++) {
+            if (cfg->apps[j].owner != NULL &&
+                strcmp(cfg->apps[j].owner, cfg->users[i].name) == 0) {
+                n++;
+                break;
+            }
+        }
+    }
+    return n;
 }
 
 const char *sw_isolation_name(sw_isolation_t iso)
@@ -456,19 +566,24 @@ void sw_errors_free(sw_errors_t *errs)
 static char *reader(char *str, int num, void *stream)
 {
     ctx_t *c = stream;
-    ssize_t len = getline(&c->buf, &c->cap, c->fp);
+    const char *from = c->text + c->pos;
+    const char *nl = strchr(from, '\n');
+    size_t len = nl != NULL ? (size_t)(nl - from) + 1 : strlen(from);
     char *s, *p;
     bool was_space = false;
 
-    if (len < 0)
+    if (len == 0)
         return NULL;
+    if (len + 1 > c->cap) {
+        c->cap = len + 1;
+        c->buf = cfg_xrealloc(c->buf, c->cap);
+    }
+    memcpy(c->buf, from, len);
+    c->buf[len] = '\0';
+    c->pos += len;
     c->line++;
     str[0] = '\n';
     str[1] = '\0';
-    if (memchr(c->buf, '\0', (size_t)len) != NULL) {
-        report(c, c->line, NULL, NULL, "line contains a NUL byte");
-        return str;
-    }
     s = c->buf;
     if (c->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
         s += 3;
@@ -590,10 +705,9 @@ static void section_begin(ctx_t *c, const char *name)
             }
         }
         cfg->users = cfg_xrealloc(cfg->users, (cfg->n_users + 1) * sizeof *cfg->users);
-        c->user_seen = cfg_xrealloc(c->user_seen, (cfg->n_users + 1) * sizeof *c->user_seen);
-        memset(c->user_seen[cfg->n_users], 0, sizeof c->user_seen[cfg->n_users]);
-        c->token_line = cfg_xrealloc(c->token_line, (cfg->n_users + 1) * sizeof *c->token_line);
-        c->token_line[cfg->n_users] = 0;
+        c->uside = cfg_xrealloc(c->uside, (cfg->n_users + 1) * sizeof *c->uside);
+        memset(&c->uside[cfg->n_users], 0, sizeof *c->uside);
+        c->n_uside = cfg->n_users + 1;
         memset(&cfg->users[cfg->n_users], 0, sizeof cfg->users[cfg->n_users]);
         cfg->users[cfg->n_users].name = cfg_xstrdup(un);
         cfg->users[cfg->n_users].line = c->line;
@@ -607,14 +721,14 @@ static void section_begin(ctx_t *c, const char *name)
     }
 }
 
-/* The generic walker: finds the key's row, then checks repetition, support
- * level and value, and stores it. */
+/* The generic walker: finds the key's row, then checks repetition and
+ * value, and stores it. */
 static void key_set(ctx_t *c, const char *name, const char *value)
 {
     const keydef_t *k;
     void *base;
     val_t v;
-    char err[512], q[160], label[200];
+    char err[512], label[200];
     size_t idx;
     int *seen;
 
@@ -629,18 +743,28 @@ static void key_set(ctx_t *c, const char *name, const char *value)
     sect_label(c, label, sizeof label);
     k = key_find(c->kind, name);
     if (k == NULL) {
-        sect_kind_t other = c->kind == SEC_APP ? SEC_SERVER : SEC_APP;
+        static const struct {
+            sect_kind_t kind;
+            const char *label;
+        } others[] = {
+            {SEC_SERVER, "[server]"}, {SEC_APP, "[app:NAME]"},
+            {SEC_USER, "[user:NAME]"},
+        };
 
-        if (c->kind != SEC_USER && key_find(other, name) != NULL)
-            report(c, c->line, label, name, "unknown key here (it belongs in "
-                   "%s)", other == SEC_SERVER ? "[server]" : "[app:NAME]");
-        else
-            report(c, c->line, label, name, "unknown key");
+        for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+            if (others[i].kind != c->kind &&
+                key_find(others[i].kind, name) != NULL) {
+                report(c, c->line, label, name, "unknown key here (it "
+                       "belongs in %s)", others[i].label);
+                return;
+            }
+        }
+        report(c, c->line, label, name, "unknown key");
         return;
     }
     idx = (size_t)(k - keys);
     seen = c->kind == SEC_SERVER ? c->srv_seen
-         : c->kind == SEC_USER ? c->user_seen[c->user] : c->side[c->app].seen;
+         : c->kind == SEC_USER ? c->uside[c->user].seen : c->side[c->app].seen;
     if (!(k->flags & F_REPEAT) && seen[idx] != 0) {
         report(c, c->line, label, name, "given twice (first on line %d)",
                seen[idx]);
@@ -649,22 +773,12 @@ static void key_set(ctx_t *c, const char *name, const char *value)
     if (seen[idx] == 0)
         seen[idx] = c->line;
 
-    if (k->sup == SUP_NO) {
-        report(c, c->line, label, name, "not supported yet");
-        return;
-    }
     base = c->kind == SEC_SERVER ? (void *)c->cfg
          : c->kind == SEC_USER ? (void *)&c->cfg->users[c->user]
                                : (void *)&c->cfg->apps[c->app];
     memset(&v, 0, sizeof v);
     if (parse_value(c, k, base, value, &v, err, sizeof err) < 0) {
         report(c, c->line, label, name, "%s", err);
-        cfg_val_free(&v);
-        return;
-    }
-    if (k->sup == SUP_NOOP && !cfg_val_asks_nothing(k, &v)) {
-        report(c, c->line, label, name, "not supported yet (this release "
-               "accepts only %s), got %s", k->noop, cfg_quote(value, q, sizeof q));
         cfg_val_free(&v);
         return;
     }
@@ -683,6 +797,7 @@ static void check_all(ctx_t *c)
     size_t k_ascgi = (size_t)(key_find(SEC_APP, "scgi") - keys);
     size_t k_sscgi = (size_t)(key_find(SEC_SERVER, "scgi") - keys);
     bool any_listener = c->srv_seen[k_sscgi] != 0;
+    bool host = cfg->mode == SW_MODE_HOST;   /* a bad value left single */
     char label[200];
 
     if (cfg->n_apps == 0 && c->nerr == 0)
@@ -710,7 +825,7 @@ static void check_all(ctx_t *c)
     size_t k_token = (size_t)(key_find(SEC_USER, "token-sha256") - keys);
     size_t k_owner = (size_t)(key_find(SEC_APP, "owner") - keys);
     for (size_t i = 0; i < cfg->n_users; i++) {
-        if (c->user_seen[i][k_token] == 0) {
+        if (c->uside[i].seen[k_token] == 0) {
             snprintf(label, sizeof label, "[user:%s]", cfg->users[i].name);
             report(c, cfg->users[i].line, label, "token-sha256", "required key is missing");
         }
@@ -719,14 +834,14 @@ static void check_all(ctx_t *c)
      * act as whichever the admin port found, an admin's perhaps. Hashes
      * are compared as bytes, so case in the hex digits hides nothing. */
     for (size_t i = 0; i < cfg->n_users; i++) {
-        for (size_t j = 0; c->token_line[i] && j < i; j++) {
-            if (!c->token_line[j] ||
+        for (size_t j = 0; c->uside[i].token_line && j < i; j++) {
+            if (!c->uside[j].token_line ||
                 memcmp(cfg->users[i].token_sha256, cfg->users[j].token_sha256, 32) != 0)
                 continue;
             snprintf(label, sizeof label, "[user:%s]", cfg->users[i].name);
-            report(c, c->token_line[i], label, "token-sha256",
+            report(c, c->uside[i].token_line, label, "token-sha256",
                    "the same hash as [user:%s] (line %d): every user needs a token "
-                   "of their own", cfg->users[j].name, c->token_line[j]);
+                   "of their own", cfg->users[j].name, c->uside[j].token_line);
             break;
         }
     }
@@ -757,20 +872,32 @@ static void check_all(ctx_t *c)
                "admin-tls-key (tokens must not cross a network in clear text), "
                "or listen on 127.0.0.1, [::1] or a unix socket", cfg->admin);
 
-    /* The main interpreter can host one app only (DESIGN section 1). */
-    for (size_t i = 0, first = (size_t)-1; i < cfg->n_apps; i++) {
+    /* The main interpreter can host one app only (DESIGN section 1): one
+     * per process, which in host mode is one per owner. */
+    for (size_t i = 0; i < cfg->n_apps; i++) {
+        size_t first = i;
+
         if (cfg->apps[i].isolation != SW_ISOLATION_MAIN)
             continue;
-        if (first == (size_t)-1) {
-            first = i;
-            continue;
+        for (size_t j = 0; j < i && first == i; j++) {
+            const char *oi = cfg->apps[i].owner, *oj = cfg->apps[j].owner;
+
+            if (cfg->apps[j].isolation == SW_ISOLATION_MAIN &&
+                (!host || (oi != NULL && oj != NULL && strcmp(oi, oj) == 0)))
+                first = j;
         }
+        if (first == i)
+            continue;
         snprintf(label, sizeof label, "[app:%s]", cfg->apps[i].name);
         int iso_line = c->side[i].seen[(size_t)(key_find(SEC_APP, "isolation") - keys)];
         report(c, iso_line ? iso_line : cfg->apps[i].line, label, "isolation",
                "only one app per process can use isolation = main "
                "([app:%s] already does)", cfg->apps[first].name);
     }
+    /* host mode: an owner's scgi listens for all its apps */
+    for (size_t i = 0; i < cfg->n_apps; i++)
+        if (owner_scgi(c, &cfg->apps[i])->n > 0)
+            any_listener = true;
     if (cfg->n_apps > 0 && !any_listener) {
         report(c, c->server_line, c->server_line ? "[server]" : NULL, "scgi",
                "no SCGI listener: set scgi in [server] or in an app");
@@ -778,7 +905,8 @@ static void check_all(ctx_t *c)
         for (size_t i = 0; i < cfg->n_apps; i++) {
             sw_app_config_t *a = &cfg->apps[i];
 
-            if (c->side[i].seen[k_ascgi] == 0 && a->n_mounts > 0) {
+            if (c->side[i].seen[k_ascgi] == 0 && a->n_mounts > 0 &&
+                owner_scgi(c, a)->n == 0) {
                 snprintf(label, sizeof label, "[app:%s]", a->name);
                 report(c, c->side[i].mount_line.v[0], label, "mount",
                        "no [server] scgi listener to mount on: add one, or "
@@ -818,11 +946,10 @@ static void check_all(ctx_t *c)
     }
 
     /* Two apps reachable through a common listener must not share a mount
-     * (same host and prefix). An app without private scgi listens on the
-     * [server] ones; an app without mounts serves its listener's root. */
+     * (same host and prefix). An app without mounts serves its listeners'
+     * root. */
     for (size_t b = 0; b < cfg->n_apps; b++) {
         sw_app_config_t *B = &cfg->apps[b];
-        const sw_strv_t *lb = B->scgi.n > 0 ? &B->scgi : &cfg->scgi;
         sw_mount_t root = {NULL, ""};
         const sw_mount_t *mb = B->n_mounts > 0 ? B->mounts : &root;
         size_t nb = B->n_mounts > 0 ? B->n_mounts : 1;
@@ -830,17 +957,11 @@ static void check_all(ctx_t *c)
         snprintf(label, sizeof label, "[app:%s]", B->name);
         for (size_t a = 0; a < b; a++) {
             sw_app_config_t *A = &cfg->apps[a];
-            const sw_strv_t *la = A->scgi.n > 0 ? &A->scgi : &cfg->scgi;
             const sw_mount_t *ma = A->n_mounts > 0 ? A->mounts : &root;
             size_t na = A->n_mounts > 0 ? A->n_mounts : 1;
-            bool shared = false;
 
-            if (c->side[a].no_conflicts || c->side[b].no_conflicts)
-                continue;
-            for (size_t i = 0; i < la->n; i++)
-                for (size_t j = 0; j < lb->n; j++)
-                    shared = shared || cfg_addr_equal(la->items[i], lb->items[j]);
-            if (!shared)
+            if (c->side[a].no_conflicts || c->side[b].no_conflicts ||
+                !apps_share_listener(c, a, b))
                 continue;
             for (size_t j = 0; j < nb; j++) {
                 for (size_t i = 0; i < na; i++) {
@@ -863,6 +984,178 @@ static void check_all(ctx_t *c)
             }
         }
     }
+    check_owners(c);
+}
+
+/* [user:NAME] as the owner of a worker process (DESIGN section 9): which
+ * keys need host mode, what host mode needs, the owners' listeners, and
+ * log-dir, checked for real as the OS user that will write there. */
+static void check_owners(ctx_t *c)
+{
+    sw_config_t *cfg = c->cfg;
+    size_t k_mode = (size_t)(key_find(SEC_SERVER, "mode") - keys);
+    size_t k_suser = (size_t)(key_find(SEC_SERVER, "user") - keys);
+    size_t k_owner = (size_t)(key_find(SEC_APP, "owner") - keys);
+    size_t k_runas = (size_t)(key_find(SEC_USER, "run-as") - keys);
+    size_t k_urss = (size_t)(key_find(SEC_USER, "recycle-rss") - keys);
+    size_t k_logdir = (size_t)(key_find(SEC_USER, "log-dir") - keys);
+    static const char *const host_only[] = {"run-as", "scgi", "recycle-rss"};
+    bool known = c->srv_seen[k_mode] == 0 || c->mode_line != 0;
+    bool host = known && cfg->mode == SW_MODE_HOST;
+    char label[200];
+
+    /* An owner without a budget of its own gets the server's, so that a
+     * worker's budget is one field whatever the file says. */
+    for (size_t i = 0; i < cfg->n_users; i++)
+        if (c->uside[i].seen[k_urss] == 0)
+            cfg->users[i].recycle_rss = cfg->recycle_rss;
+    if (!known)
+        return;
+
+    for (size_t i = 0; !host && i < cfg->n_users; i++) {
+        snprintf(label, sizeof label, "[user:%s]", cfg->users[i].name);
+        for (size_t j = 0; j < sizeof host_only / sizeof host_only[0]; j++) {
+            size_t k = (size_t)(key_find(SEC_USER, host_only[j]) - keys);
+
+            if (c->uside[i].seen[k] != 0)
+                report(c, c->uside[i].seen[k], label, host_only[j],
+                       "needs mode = host in [server] (it configures the "
+                       "owner's own worker process)");
+        }
+    }
+
+    if (host) {
+        if (c->srv_seen[k_suser] != 0)
+            report(c, c->srv_seen[k_suser], "[server]", "user",
+                   "cannot be used with mode = host: the master keeps root "
+                   "to start each owner's process as its run-as");
+        for (size_t i = 0; i < cfg->n_apps; i++) {
+            if (c->side[i].seen[k_owner] != 0)
+                continue;
+            snprintf(label, sizeof label, "[app:%s]", cfg->apps[i].name);
+            report(c, cfg->apps[i].line, label, "owner", "required in host "
+                   "mode: the master runs no Python, so an app without an "
+                   "owner has no process to run in");
+        }
+    }
+
+    /* As root, a worker without run-as would run its apps as root. A master
+     * that is not root starts workers as itself: run-as is optional. */
+    for (size_t i = 0; host && geteuid() == 0 && i < cfg->n_users; i++) {
+        char apps[400] = "";
+        size_t o = 0;
+
+        if (c->uside[i].seen[k_runas] != 0)
+            continue;
+        for (size_t j = 0; j < cfg->n_apps && o < sizeof apps; j++)
+            if (cfg->apps[j].owner != NULL &&
+                strcmp(cfg->apps[j].owner, cfg->users[i].name) == 0)
+                o += (size_t)snprintf(apps + o, sizeof apps - o, "%s[app:%s]",
+                                      o ? ", " : "", cfg->apps[j].name);
+        if (o == 0)
+            continue;   /* owns nothing: no worker */
+        snprintf(label, sizeof label, "[user:%s]", cfg->users[i].name);
+        report(c, cfg->users[i].line, label, "run-as", "required in host "
+               "mode when the server runs as root: the OS user for %s", apps);
+    }
+
+    /* An owner's listener is its worker's alone: the same address anywhere
+     * else would be bound twice or routed past the worker. */
+    for (size_t i = 0; host && i < cfg->n_users; i++) {
+        const sw_user_config_t *u = &cfg->users[i];
+
+        snprintf(label, sizeof label, "[user:%s]", u->name);
+        for (size_t j = 0; j < u->scgi.n; j++) {
+            const char *addr = u->scgi.items[j];
+            int line = c->uside[i].scgi_line.v[j];
+            bool clash = false;
+
+            for (size_t k = 0; !clash && k < cfg->scgi.n; k++) {
+                if ((clash = cfg_addr_equal(addr, cfg->scgi.items[k])))
+                    report(c, line, label, "scgi", "\"%s\" is already a "
+                           "[server] scgi listener (line %d)", addr,
+                           c->srv_scgi_line.v[k]);
+            }
+            for (size_t a = 0; !clash && a < cfg->n_apps; a++) {
+                for (size_t k = 0; !clash && k < cfg->apps[a].scgi.n; k++) {
+                    if ((clash = cfg_addr_equal(addr, cfg->apps[a].scgi.items[k])))
+                        report(c, line, label, "scgi", "\"%s\" is already an "
+                               "scgi listener of [app:%s] (line %d)", addr,
+                               cfg->apps[a].name, c->side[a].scgi_line.v[k]);
+                }
+            }
+            for (size_t p = 0; !clash && p < i; p++) {
+                for (size_t k = 0; !clash && k < cfg->users[p].scgi.n; k++) {
+                    if ((clash = cfg_addr_equal(addr, cfg->users[p].scgi.items[k])))
+                        report(c, line, label, "scgi", "\"%s\" is already an "
+                               "scgi listener of [user:%s] (line %d)", addr,
+                               cfg->users[p].name, c->uside[p].scgi_line.v[k]);
+                }
+            }
+            if (!clash && cfg->admin != NULL && cfg_addr_equal(addr, cfg->admin))
+                report(c, line, label, "scgi", "\"%s\" is the admin address "
+                       "(line %d)", addr, c->admin_line);
+        }
+    }
+
+    /* log-dir: APP.log is created there by the worker as run-as (host
+     * mode) or by the server as its user (single mode). */
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        const sw_user_config_t *u = &cfg->users[i];
+        bool named = host ? c->uside[i].seen[k_runas] != 0
+                          : c->srv_seen[k_suser] != 0;
+        const char *as = !named ? NULL : host ? u->run_as : cfg->user;
+        char who[320];
+        int rc;
+
+        if (u->log_dir == NULL || (named && as == NULL))
+            continue;   /* no log-dir, or a bad user name (reported) */
+        rc = cfg_dir_writable_as(u->log_dir, as, who, sizeof who);
+        if (rc == 0)
+            continue;
+        snprintf(label, sizeof label, "[user:%s]", u->name);
+        if (rc > 0)
+            report(c, c->uside[i].seen[k_logdir], label, "log-dir",
+                   "\"%s\" is not writable and searchable by OS user %s: %s",
+                   u->log_dir, who, strerror(rc));
+        else
+            report(c, c->uside[i].seen[k_logdir], label, "log-dir",
+                   "cannot check \"%s\" as OS user %s: %s", u->log_dir, who,
+                   strerror(-rc));
+    }
+}
+
+/* An app's listeners: its own scgi, else the [server] ones; in host mode
+ * also its owner's (returned by owner_scgi()). */
+static bool apps_share_listener(ctx_t *c, size_t a, size_t b)
+{
+    const sw_config_t *cfg = c->cfg;
+    const sw_app_config_t *A = &cfg->apps[a], *B = &cfg->apps[b];
+    const sw_strv_t *la[2] = {A->scgi.n > 0 ? &A->scgi : &cfg->scgi,
+                              owner_scgi(c, A)};
+    const sw_strv_t *lb[2] = {B->scgi.n > 0 ? &B->scgi : &cfg->scgi,
+                              owner_scgi(c, B)};
+
+    for (size_t x = 0; x < 2; x++)
+        for (size_t y = 0; y < 2; y++)
+            for (size_t i = 0; i < la[x]->n; i++)
+                for (size_t j = 0; j < lb[y]->n; j++)
+                    if (cfg_addr_equal(la[x]->items[i], lb[y]->items[j]))
+                        return true;
+    return false;
+}
+
+/* In host mode, the listeners of app's owner ([user:NAME] scgi), which lead
+ * to its worker; otherwise, or without an owner, an empty list. */
+static const sw_strv_t *owner_scgi(ctx_t *c, const sw_app_config_t *app)
+{
+    static const sw_strv_t none = {NULL, 0};
+    const sw_user_config_t *u;
+
+    if (c->cfg->mode != SW_MODE_HOST || app->owner == NULL)
+        return &none;
+    u = sw_config_user(c->cfg, app->owner);
+    return u != NULL ? &u->scgi : &none;
 }
 
 /* ---- values --------------------------------------------------------------- */
@@ -875,14 +1168,12 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
     char q[160];
     struct stat st;
 
-    if (*raw == '\0' && k->type != T_ANY) {
+    if (*raw == '\0') {
         snprintf(err, n, "empty value");
         return -1;
     }
     cfg_quote(raw, q, sizeof q);
     switch (k->type) {
-    case T_ANY:
-        return 0;
     case T_PATH:
         v->s[0] = cfg_path_join(c->dir, raw);
         return 0;
@@ -933,6 +1224,7 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
     case T_INT:
         return cfg_parse_int(k, raw, v, err, n);
     case T_SECONDS:
+    case T_MIB:
         return cfg_parse_seconds(k, raw, v, err, n);
     case T_SIZE:
         return cfg_parse_size(k, raw, v, err, n);
@@ -951,9 +1243,12 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
         return 0;
     case T_ENUM:
         return cfg_parse_enum(k, raw, v, err, n);
-    case T_USER:
+    case T_USER: {
+        struct passwd *pw;
+
         errno = 0;
-        if (getpwnam(raw) == NULL) {
+        pw = getpwnam(raw);
+        if (pw == NULL) {
             if (errno != 0 && errno != ENOENT && errno != ESRCH)
                 snprintf(err, n, "cannot look up user %s: %s", q,
                          strerror(errno));
@@ -961,8 +1256,15 @@ static int parse_value(ctx_t *c, const keydef_t *k, void *base,
                 snprintf(err, n, "no such user %s", q);
             return -1;
         }
+        if ((k->flags & F_NOROOT) && pw->pw_uid == 0) {
+            /* the point of a worker per owner is that no app runs as root */
+            snprintf(err, n, "%s has uid 0: an owner's apps must not run as "
+                     "root", q);
+            return -1;
+        }
         v->s[0] = cfg_xstrdup(raw);
         return 0;
+    }
     case T_DIR:
         v->s[0] = cfg_path_join(c->dir, raw);
         if (stat(v->s[0], &st) < 0) {
@@ -1069,8 +1371,6 @@ static void store_value(ctx_t *c, const keydef_t *k, void *base, val_t *v)
     char *field = (char *)base + k->off;
 
     switch (k->store) {
-    case ST_NONE:
-        break;
     case ST_UINT:
         *(unsigned *)(void *)field = (unsigned)v->u;
         break;
@@ -1132,14 +1432,22 @@ static void set_mount(ctx_t *c, void *base, val_t *v)
     cfg_intv_push(&c->side[c->app].mount_line, c->line);
 }
 
+/* [server], [app:NAME] and [user:NAME] scgi: the address, and its line for
+ * the conflict checks of check_all(). */
 static void set_scgi(ctx_t *c, void *base, val_t *v)
 {
     (void)base;
-    cfg_strv_take(c->kind == SEC_SERVER ? &c->cfg->scgi
-                                    : &c->cfg->apps[c->app].scgi, v->s[0]);
+    if (c->kind == SEC_SERVER) {
+        cfg_strv_take(&c->cfg->scgi, v->s[0]);
+        cfg_intv_push(&c->srv_scgi_line, c->line);
+    } else if (c->kind == SEC_USER) {
+        cfg_strv_take(&c->cfg->users[c->user].scgi, v->s[0]);
+        cfg_intv_push(&c->uside[c->user].scgi_line, c->line);
+    } else {
+        cfg_strv_take(&c->cfg->apps[c->app].scgi, v->s[0]);
+        cfg_intv_push(&c->side[c->app].scgi_line, c->line);
+    }
     v->s[0] = NULL;
-    cfg_intv_push(c->kind == SEC_SERVER ? &c->srv_scgi_line
-                                    : &c->side[c->app].scgi_line, c->line);
 }
 
 static int hexnib(char ch)
@@ -1150,10 +1458,18 @@ static int hexnib(char ch)
 static void set_token(ctx_t *c, void *base, val_t *v)
 {
     sw_user_config_t *u = base;
-    c->token_line[c->user] = c->line;
+    c->uside[c->user].token_line = c->line;
     for (size_t i = 0; i < 32; i++)
         u->token_sha256[i] = (unsigned char)(hexnib(v->s[0][2 * i]) * 16 +
                                              hexnib(v->s[0][2 * i + 1]));
+}
+
+/* The mode, and that it is known: checks that depend on it are skipped
+ * after a bad value, which is reported already. */
+static void set_mode(ctx_t *c, void *base, val_t *v)
+{
+    ((sw_config_t *)base)->mode = (sw_mode_t)v->i;
+    c->mode_line = c->line;
 }
 
 static void set_isolation(ctx_t *c, void *base, val_t *v)
@@ -1216,6 +1532,14 @@ static void app_free(sw_app_config_t *app)
     sw_strv_free(&app->env);
     free(app->owner);
     free(app->touch_reload);
+}
+
+static void user_free(sw_user_config_t *u)
+{
+    free(u->name);
+    free(u->run_as);
+    sw_strv_free(&u->scgi);
+    free(u->log_dir);
 }
 
 /* "FILE:LINE: [sect] key: message", parts left out when NULL. */

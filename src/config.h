@@ -35,12 +35,28 @@ typedef struct {
 
 typedef enum { SW_ROLE_USER = 0, SW_ROLE_ADMIN } sw_role_t;
 
-/* [user:NAME]: who may use the admin API. */
+/* [server] mode (DESIGN section 9): one process, or a master that runs no
+ * Python and one worker process per owner of apps. */
+typedef enum { SW_MODE_SINGLE = 0, SW_MODE_HOST } sw_mode_t;
+
+/* [user:NAME]: who may use the admin API and, in host mode, the owner
+ * whose apps share one worker process. */
 typedef struct {
     char *name;
     int line;
     unsigned char token_sha256[32];   /* SHA-256 of the token; never the token */
     sw_role_t role;
+    char *run_as;             /* host mode: OS user (and its primary group) of
+                                 this owner's worker; never uid 0; NULL: not
+                                 set (allowed only when the master is not root) */
+    sw_strv_t scgi;           /* host mode: listeners for all this owner's apps,
+                                 served by its worker; distinct from every other
+                                 listener and the admin address */
+    double recycle_rss;       /* host mode: MiB budget of this owner's worker, as
+                                 [server] recycle-rss; [server]'s when not set */
+    char *log_dir;            /* this owner's apps log to LOG_DIR/APP.log; NULL:
+                                 the error log. Checked writable by run-as
+                                 (host mode) or the server's user (single) */
 } sw_user_config_t;
 
 typedef enum { SW_RELOAD_AUTO = 0, SW_RELOAD_INTERPRETER, SW_RELOAD_PROCESS } sw_reload_cfg_t;
@@ -73,6 +89,7 @@ typedef struct {
 
 typedef struct {
     char *file;               /* path of the config file, or "(command line)" */
+    sw_mode_t mode;           /* default single; host: DESIGN section 9 */
     sw_strv_t scgi;           /* shared listeners */
     char *admin;              /* admin address; NULL when off */
     char *admin_tls_cert;     /* PEM files; both or neither */
@@ -100,10 +117,26 @@ typedef struct {
     size_t n_apps;
 } sw_config_t;
 
-/* Parses and validates FILE. Returns the config, or NULL with every problem
- * appended to errs as "FILE:LINE: message". Also checks that each app's
- * wsgi file exists and is readable. */
+/* Parses and validates FILE: sw_config_read() then sw_config_parse_string().
+ * Returns the config, or NULL with every problem appended to errs as
+ * "FILE:LINE: message". Also checks that each app's wsgi file exists and is
+ * readable. */
 sw_config_t *sw_config_load(const char *file, sw_errors_t *errs);
+
+/* The largest config file sw_config_read() takes, in bytes. */
+#define SW_CONFIG_MAX_SIZE (16 * 1024 * 1024)
+
+/* FILE's whole text, NUL-terminated (the caller frees it), or NULL with
+ * "FILE:LINE: message" in errs: cannot open or read it, larger than
+ * SW_CONFIG_MAX_SIZE, or a line holding a NUL byte. */
+char *sw_config_read(const char *file, sw_errors_t *errs);
+
+/* As sw_config_load(), from text already read (up to its NUL): label
+ * stands for the file name in messages and in cfg->file, and relative paths
+ * are relative to label's directory. The host-mode master reads the file
+ * once and parses and hands these same bytes to its workers. */
+sw_config_t *sw_config_parse_string(const char *label, const char *text,
+                                    sw_errors_t *errs);
 
 /* Quick mode (--app/--scgi): one app named after the file, mounted at "/".
  * isolation may be NULL (auto). Returns NULL with errors in errs. */
@@ -118,6 +151,9 @@ const char *sw_isolation_name(sw_isolation_t iso);
 
 /* The user NAME of cfg, or NULL. */
 const sw_user_config_t *sw_config_user(const sw_config_t *cfg, const char *name);
+
+/* How many users own at least one app: in host mode, the worker processes. */
+size_t sw_config_n_owners(const sw_config_t *cfg);
 
 void sw_strv_push(sw_strv_t *v, const char *s);
 void sw_strv_free(sw_strv_t *v);

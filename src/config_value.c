@@ -1,6 +1,6 @@
 /* config_value.c: parsing and checking single configuration values
  * (integers, seconds, sizes, enums, addresses, wsgi targets, mounts,
- * environment entries) and the small string, path and allocation helpers
+ * environment entries, a directory writable by an OS user) and the small string, path and allocation helpers
  * config.c builds on. Knows the key table's types but not the file being
  * read: errors go into the caller's buffer, without "FILE:LINE: key:". */
 #include "config_value.h"
@@ -8,12 +8,16 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int cfg_parse_int(const keydef_t *k, const char *raw, val_t *v,
@@ -35,11 +39,13 @@ int cfg_parse_int(const keydef_t *k, const char *raw, val_t *v,
     return 0;
 }
 
+/* T_SECONDS and T_MIB: a plain non-negative decimal in [min, max]. */
 int cfg_parse_seconds(const keydef_t *k, const char *raw, val_t *v,
                       char *err, size_t n)
 {
     size_t len = strlen(raw);
     const char *dot = strchr(raw, '.');
+    const char *unit = k->type == T_MIB ? "MiB" : "seconds";
     char q[160];
     double d;
 
@@ -55,12 +61,12 @@ int cfg_parse_seconds(const keydef_t *k, const char *raw, val_t *v,
     return 0;
 bad:
     if (k->flags & F_POSITIVE)
-        snprintf(err, n, "must be a number of seconds greater than %.0f and "
-                 "at most %.0f, got %s", k->min, k->max,
+        snprintf(err, n, "must be a number of %s greater than %.0f and "
+                 "at most %.0f, got %s", unit, k->min, k->max,
                  cfg_quote(raw, q, sizeof q));
     else
-        snprintf(err, n, "must be a number of seconds from %.0f to %.0f, "
-                 "got %s", k->min, k->max, cfg_quote(raw, q, sizeof q));
+        snprintf(err, n, "must be a number of %s from %.0f to %.0f, "
+                 "got %s", unit, k->min, k->max, cfg_quote(raw, q, sizeof q));
     return -1;
 }
 
@@ -87,34 +93,24 @@ int cfg_parse_size(const keydef_t *k, const char *raw, val_t *v,
     return 0;
 }
 
-/* Enum values: known but unsupported ones are "not supported yet". */
+/* One of k->enums; the error lists them all. */
 int cfg_parse_enum(const keydef_t *k, const char *raw, val_t *v,
                    char *err, size_t n)
 {
-    char q[160], all[200] = "", ok[200] = "";
+    char q[160], all[200] = "";
     const enum_val_t *e;
 
     for (e = k->enums; e->name != NULL; e++) {
-        size_t la = strlen(all), lo = strlen(ok);
+        size_t la = strlen(all);
 
         snprintf(all + la, sizeof all - la, "%s%s", la ? ", " : "", e->name);
-        if (e->supported)
-            snprintf(ok + lo, sizeof ok - lo, "%s%s", lo ? " or " : "",
-                     e->name);
-    }
-    cfg_quote(raw, q, sizeof q);
-    for (e = k->enums; e->name != NULL; e++) {
-        if (strcmp(e->name, raw) != 0)
-            continue;
-        if (!e->supported) {
-            snprintf(err, n, "%s is not supported yet (this release accepts "
-                     "%s)", q, ok);
-            return -1;
+        if (strcmp(e->name, raw) == 0) {
+            v->i = e->value;
+            return 0;
         }
-        v->i = e->value;
-        return 0;
     }
-    snprintf(err, n, "must be one of %s; got %s", all, q);
+    snprintf(err, n, "must be one of %s; got %s", all,
+             cfg_quote(raw, q, sizeof q));
     return -1;
 }
 
@@ -284,14 +280,97 @@ out:
     return rc;
 }
 
-bool cfg_val_asks_nothing(const keydef_t *k, const val_t *v)
+/* Can OS user AS (NULL: the effective user) create files in dir? 0, an
+ * errno of access() (> 0), or a negative errno when it cannot be checked;
+ * who gets the user checked, quoted. Checked for real in a child that
+ * becomes AS (groups, gid, uid), so that modes, ACLs, supplementary groups
+ * and read-only mounts all count, which no arithmetic on stat() gets right.
+ * Only root can become another user: otherwise the check falls back to the
+ * effective user (a master that is not root starts its workers as itself),
+ * and who says so. The child makes system calls only, as a fork of a
+ * threaded process (SIGHUP reloads) must: the group list is looked up
+ * before the fork, since initgroups() reads /etc/group and may take a
+ * lock another thread held at the fork. */
+int cfg_dir_writable_as(const char *dir, const char *as, char *who,
+                        size_t n)
 {
-    switch (k->type) {
-    case T_BOOL:    return v->i == 0;
-    case T_SECONDS: return v->d == 0;
-    case T_INT:     return v->i == 0;
-    default:        return false;
+    struct passwd *pw;
+    uid_t uid;
+    gid_t gid, *groups = NULL;
+    int ngroups = 16, fds[2], rc = -EIO;
+    pid_t pid;
+    char q[120], qa[120];
+
+    if (as == NULL || geteuid() != 0) {
+        uid_t me = geteuid();
+
+        pw = getpwuid(me);
+        if (pw != NULL)
+            cfg_quote(pw->pw_name, q, sizeof q);
+        else
+            snprintf(q, sizeof q, "%u", (unsigned)me);
+        if (as != NULL && (pw == NULL || strcmp(pw->pw_name, as) != 0))
+            snprintf(who, n, "%s (the server's user: only root can check as "
+                     "%s)", q, cfg_quote(as, qa, sizeof qa));
+        else
+            snprintf(who, n, "%s", q);
+        return faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0 ? 0 : errno;
     }
+    snprintf(who, n, "%s", cfg_quote(as, q, sizeof q));
+    errno = 0;
+    pw = getpwnam(as);
+    if (pw == NULL)
+        return errno != 0 ? -errno : -ENOENT;
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+    for (;;) {
+        int want = ngroups;
+
+        groups = cfg_xrealloc(groups, (size_t)want * sizeof *groups);
+        if (getgrouplist(as, gid, groups, &ngroups) >= 0)
+            break;
+        if (ngroups <= want)   /* no growth asked for: a lookup error */
+            ngroups = want * 2;
+        if (ngroups > 65536) {
+            free(groups);
+            return -E2BIG;
+        }
+    }
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        rc = -errno;
+        free(groups);
+        return rc;
+    }
+    pid = fork();
+    if (pid == 0) {
+        int r = 0;
+
+        if (setgroups((size_t)ngroups, groups) != 0 || setgid(gid) != 0 ||
+            setuid(uid) != 0)
+            r = -errno;
+        else if (access(dir, W_OK | X_OK) != 0)
+            r = errno;
+        _exit(write(fds[1], &r, sizeof r) == (ssize_t)sizeof r ? 0 : 1);
+    }
+    if (pid < 0)
+        rc = -errno;
+    close(fds[1]);
+    if (pid > 0) {
+        ssize_t got;
+
+        /* the result comes through the pipe, not the exit status: a reaper
+         * elsewhere (waitpid(-1) of the host master) may take that first */
+        do
+            got = read(fds[0], &rc, sizeof rc);
+        while (got < 0 && errno == EINTR);
+        if (got != (ssize_t)sizeof rc)
+            rc = -EIO;
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    close(fds[0]);
+    free(groups);
+    return rc;
 }
 
 void cfg_val_free(val_t *v)

@@ -16,7 +16,6 @@
 typedef enum { SEC_NONE, SEC_SERVER, SEC_APP, SEC_USER, SEC_SKIP } sect_kind_t;
 
 typedef enum {
-    T_ANY,       /* not examined: only for keys that are not supported yet */
     T_PATH,      /* a path; relative means relative to the config's dir */
     T_LOG,       /* "stderr", "off" (with F_OFF) or a path */
     T_ADDR,      /* HOST:PORT, [IPV6]:PORT, unix:/path */
@@ -24,10 +23,11 @@ typedef enum {
     T_MODE,      /* octal permission bits */
     T_INT,       /* integer in [min, max] */
     T_SECONDS,   /* non-negative decimal seconds in [min, max] */
+    T_MIB,       /* the same, in MiB */
     T_SIZE,      /* bytes in [min, max] */
     T_BOOL,      /* yes/no/on/off/true/false/1/0 */
     T_ENUM,      /* one of enums[] */
-    T_USER,      /* an existing user name */
+    T_USER,      /* an existing user name (F_NOROOT: not uid 0) */
     T_DIR,       /* a path that must be a directory */
     T_WSGI,      /* PATH.py[:callable] or module.path[:callable] */
     T_MOUNT,     /* [host][/prefix] */
@@ -40,7 +40,6 @@ typedef enum {
 } vtype_t;
 
 typedef enum {
-    ST_NONE,     /* validated only: no field in this release */
     ST_UINT,     /* unsigned */
     ST_INT,      /* int */
     ST_DOUBLE,   /* double */
@@ -51,18 +50,11 @@ typedef enum {
     ST_FUNC      /* the row's setter */
 } store_t;
 
-typedef enum {
-    SUP_YES,     /* implemented */
-    SUP_NO,      /* any value: "not supported yet" */
-    SUP_NOOP     /* accepted only when the value asks for nothing (0, no) */
-} support_t;
-
-enum { F_REPEAT = 1, F_POSITIVE = 2, F_OFF = 4, F_NOMAX = 8 };
+enum { F_REPEAT = 1, F_POSITIVE = 2, F_OFF = 4, F_NOMAX = 8, F_NOROOT = 16 };
 
 typedef struct {
     const char *name;
     int value;
-    bool supported;
 } enum_val_t;
 
 /* A parsed value. s[] and list own their strings until stored. */
@@ -84,8 +76,6 @@ typedef struct {
     store_t store;
     size_t off;
     void (*set)(ctx_t *c, void *base, val_t *v);
-    support_t sup;
-    const char *noop;         /* SUP_NOOP: the value that asks for nothing */
     double min, max;
     const enum_val_t *enums;
 } keydef_t;
@@ -111,11 +101,14 @@ int cfg_parse_mount(const char *raw, sw_app_config_t *app, val_t *v,
                     char *err, size_t n);
 int cfg_parse_environ(const char *raw, const sw_strv_t *have_list, val_t *v,
                       char *err, size_t n);
-bool cfg_val_asks_nothing(const keydef_t *k, const val_t *v);
 void cfg_val_free(val_t *v);
 int cfg_check_addr(const char *s, char *err, size_t n);
 bool cfg_addr_is_loopback(const char *s);
 bool cfg_addr_equal(const char *a, const char *b);
+/* 0 when OS user as (NULL: the effective user) may create files in dir, an
+ * errno of access() (> 0), or -errno when it cannot be checked; who gets
+ * the user checked, quoted. Needs root to check as another user. */
+int cfg_dir_writable_as(const char *dir, const char *as, char *who, size_t n);
 char *cfg_mount_text(const sw_mount_t *m);
 bool cfg_is_identifier(const char *s, size_t n);
 bool cfg_is_dotted_name(const char *s);

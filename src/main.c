@@ -184,7 +184,11 @@ int main(int argc, char **argv)
     }
     sw_errors_free(&errs);
     if (check) {
-        printf("%s: OK (%zu apps)\n", cfg->file, cfg->n_apps);
+        if (cfg->mode == SW_MODE_HOST)
+            printf("%s: OK (%zu apps, host mode, %zu owners)\n", cfg->file,
+                   cfg->n_apps, sw_config_n_owners(cfg));
+        else
+            printf("%s: OK (%zu apps)\n", cfg->file, cfg->n_apps);
         sw_config_free(cfg);
         free(text);
         return 0;

@@ -1,6 +1,7 @@
 /* fuzz_config.c: libFuzzer target for the config reader (src/config.c,
  * src/config_value.c, libinih): each input is written to one temp file and
- * loaded with sw_config_load(), the only way in (it reads a path). Then:
+ * loaded with sw_config_load() (sw_config_read(), whose NUL-byte check a
+ * string would skip, then sw_config_parse_string()). Then:
  * errors and a config never come together; every error names the file;
  * a config that loads keeps DESIGN section 7's rules (no token hash given
  * to two users, no non-loopback admin without TLS) and each app has its

@@ -1,16 +1,21 @@
 /* test_config.c: sw_config_load() and sw_config_quick(): values, defaults,
- * "FILE:LINE:" errors naming their key, support levels, mounts, wsgi forms.
+ * "FILE:LINE:" errors naming their key, mounts, wsgi forms.
  * Small configs are written to a temp dir that also holds app.py; kept
  * samples are in tests/data/config (found through SW_SRCDIR). */
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <ftw.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmp[64];   /* the temp dir of the current test */
@@ -582,7 +587,7 @@ Test(config, listener_and_mount_conflicts)
     run_ok(ok, N(ok));
 }
 
-/* ---- support levels --------------------------------------------------------- */
+/* ---- values that ask for nothing ----------------------------------------- */
 
 Test(config, values_asking_for_nothing_are_accepted)
 {
@@ -1217,4 +1222,472 @@ Test(config, non_loopback_admin_needs_tls)
 
     run_cases(cases, N(cases));
     run_ok(ok, N(ok));
+}
+
+/* ---- text already read: sw_config_read() and sw_config_parse_string() ------- */
+
+/* The host-mode master parses the bytes it read and hands the same bytes to
+ * its workers: the label stands for the file everywhere. */
+Test(config, parse_string_uses_the_label)
+{
+    char label[PATH_MAX], want[PATH_MAX];
+    sw_errors_t errs = {0};
+    sw_config_t *cfg;
+
+    /* relative paths resolve against the label's directory, not the cwd */
+    cr_assert_eq(chdir("/"), 0);
+    snprintf(label, sizeof label, "%s/never-written.ini", tmp);
+    cfg = sw_config_parse_string(label, APP("python-path = lib"), &errs);
+    cr_assert_not_null(cfg, "%s", joined(&errs));
+    cr_expect_str_eq(cfg->file, label);
+    snprintf(want, sizeof want, "%s/app.py", tmp);
+    cr_expect(same_file(cfg->apps[0].wsgi_file, want), "%s",
+              cfg->apps[0].wsgi_file);
+    snprintf(want, sizeof want, "%s/lib", tmp);
+    cr_expect_str_eq(cfg->apps[0].python_path.items[0], want);
+    sw_config_free(cfg);
+
+    cfg = sw_config_parse_string(label, SRV("bogus = 1"), &errs);
+    cr_expect_null(cfg);
+    cr_expect(errs.lines.n == 1 &&
+              error_is(&errs, 0, label, 6, "[server] bogus: unknown key"),
+              "%s", joined(&errs));
+    sw_errors_free(&errs);
+
+    /* the text needs no final newline; an empty text has no app */
+    cfg = sw_config_parse_string(label, "[server]\nscgi = 127.0.0.1:9000\n"
+                                 "[app:a]\nwsgi = app.py\nmount = /\nthreads = x",
+                                 &errs);
+    cr_expect_null(cfg);
+    cr_expect(errs.lines.n == 1 && error_is(&errs, 0, label, 6, "threads"),
+              "%s", joined(&errs));
+    sw_errors_free(&errs);
+    cr_expect_null(sw_config_parse_string(label, "", &errs));
+    cr_expect(errs.lines.n == 1 &&
+              error_is(&errs, 0, label, 0, "no [app:NAME] section"),
+              "%s", joined(&errs));
+    sw_errors_free(&errs);
+}
+
+Test(config, read_gives_the_bytes_or_an_error)
+{
+    static const char good[] = APP("threads = 2");
+    static const char with_nul[] = "[server]\nscgi = 127.0.0.1:9000\n"
+                                   "[app:a]\nwsgi = app.py\0junk\nmount = /\n"
+                                   "\0\n";
+    char path[PATH_MAX];
+    sw_errors_t errs = {0};
+    char *text;
+    FILE *f;
+
+    write_file(tmp, "r.ini", good);
+    snprintf(path, sizeof path, "%s/r.ini", tmp);
+    text = sw_config_read(path, &errs);
+    cr_assert_not_null(text, "%s", joined(&errs));
+    cr_expect_str_eq(text, good);
+    free(text);
+
+    /* a NUL would end the text early: each line holding one is an error,
+     * and sw_config_load() says so too */
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(with_nul, 1, sizeof with_nul - 1, f),
+                 sizeof with_nul - 1);
+    cr_assert_eq(fclose(f), 0);
+    cr_expect_null(sw_config_read(path, &errs));
+    cr_expect(errs.lines.n == 2 &&
+              error_is(&errs, 0, path, 4, "line contains a NUL byte") &&
+              error_is(&errs, 1, path, 6, "line contains a NUL byte"),
+              "%s", joined(&errs));
+    sw_errors_free(&errs);
+    cr_expect_null(sw_config_load(path, &errs));
+    cr_expect_eq(errs.lines.n, 2, "%s", joined(&errs));
+    sw_errors_free(&errs);
+
+    /* an endless file is refused, not read into memory */
+    cr_expect_null(sw_config_read("/dev/zero", &errs));
+    cr_expect(errs.lines.n == 1 &&
+              error_is(&errs, 0, "/dev/zero", 0, "cannot read: larger than"),
+              "%s", joined(&errs));
+    sw_errors_free(&errs);
+}
+
+/* ---- host mode (issue 12, DESIGN section 9) ---------------------------------- */
+
+/* One owner, alice, of app a; x starts at line 10, in alice's section. */
+#define OWNED(mode, x) "[server]\nmode = " mode "\nscgi = 127.0.0.1:9000\n" \
+                       "[app:a]\nowner = alice\nwsgi = app.py\nmount = /\n" \
+                       "[user:alice]\ntoken-sha256 = " HASH_A "\n" x "\n"
+/* The same in host mode with run-as (line 10); x starts at line 11. */
+#define HOSTU(x) OWNED("host", "run-as = nobody\n" x)
+
+/* Makes TMP/name a directory with mode (after umask: chmod), TMP itself
+ * searchable by everyone, so that only name's own bits decide. */
+static void make_dir(const char *name, mode_t mode, gid_t gid)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof path, "%s/%s", tmp, name);
+    cr_assert_eq(chmod(tmp, 0755), 0);
+    if (mkdir(path, 0700) != 0)
+        cr_assert_eq(errno, EEXIST, "mkdir %s: %s", path, strerror(errno));
+    if (geteuid() == 0)   /* else it is the user's own, which is as good */
+        cr_assert_eq(chown(path, 0, gid), 0, "chown %s: %s", path,
+                     strerror(errno));
+    cr_assert_eq(chmod(path, mode), 0);
+}
+
+/* Tests that act as another OS user need root; they skip, saying so. */
+static bool not_root(void)
+{
+    return geteuid() != 0;
+}
+
+Test(config, host_mode_values)
+{
+    char path[PATH_MAX], want[PATH_MAX];
+    sw_errors_t errs = {0};
+    sw_config_t *cfg;
+    const sw_user_config_t *u;
+
+    make_dir("logs", 0777, 0);
+    cfg = load_text("host.ini",
+        "[server]\nmode = host\nscgi = 127.0.0.1:9000\nrecycle-rss = 512\n"
+        "[user:alice]\ntoken-sha256 = " HASH_A "\nrun-as = nobody\n"
+        "scgi = unix:/run/subwsgi/alice.sock\nscgi = 127.0.0.1:9100\n"
+        "recycle-rss = 256.5\nlog-dir = logs/\n"
+        "[user:bob]\ntoken-sha256 = " HASH_B "\nrun-as = daemon\n"
+        "[user:ops]\ntoken-sha256 = 0123456789abcdef0123456789abcdef"
+        "0123456789abcdef0123456789abcdef\nrole = admin\n"
+        "[app:a]\nowner = alice\nwsgi = app.py\nmount = /a\n"
+        "[app:a2]\nowner = alice\nwsgi = app.py\nmount = /a2\n"
+        "[app:b]\nowner = bob\nwsgi = app.py\nmount = /b\n",
+        &errs, path, sizeof path);
+    cr_assert_not_null(cfg, "%s", joined(&errs));
+    cr_expect_eq(cfg->mode, SW_MODE_HOST);
+    cr_expect_eq(sw_config_n_owners(cfg), 2, "alice and bob; ops owns nothing");
+
+    u = sw_config_user(cfg, "alice");
+    cr_assert_not_null(u);
+    cr_expect_str_eq(u->run_as, "nobody");
+    cr_assert_eq(u->scgi.n, 2);
+    cr_expect_str_eq(u->scgi.items[0], "unix:/run/subwsgi/alice.sock");
+    cr_expect_str_eq(u->scgi.items[1], "127.0.0.1:9100");
+    cr_expect(u->recycle_rss == 256.5, "%f", u->recycle_rss);
+    snprintf(want, sizeof want, "%s/logs", tmp);
+    cr_expect(u->log_dir != NULL && u->log_dir[0] == '/' &&
+              same_file(u->log_dir, want), "log_dir %s", u->log_dir);
+
+    /* without a budget of its own, an owner's worker has the server's */
+    u = sw_config_user(cfg, "bob");
+    cr_assert_not_null(u);
+    cr_expect_str_eq(u->run_as, "daemon");
+    cr_expect_eq(u->scgi.n, 0);
+    cr_expect(u->recycle_rss == 512, "%f", u->recycle_rss);
+    cr_expect_null(u->log_dir);
+    sw_config_free(cfg);
+    sw_errors_free(&errs);
+
+    /* single mode is the default; the new fields are empty */
+    cfg = load_text("single.ini", APP("[user:alice]\ntoken-sha256 = " HASH_A),
+                    &errs, path, sizeof path);
+    cr_assert_not_null(cfg, "%s", joined(&errs));
+    cr_expect_eq(cfg->mode, SW_MODE_SINGLE);
+    cr_expect_eq(sw_config_n_owners(cfg), 0);
+    cr_expect_null(cfg->users[0].run_as);
+    cr_expect_eq(cfg->users[0].scgi.n, 0);
+    cr_expect(cfg->users[0].recycle_rss == 0);
+    cr_expect_null(cfg->users[0].log_dir);
+    sw_config_free(cfg);
+    sw_errors_free(&errs);
+}
+
+Test(config, host_mode_accepted)
+{
+    static const char *const ok[] = {
+        OWNED("single", ""),
+        OWNED("host", "run-as = nobody"),
+        /* log-dir is also for single mode (the server writes APP.log);
+         * venv is a directory the server's user, root here, can write */
+        OWNED("single", "log-dir = venv"),
+        /* a user who owns no app has no worker: no run-as needed */
+        HOSTU("[user:bob]\ntoken-sha256 = " HASH_B),
+        /* [server] last: the mode applies to the sections above it */
+        "[app:a]\nowner = alice\nwsgi = app.py\nmount = /\n"
+        "[user:alice]\ntoken-sha256 = " HASH_A "\nrun-as = nobody\n"
+        "scgi = unix:/run/alice.sock\n[server]\nmode = host\n",
+        /* an owner's listener alone is enough to mount on */
+        "[server]\nmode = host\n"
+        "[app:a]\nowner = alice\nwsgi = app.py\nmount = /\n"
+        "[app:b]\nowner = bob\nwsgi = app.py\nmount = /\n"
+        "[user:alice]\ntoken-sha256 = " HASH_A "\nrun-as = nobody\n"
+        "scgi = unix:/run/alice.sock\n"
+        "[user:bob]\ntoken-sha256 = " HASH_B "\nrun-as = daemon\n"
+        "scgi = unix:/run/bob.sock\n",
+        /* isolation = main: once per process, and each owner has one */
+        "[server]\nmode = host\nscgi = 127.0.0.1:9000\n"
+        "[app:a]\nowner = alice\nwsgi = app.py\nmount = /a\nisolation = main\n"
+        "[app:b]\nowner = bob\nwsgi = app.py\nmount = /b\nisolation = main\n"
+        "[user:alice]\ntoken-sha256 = " HASH_A "\nrun-as = nobody\n"
+        "[user:bob]\ntoken-sha256 = " HASH_B "\nrun-as = daemon\n",
+    };
+
+    run_ok(ok, N(ok));
+}
+
+Test(config, host_mode_errors)
+{
+    static const err_case_t cases[] = {
+        {SRV("mode = hosting"), 6, "[server] mode: must be one of single, "
+         "host; got \"hosting\""},
+        {SRV("mode = single\nmode = host"), 7, "[server] mode: given twice"},
+        /* the keys of an owner's worker need one */
+        {OWNED("single", "run-as = nobody"), 10, "[user:alice] run-as: needs "
+         "mode = host in [server]"},
+        {OWNED("single", "scgi = unix:/run/a.sock"), 10, "[user:alice] scgi: "
+         "needs mode = host"},
+        {OWNED("single", "recycle-rss = 64"), 10, "[user:alice] recycle-rss: "
+         "needs mode = host"},
+        {APP("[user:alice]\ntoken-sha256 = " HASH_A "\nrun-as = nobody"), 8,
+         "[user:alice] run-as: needs mode = host"},
+        /* ... but a bad mode is reported alone, not with what it implies */
+        {OWNED("hots", "run-as = nobody\nscgi = unix:/run/a.sock"), 2,
+         "[server] mode: must be one of single, host"},
+        /* run-as: an existing OS user that is not root */
+        {OWNED("host", "run-as = no-such-user-sw-test"), 10, "[user:alice] "
+         "run-as: no such user \"no-such-user-sw-test\""},
+        {OWNED("host", "run-as = root"), 10, "[user:alice] run-as: \"root\" "
+         "has uid 0: an owner's apps must not run as root"},
+        {HOSTU("run-as = daemon"), 11, "[user:alice] run-as: given twice "
+         "(first on line 10)"},
+        /* values */
+        {HOSTU("recycle-rss = lots"), 11, "[user:alice] recycle-rss: must be "
+         "a number of MiB from 0 to 1048576, got \"lots\""},
+        {HOSTU("recycle-rss = 1048577"), 11, "[user:alice] recycle-rss: must "
+         "be a number of MiB"},
+        {SRV("recycle-rss = -1"), 6, "[server] recycle-rss: must be a number "
+         "of MiB"},
+        {HOSTU("scgi = nope"), 11, "[user:alice] scgi: expected HOST:PORT"},
+        {HOSTU("scgi = unix:/run/a.sock\nscgi = unix:/run/a.sock"), 12,
+         "[user:alice] scgi: \"unix:/run/a.sock\" is listed twice"},
+        {HOSTU("log-dir = nowhere"), 11, "[user:alice] log-dir: cannot access "
+         "\""},
+        {HOSTU("log-dir = app.py"), 11, "/app.py\" is not a directory"},
+        {HOSTU("log-dir ="), 11, "[user:alice] log-dir: empty value"},
+        /* the keys of a section, named when given in another */
+        {APP("run-as = nobody"), 6, "[app:a] run-as: unknown key here (it "
+         "belongs in [user:NAME])"},
+        {SRV("log-dir = /tmp"), 6, "[server] log-dir: unknown key here (it "
+         "belongs in [user:NAME])"},
+        {HOSTU("threads = 2"), 11, "[user:alice] threads: unknown key here "
+         "(it belongs in [app:NAME])"},
+        {HOSTU("admin = off"), 11, "[user:alice] admin: unknown key here (it "
+         "belongs in [server])"},
+        /* the master keeps root to start each worker as its run-as */
+        {"[server]\nmode = host\nscgi = 127.0.0.1:9000\nuser = daemon\n"
+         "[app:a]\nowner = alice\nwsgi = app.py\nmount = /\n"
+         "[user:alice]\ntoken-sha256 = " HASH_A "\nrun-as = nobody\n", 4,
+         "[server] user: cannot be used with mode = host: the master keeps "
+         "root to start each owner's process as its run-as"},
+        /* the master runs no Python: an app needs an owner's worker */
+        {HOSTU("[app:b]\nwsgi = app.py\nmount = /b"), 11, "[app:b] owner: "
+         "required in host mode: the master runs no Python"},
+        /* isolation = main: once per worker */
+        {HOSTU("[app:b]\nowner = alice\nwsgi = app.py\nmount = /b\n"
+               "isolation = main\n[app:c]\nowner = alice\nwsgi = app.py\n"
+               "mount = /c\nisolation = main"), 20, "[app:c] isolation: only "
+         "one app per process can use isolation = main ([app:b] already "
+         "does)"},
+    };
+
+    run_cases(cases, N(cases));
+}
+
+/* An owner's listener leads to its worker only: no other listener, and not
+ * the admin port, may have its address. */
+Test(config, host_mode_listener_conflicts)
+{
+    static const err_case_t cases[] = {
+        {HOSTU("scgi = 127.0.0.1:9000"), 11, "[user:alice] scgi: "
+         "\"127.0.0.1:9000\" is already a [server] scgi listener (line 3)"},
+        /* an app's own listener (app b, line 16) */
+        {HOSTU("scgi = unix:/run/b.sock\n[app:b]\nowner = alice\n"
+               "wsgi = app.py\nmount = /b\nscgi = unix:/run/b.sock"), 11,
+         "[user:alice] scgi: \"unix:/run/b.sock\" is already an scgi "
+         "listener of [app:b] (line 16)"},
+        {"[server]\nmode = host\nscgi = 127.0.0.1:9000\n"
+         "admin = 127.0.0.1:9001\n"
+         "[app:a]\nowner = alice\nwsgi = app.py\nmount = /\n"
+         "[user:alice]\ntoken-sha256 = " HASH_A "\nrun-as = nobody\n"
+         "scgi = 127.0.0.1:9001\n", 12, "[user:alice] scgi: \"127.0.0.1:9001\" "
+         "is the admin address (line 4)"},
+        /* another owner's, compared as listeners are (host names ignore
+         * case) */
+        {HOSTU("scgi = localhost:9100\n[user:bob]\ntoken-sha256 = " HASH_B
+               "\nscgi = LocalHost:9100"), 14, "[user:bob] scgi: "
+         "\"LocalHost:9100\" is already an scgi listener of [user:alice] "
+         "(line 11)"},
+        /* two apps of one owner on its listener: the same mount twice */
+        {"[server]\nmode = host\n"
+         "[app:a]\nowner = alice\nwsgi = app.py\nmount = /\n"
+         "[app:b]\nowner = alice\nwsgi = app.py\nmount = /\n"
+         "[user:alice]\ntoken-sha256 = " HASH_A "\nrun-as = nobody\n"
+         "scgi = unix:/run/alice.sock\n", 10, "[app:b] mount: \"/\" on the "
+         "same listener is already mounted by [app:a] (line 6)"},
+        /* an owner's listener serves its own apps only: bob's app has none */
+        {"[server]\nmode = host\n"
+         "[app:a]\nowner = alice\nwsgi = app.py\nmount = /\n"
+         "[app:b]\nowner = bob\nwsgi = app.py\nmount = /b\n"
+         "[user:alice]\ntoken-sha256 = " HASH_A "\nrun-as = nobody\n"
+         "scgi = unix:/run/alice.sock\n"
+         "[user:bob]\ntoken-sha256 = " HASH_B "\nrun-as = daemon\n", 10,
+         "[app:b] mount: no [server] scgi listener to mount on"},
+    };
+
+    run_cases(cases, N(cases));
+}
+
+/* As root, a worker without run-as would run its apps as root. */
+Test(config, host_mode_as_root_needs_run_as)
+{
+    static const err_case_t cases[] = {
+        {OWNED("host", "role = user"), 8, "[user:alice] run-as: required in "
+         "host mode when the server runs as root: the OS user for [app:a]"},
+        {OWNED("host", "[app:b]\nowner = alice\nwsgi = app.py\nmount = /b"),
+         8, "the OS user for [app:a], [app:b]"},
+    };
+
+    if (not_root())
+        cr_skip_test("needs root: run-as is optional for a master that is "
+                     "not root");
+    run_cases(cases, N(cases));
+}
+
+/* log-dir is checked as the OS user who will write there, for real. */
+Test(config, log_dir_writable_by_its_writer)
+{
+    char text[1024], path[PATH_MAX], want[PATH_MAX + 128];
+    struct passwd *nobody = getpwnam("nobody");
+    gid_t nogroup;
+    sw_errors_t errs = {0};
+    sw_config_t *cfg;
+    static const struct {
+        mode_t mode;
+        bool by_group;       /* group-owned by nobody's primary group */
+        int nobody_ok;       /* run-as = nobody may write */
+        int daemon_ok;       /* run-as = daemon may write */
+    } cases[] = {
+        {0755, false, 0, 0},
+        {0777, false, 1, 1},
+        {0776, false, 0, 0},   /* writable but not searchable */
+        {0770, true, 1, 0},    /* run-as's primary group counts */
+        {0750, true, 0, 0},
+    };
+
+    if (not_root())
+        cr_skip_test("needs root to check as another OS user");
+    cr_assert_not_null(nobody);
+    nogroup = nobody->pw_gid;   /* getpwnam()'s buffer is reused */
+
+    for (size_t i = 0; i < N(cases); i++) {
+        for (int as = 0; as < 2; as++) {
+            const char *user = as == 0 ? "nobody" : "daemon";
+            int ok = as == 0 ? cases[i].nobody_ok : cases[i].daemon_ok;
+
+            make_dir("logs", cases[i].mode, cases[i].by_group ? nogroup : 0);
+            snprintf(text, sizeof text, OWNED("host", "run-as = %s\n"
+                     "log-dir = logs"), user);
+            cfg = load_text("log.ini", text, &errs, path, sizeof path);
+            snprintf(want, sizeof want, "[user:alice] log-dir: \"%s/logs\" is "
+                     "not writable and searchable by OS user \"%s\": "
+                     "Permission denied", tmp, user);
+            if (ok)
+                cr_expect_not_null(cfg, "mode %o as %s:%s", cases[i].mode,
+                                   user, joined(&errs));
+            else
+                cr_expect(cfg == NULL && errs.lines.n == 1 &&
+                          error_is(&errs, 0, path, 11, want),
+                          "mode %o as %s: want %s, got:%s", cases[i].mode,
+                          user, want, joined(&errs));
+            sw_config_free(cfg);
+            sw_errors_free(&errs);
+        }
+    }
+
+    /* single mode: the server's user writes, [server] user if set */
+    make_dir("logs", 0755, 0);
+    cfg = load_text("log.ini", "[server]\nscgi = 127.0.0.1:9000\nuser = nobody\n"
+                    "[app:a]\nowner = alice\nwsgi = app.py\nmount = /\n"
+                    "[user:alice]\ntoken-sha256 = " HASH_A "\nlog-dir = logs\n",
+                    &errs, path, sizeof path);
+    snprintf(want, sizeof want, "\"%s/logs\" is not writable and searchable "
+             "by OS user \"nobody\"", tmp);
+    cr_expect(cfg == NULL && errs.lines.n == 1 &&
+              error_is(&errs, 0, path, 10, want), "got:%s", joined(&errs));
+    sw_config_free(cfg);
+    sw_errors_free(&errs);
+    /* ... else the current user, root here, who may write anywhere */
+    cfg = load_text("log.ini", OWNED("single", "log-dir = logs"), &errs, path,
+                    sizeof path);
+    cr_expect_not_null(cfg, "%s", joined(&errs));
+    sw_config_free(cfg);
+    sw_errors_free(&errs);
+}
+
+/* What a child that became nobody gets from text: 0 when it loads and
+ * want is NULL, or when it fails with exactly one error at line containing
+ * want; else 1, the errors on stderr. */
+static int parse_as_nobody(const char *text, int line, const char *want)
+{
+    struct passwd *pw = getpwnam("nobody");
+    char label[PATH_MAX];
+    pid_t pid;
+    int status;
+
+    cr_assert_not_null(pw);
+    snprintf(label, sizeof label, "%s/as-nobody.ini", tmp);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        sw_errors_t errs = {0};
+        sw_config_t *cfg;
+        int ok;
+
+        if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+            setuid(pw->pw_uid) != 0)
+            _exit(2);
+        cfg = sw_config_parse_string(label, text, &errs);
+        ok = want == NULL ? cfg != NULL
+                          : cfg == NULL && errs.lines.n == 1 &&
+                            error_is(&errs, 0, label, line, want);
+        if (!ok)
+            fprintf(stderr, "as nobody, want %s, got:%s\n",
+                    want ? want : "no error", joined(&errs));
+        sw_config_free(cfg);
+        sw_errors_free(&errs);
+        _exit(ok ? 0 : 1);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+}
+
+/* A master that is not root starts its workers as itself: run-as is
+ * optional, and log-dir is checked as the server's user, which is said. */
+Test(config, host_mode_when_not_root)
+{
+    char want[PATH_MAX + 160];
+
+    if (not_root())
+        cr_skip_test("needs root to become another user for the test");
+    make_dir("logs", 0755, 0);
+    cr_expect_eq(parse_as_nobody(OWNED("host", ""), 0, NULL), 0);
+    snprintf(want, sizeof want, "[user:alice] log-dir: \"%s/logs\" is not "
+             "writable and searchable by OS user \"nobody\" (the server's "
+             "user: only root can check as \"daemon\"): Permission denied",
+             tmp);
+    cr_expect_eq(parse_as_nobody(OWNED("host", "run-as = daemon\n"
+                                       "log-dir = logs"), 11, want), 0);
+    make_dir("logs", 0777, 0);
+    cr_expect_eq(parse_as_nobody(OWNED("host", "run-as = daemon\n"
+                                       "log-dir = logs"), 0, NULL), 0);
 }
