@@ -481,6 +481,30 @@ void sw_config_free(sw_config_t *cfg)
     free(cfg);
 }
 
+size_t sw_config_keep_owner(sw_config_t *cfg, const char *owner)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < cfg->n_apps; i++) {
+        if (cfg->apps[i].owner && strcmp(cfg->apps[i].owner, owner) == 0)
+            cfg->apps[k++] = cfg->apps[i];
+        else
+            app_free(&cfg->apps[i]);
+    }
+    cfg->n_apps = k;
+    k = 0;
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        if (strcmp(cfg->users[i].name, owner) == 0)
+            cfg->users[k++] = cfg->users[i];
+        else
+            user_free(&cfg->users[i]);
+    }
+    cfg->n_users = k;
+    /* A worker has no admin port: no token hash stays in its memory. */
+    for (size_t i = 0; i < cfg->n_users; i++)
+        explicit_bzero(cfg->users[i].token_sha256, sizeof cfg->users[i].token_sha256);
+    return cfg->n_apps;
+}
+
 const sw_user_config_t *sw_config_user(const sw_config_t *cfg, const char *name)
 {
     for (size_t i = 0; name && i < cfg->n_users; i++)

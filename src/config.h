@@ -149,6 +149,10 @@ void sw_config_free(sw_config_t *cfg);
 
 const char *sw_isolation_name(sw_isolation_t iso);
 
+/* Host mode's worker: keeps the apps owner owns and that [user:] alone
+ * (its token hash wiped), frees the rest. Returns the apps kept. */
+size_t sw_config_keep_owner(sw_config_t *cfg, const char *owner);
+
 /* The user NAME of cfg, or NULL. */
 const sw_user_config_t *sw_config_user(const sw_config_t *cfg, const char *name);
 

@@ -12,7 +12,6 @@
  * worker's owner's, anything else is written under the owner's name, and
  * an access line must have the access log's shape and one of the owner's
  * apps or it is dropped. */
-#define _GNU_SOURCE
 #include "host.h"
 
 #include <errno.h>
@@ -515,10 +514,12 @@ static void worker_died(owner_t *o, int status)
         if (delay > BACKOFF_MAX_S)
             delay = BACKOFF_MAX_S;
     }
-    sw_log(SW_LOG_ERROR, NULL, "worker %s (pid %ld, user %s, apps %zu) died: %s; %s%.0f%s",
+    char then[64] = "restarting now";
+    if (delay > 0)
+        snprintf(then, sizeof then, "restarting in %.0f s (it keeps dying)", delay);
+    sw_log(SW_LOG_ERROR, NULL, "worker %s (pid %ld, user %s, apps %zu) died: %s; %s",
            o->user->name, (long)pid, o->user->run_as ? o->user->run_as : "-", o->n_apps, how,
-           delay > 0 ? "restarting in " : "restarting now", delay > 0 ? delay : 0,
-           delay > 0 ? " s (it keeps dying)" : "");
+           then);
     o->restarts++;
     if (delay == 0) {
         start_worker(o);

@@ -29,6 +29,9 @@ int sw_host_run(sw_config_t *cfg, const char *text, size_t len);
  * sw_server_run does. */
 int sw_host_worker_main(const char *owner, const char *file);
 
+/* Whether this process is a host-mode worker. */
+int sw_host_is_worker(void);
+
 /* In a worker, right after it dropped to its run-as user (server.c): asks
  * the kernel to stop it when the master dies (credential changes clear
  * that setting, so it is set here and not before). No-op elsewhere. */

@@ -1,7 +1,6 @@
 /* host_worker.c: a host-mode worker process (see host.h): reads the config
  * text the master passed, keeps one owner's apps and listeners, and runs
  * the single-mode server as that owner's run-as user. */
-#define _GNU_SOURCE
 #include "host.h"
 
 #include <errno.h>
@@ -12,6 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "handover.h"
 #include "server.h"
 
 static int is_worker;
@@ -104,7 +104,7 @@ static int restrict_to_owner(sw_config_t *cfg, const char *owner, char *err, siz
 int sw_host_worker_main(const char *owner, const char *file)
 {
     const char *fd_text = getenv("SUBWSGI_CONFIG_FD");
-    if (!fd_text || getenv("SUBWSGI_READY_FD") == NULL) {
+    if (!fd_text || !sw_handover_is_successor()) {
         fprintf(stderr, "subwsgi: --host-worker is started by a host-mode master only\n");
         return 1;
     }
@@ -136,6 +136,11 @@ int sw_host_worker_main(const char *owner, const char *file)
     is_worker = 1;
     master_pid = getppid();
     return sw_server_run(cfg, 0);
+}
+
+int sw_host_is_worker(void)
+{
+    return is_worker;
 }
 
 void sw_host_worker_after_privileges(void)

@@ -1089,7 +1089,9 @@ int sw_server_run(sw_config_t *cfg, int quick)
     /* The loader creates (and will end) every interpreter. */
     /* A successor's first load is the handover's: recorded as such, for the
      * user who asked (the control panel shows it as the last reload). */
-    int successor = sw_handover_is_successor();
+    /* A host-mode worker is started like a successor (host.h) but its
+     * first load is a load. */
+    int successor = sw_handover_is_successor() && !sw_host_is_worker();
     if (sw_loader_start(s->apps, s->n_apps, successor ? s->handover_by : "(start-up)",
                         successor ? "handover" : "load", err, sizeof err) < 0)
         goto fail_started;
