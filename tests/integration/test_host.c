@@ -41,7 +41,7 @@ static void remove_users(void)
     for (int i = 0; i < 2; i++) {
         if (!users[i][0])
             continue;
-        char *argv[] = {"userdel", users[i], NULL};
+        char *argv[] = {"/usr/sbin/userdel", users[i], NULL};
         char *out = NULL;
         h_run(argv, 30, &out);
         free(out);
