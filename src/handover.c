@@ -217,6 +217,11 @@ static void exec_child(const sw_spawn_t *sp, int ready_w, char *listen_pid, char
     high[n] = fcntl(ready_w, F_DUPFD_CLOEXEC, above);
     for (size_t i = 0; i < sp->n_extra; i++)
         high[n + 1 + i] = fcntl(sp->extra_fds[i], F_DUPFD_CLOEXEC, above);
+    /* The standard ones too: their sources may be among the targets. */
+    const int std_src[3] = {sp->stdin_fd, sp->stdout_fd, sp->stderr_fd};
+    int std_high[3];
+    for (int i = 0; i < 3; i++)
+        std_high[i] = std_src[i] >= 0 ? fcntl(std_src[i], F_DUPFD_CLOEXEC, above) : -1;
     for (size_t i = 0; i < total; i++) {
         if (high[i] < 0 || dup2(high[i], 3 + (int)i) < 0) {
             static const char msg[] = "FAILED cannot move the listening sockets for the new "
@@ -226,9 +231,8 @@ static void exec_child(const sw_spawn_t *sp, int ready_w, char *listen_pid, char
             _exit(127);
         }
     }
-    const int std_fds[3] = {sp->stdin_fd, sp->stdout_fd, sp->stderr_fd};
     for (int i = 0; i < 3; i++)
-        if (std_fds[i] >= 0 && dup2(std_fds[i], i) < 0)
+        if (std_src[i] >= 0 && (std_high[i] < 0 || dup2(std_high[i], i) < 0))
             _exit(127);
     /* Exactly these descriptors pass: whatever else is still open without
      * close-on-exec (a C extension's files, say) is not the new process's.

@@ -33,6 +33,7 @@
 
 #include "applog.h"
 #include "handover.h"
+#include "host_router.h"
 #include "listen.h"
 #include "log.h"
 
@@ -50,6 +51,7 @@ struct owner;
 /* One pipe read by the loop: a worker's readiness pipe, stdout or stderr. */
 typedef enum { P_READY, P_OUT, P_ERR } pipe_kind_t;
 typedef struct {
+    sw_host_tag_t tag;         /* SW_TAG_RELAY; first, like every epoll tag */
     struct owner *owner;
     pipe_kind_t kind;
     int fd;
@@ -63,9 +65,12 @@ typedef struct owner {
     const char **apps;         /* names of the owner's apps (borrowed from cfg) */
     size_t n_apps;
     sw_applog_t **logs;        /* each app's ring, fed from the worker's lines */
-    int *fds;                  /* the owner's listeners: its [user] scgi, its apps' scgi */
+    int *fds;                  /* the owner's listeners: its [user] scgi, its apps' scgi, and
+                                * for each shared listener the worker's end of a channel */
     const char **fd_names;
     size_t n_fds;
+    int *channels;             /* per shared listener l: [2l] the master's end of the
+                                * channel (host_router.h), [2l+1] the worker's */
 
     worker_state_t state;
     pid_t pid;
@@ -93,6 +98,7 @@ static struct {
     size_t n_owners;
     host_listener_t *listeners;
     size_t n_listeners;
+    sw_router_t *router;       /* the shared listeners ([server] scgi) */
     int pid_file_written;
     int stopping;
     double stop_deadline;
@@ -145,11 +151,9 @@ static int listener_fd(const char *spec, char *err, size_t errlen)
     return ls->fd;
 }
 
-static int add_owner_socket(owner_t *o, const char *spec, char *err, size_t errlen)
+/* Adds fd, named name (borrowed), to what o's workers get. */
+static int pass_to_owner(owner_t *o, int fd, const char *name, char *err, size_t errlen)
 {
-    int fd = listener_fd(spec, err, errlen);
-    if (fd < 0)
-        return -1;
     for (size_t i = 0; i < o->n_fds; i++)
         if (o->fds[i] == fd)
             return 0;
@@ -163,11 +167,69 @@ static int add_owner_socket(owner_t *o, const char *spec, char *err, size_t errl
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    /* The text form of the address: what the worker's config names. */
+    o->fd_names[o->n_fds] = name;
+    o->fds[o->n_fds++] = fd;
+    return 0;
+}
+
+static const char *listener_name(int fd)
+{
     for (size_t i = 0; i < M.n_listeners; i++)
         if (M.listeners[i].fd == fd)
-            o->fd_names[o->n_fds] = M.listeners[i].addr.text;
-    o->fds[o->n_fds++] = fd;
+            return M.listeners[i].addr.text;
+    return "?";
+}
+
+static int add_owner_socket(owner_t *o, const char *spec, char *err, size_t errlen)
+{
+    int fd = listener_fd(spec, err, errlen);
+    if (fd < 0)
+        return -1;
+    /* The text form of the address: what the worker's config names. */
+    return pass_to_owner(o, fd, listener_name(fd), err, errlen);
+}
+
+/* The shared listeners stay here; each owner's worker gets, in place of
+ * each, the end of a channel its connections come through, under the
+ * listener's name (so its routes are built as for the listener). The
+ * master keeps both ends: what a dead worker had not taken yet is there
+ * for the next one. */
+static int build_router(char *err, size_t errlen)
+{
+    const sw_config_t *cfg = M.cfg;
+    const char **names = calloc(M.n_owners ? M.n_owners : 1, sizeof *names);
+    if (!names) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < M.n_owners; i++)
+        names[i] = M.owners[i].user->name;
+    M.router = sw_router_new(M.epfd, cfg, names, M.n_owners, err, errlen);
+    free(names);
+    if (!M.router)
+        return -1;
+    int sndbuf = (int)(2 * (cfg->max_header_size + 16384));
+    for (size_t l = 0; l < cfg->scgi.n; l++) {
+        int fd = listener_fd(cfg->scgi.items[l], err, errlen);
+        if (fd < 0 || sw_router_listen(M.router, l, fd, err, errlen) < 0)
+            return -1;
+        for (size_t i = 0; i < M.n_owners; i++) {
+            owner_t *o = &M.owners[i];
+            int pair[2];
+            if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+                snprintf(err, errlen, "socketpair: %s", strerror(errno));
+                return -1;
+            }
+            /* One message carries a whole header: room for the largest. */
+            if (setsockopt(pair[0], SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
+                setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+            o->channels[2 * l] = pair[0];
+            o->channels[2 * l + 1] = pair[1];
+            sw_router_set_channel(M.router, l, i, pair[0]);
+            if (pass_to_owner(o, pair[1], listener_name(fd), err, errlen) < 0)
+                return -1;
+        }
+    }
     return 0;
 }
 
@@ -205,6 +267,13 @@ static int build_owners(char *err, size_t errlen)
             continue;
         }
         M.n_owners++;
+        o->channels = calloc(2 * cfg->scgi.n + 1, sizeof *o->channels);
+        if (!o->channels) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (size_t i = 0; i < 2 * cfg->scgi.n; i++)
+            o->channels[i] = -1;
         for (size_t i = 0; i < user->scgi.n; i++)
             if (add_owner_socket(o, user->scgi.items[i], err, errlen) < 0)
                 return -1;
@@ -337,6 +406,7 @@ static void worker_ready(owner_t *o, const char *text)
     if (strncmp(text, "READY", 5) == 0) {
         if (o->state == W_STARTING)
             o->state = W_SERVING;
+        sw_router_owner_serving(M.router, (size_t)(o - M.owners), 1);
         sw_log(SW_LOG_INFO, NULL, "worker %s (pid %ld, user %s) serves %zu apps",
                o->user->name, (long)o->pid, o->user->run_as ? o->user->run_as : "-", o->n_apps);
     } else if (strncmp(text, "FAILED ", 7) == 0) {
@@ -414,7 +484,7 @@ static void read_relay(relay_t *r, int drain)
 
 static int watch_relay(relay_t *r, owner_t *o, pipe_kind_t kind, int fd)
 {
-    *r = (relay_t){.owner = o, .kind = kind, .fd = fd};
+    *r = (relay_t){.tag = SW_TAG_RELAY, .owner = o, .kind = kind, .fd = fd};
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = r};
     return epoll_ctl(M.epfd, EPOLL_CTL_ADD, fd, &ev);
@@ -495,6 +565,7 @@ static void worker_died(owner_t *o, int status)
     snprintf(o->last_exit, sizeof o->last_exit, "%s at %s", how, at);
     pid_t pid = o->pid;
     o->pid = -1;
+    sw_router_owner_serving(M.router, (size_t)(o - M.owners), 0);
     if (M.stopping) {
         o->state = W_STOPPED;
         sw_log(SW_LOG_INFO, NULL, "worker %s (pid %ld) stopped: %s", o->user->name, (long)pid,
@@ -603,6 +674,9 @@ static int next_timeout(double now)
             next = M.owners[i].restart_at;
     if (M.stopping && (next < 0 || M.stop_deadline < next))
         next = M.stop_deadline;
+    double routing = M.router ? sw_router_next_deadline(M.router) : -1;
+    if (routing >= 0 && (next < 0 || routing < next))
+        next = routing;
     if (next < 0)
         return -1;
     return next <= now ? 0 : (int)((next - now) * 1000) + 1;
@@ -610,6 +684,8 @@ static int next_timeout(double now)
 
 static void on_deadlines(double now)
 {
+    if (M.router)
+        sw_router_expire(M.router, now);
     for (size_t i = 0; i < M.n_owners; i++) {
         owner_t *o = &M.owners[i];
         if (o->state == W_BACKOFF && o->restart_at <= now)
@@ -661,10 +737,13 @@ static void serve(void)
             break;
         }
         for (int i = 0; i < n; i++) {
-            if (evs[i].data.ptr == NULL)
+            void *tag = evs[i].data.ptr;
+            if (tag == NULL)
                 on_signal();
+            else if (*(sw_host_tag_t *)tag == SW_TAG_RELAY)
+                read_relay(tag, 0);
             else
-                read_relay(evs[i].data.ptr, 0);
+                sw_router_on_event(M.router, tag);
         }
         on_deadlines(now_mono());
         maybe_ready();
@@ -673,6 +752,8 @@ static void serve(void)
 
 static void cleanup(void)
 {
+    sw_router_free(M.router);
+    M.router = NULL;
     for (size_t i = 0; i < M.n_owners; i++) {
         owner_t *o = &M.owners[i];
         close_relay(&o->ready);
@@ -682,6 +763,10 @@ static void cleanup(void)
             sw_applog_put(o->logs[a]);
         free(o->apps);
         free(o->logs);
+        for (size_t l = 0; o->channels && l < 2 * M.cfg->scgi.n; l++)
+            if (o->channels[l] >= 0)
+                close(o->channels[l]);
+        free(o->channels);
         free(o->fds);
         free(o->fd_names);
     }
@@ -735,7 +820,7 @@ int sw_host_run(sw_config_t *cfg, const char *text, size_t len)
         goto fail;
     }
     M.config_fd = config_memfd(text, len, err, sizeof err);
-    if (M.config_fd < 0 || build_owners(err, sizeof err) < 0)
+    if (M.config_fd < 0 || build_owners(err, sizeof err) < 0 || build_router(err, sizeof err) < 0)
         goto fail;
     sw_handover_close_unused();
     if (cfg->pid_file) {

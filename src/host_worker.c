@@ -77,8 +77,11 @@ static int restrict_to_owner(sw_config_t *cfg, const char *owner, char *err, siz
         snprintf(err, errlen, "[user:%s] owns no app", owner);
         return -1;
     }
-    sw_strv_free(&cfg->scgi);
-    cfg->scgi = scgi;
+    /* The shared listeners (each a channel from the master, passing their
+     * connections: host_router.h), then the owner's own. */
+    for (size_t i = 0; i < scgi.n; i++)
+        sw_strv_push(&cfg->scgi, scgi.items[i]);
+    sw_strv_free(&scgi);
     free(cfg->user);
     cfg->user = run_as;
     if (recycle_rss > 0)

@@ -111,6 +111,10 @@ struct sw_io {
 
 static void *io_main(void *arg);
 static void accept_all(sw_io_t *io, sw_listener_t *ls);
+static void start_conn(sw_io_t *io, sw_listener_t *ls, int fd, const char *read, size_t len);
+static void receive_passed(sw_io_t *io, sw_listener_t *ls);
+static void parse_header(sw_io_t *io, conn_t *c);
+static int grow(conn_t *c, size_t want);
 static void on_readable(sw_io_t *io, conn_t *c);
 static void on_header(sw_io_t *io, conn_t *c);
 static void read_body(sw_io_t *io, conn_t *c);
@@ -340,7 +344,7 @@ static void *io_main(void *arg)
             } else if (kind == KIND_LISTENER) {
                 sw_listener_t *ls = ((listener_tag_t *)events[i].data.ptr)->listener;
                 if (!atomic_load(&io->stopping))
-                    accept_all(io, ls);
+                    (ls->passed ? receive_passed : accept_all)(io, ls);
             } else {
                 on_readable(io, events[i].data.ptr);
             }
@@ -368,25 +372,90 @@ static void accept_all(sw_io_t *io, sw_listener_t *ls)
                    "of file descriptors", ls->addr.text, io->pause.total);
             io->pause = (accept_pause_t){0};
         }
-        conn_t *c = calloc(1, sizeof *c);
-        if (!c) {
-            close(fd);
-            sw_log(SW_LOG_ERROR, NULL, "out of memory accepting a connection");
-            return;
-        }
-        c->kind = KIND_CONN;
-        c->fd = fd;
-        c->body_fd = -1;
-        c->state = CONN_HEADER;
-        c->listener = ls;
-        clock_gettime(CLOCK_MONOTONIC, &c->accepted);
-        c->deadline = now_s() + io->limits.header_timeout;
-        sw_scgi_init(&c->parser, io->limits.max_header_size);
-        list_append(&io->reading, c);
-        /* A front end usually sends the header with its connect: read it
-         * now, and involve epoll only if it has not all arrived yet. */
-        on_readable(io, c);
+        start_conn(io, ls, fd, NULL, 0);
     }
+}
+
+/* A new connection on ls: fd, with the bytes already read from it (a
+ * host-mode master read them to route it). */
+static void start_conn(sw_io_t *io, sw_listener_t *ls, int fd, const char *read, size_t len)
+{
+    conn_t *c = calloc(1, sizeof *c);
+    if (!c || (len > 0 && grow(c, len + READ_CHUNK) < 0)) {
+        if (c)
+            free(c->buf);
+        free(c);
+        close(fd);
+        sw_log(SW_LOG_ERROR, NULL, "out of memory accepting a connection");
+        return;
+    }
+    c->kind = KIND_CONN;
+    c->fd = fd;
+    c->body_fd = -1;
+    c->state = CONN_HEADER;
+    c->listener = ls;
+    clock_gettime(CLOCK_MONOTONIC, &c->accepted);
+    c->deadline = now_s() + io->limits.header_timeout;
+    sw_scgi_init(&c->parser, io->limits.max_header_size);
+    list_append(&io->reading, c);
+    if (len > 0) {
+        memcpy(c->buf, read, len);
+        c->len = len;
+        parse_header(io, c);
+        return;
+    }
+    /* A front end usually sends the header with its connect: read it
+     * now, and involve epoll only if it has not all arrived yet. */
+    on_readable(io, c);
+}
+
+/* A listener that is host mode's channel from the master (host.h): each
+ * message is one connection (its descriptor) and the bytes the master read
+ * from it. */
+static void receive_passed(sw_io_t *io, sw_listener_t *ls)
+{
+    size_t cap = io->limits.max_header_size + READ_CHUNK;
+    char *data = malloc(cap);
+    if (!data) {
+        sw_log(SW_LOG_ERROR, NULL, "out of memory receiving a connection");
+        return;
+    }
+    for (;;) {
+        union {
+            struct cmsghdr h;
+            char space[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        struct iovec iov = {data, cap};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+                             .msg_controllen = sizeof ctl.space};
+        ssize_t n = recvmsg(ls->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+                /* The master is gone; so will this process be (its parent
+                 * death signal). */
+                sw_log(SW_LOG_WARN, NULL, "the master's channel for %s closed", ls->addr.text);
+                epoll_ctl(io->epfd, EPOLL_CTL_DEL, ls->fd, NULL);
+            }
+            break;
+        }
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        int fd = -1;
+        if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+            cm->cmsg_len == CMSG_LEN(sizeof(int)))
+            memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+        if (fd < 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+            sw_log(SW_LOG_ERROR, NULL, "a malformed message on the master's channel for %s",
+                   ls->addr.text);
+            if (fd >= 0)
+                close(fd);
+            continue;
+        }
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        start_conn(io, ls, fd, data, (size_t)n);
+    }
+    free(data);
 }
 
 /* Makes sure epoll reports c's input (it is added only once c has to wait
@@ -503,6 +572,12 @@ static void on_readable(sw_io_t *io, conn_t *c)
         return;
     }
     c->len += (size_t)n;
+    parse_header(io, c);
+}
+
+/* Feeds what c has read to its SCGI parser and acts on the verdict. */
+static void parse_header(sw_io_t *io, conn_t *c)
+{
     switch (sw_scgi_feed(&c->parser, c->buf, c->len)) {
     case SW_SCGI_MORE:
         watch(io, c);

@@ -26,6 +26,8 @@ typedef struct sw_listener {
     int bound_here;            /* created by this process or by the subwsgi
                                 * it took over from (not by systemd): its
                                 * socket file is removed at exit */
+    int passed;                /* not a listening socket: host mode's channel from
+                                * the master, which passes connections (host.h) */
     sw_route_table_t routes;   /* guarded by the routes lock (see sw_io_start) */
 } sw_listener_t;
 

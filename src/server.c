@@ -313,8 +313,16 @@ static int bind_all(sw_server_t *s, char *err, size_t errlen)
         ls->bound_here = !inherited;
         if (ls->fd < 0)
             return -1;
+        /* In a host-mode worker, a shared listener stays in the master,
+         * and what comes in its place is a channel passing connections. */
+        int listening = 1;
+        socklen_t optlen = sizeof listening;
+        if (inherited && sw_host_is_worker() &&
+            getsockopt(ls->fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) == 0 && !listening)
+            ls->passed = 1;
         sw_log(SW_LOG_INFO, NULL, "SCGI listening on %s%s", ls->addr.text,
-               inherited ? " (inherited)" : "");
+               ls->passed ? " (connections passed by the master)"
+               : inherited ? " (inherited)" : "");
     }
     if (s->cfg->admin) {
         sw_addr_t a;

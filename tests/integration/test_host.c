@@ -58,6 +58,7 @@ typedef struct {
     uid_t alice_uid, bob_uid;
     gid_t alice_gid, bob_gid;
     char *alice_scgi, *bob_scgi;
+    char *shared;               /* [server] scgi: the master routes it */
     char *bob_secret;           /* a file only bob may read */
 } env_t;
 
@@ -110,12 +111,14 @@ static env_t make_owners(void)
     cr_assert(chown(e.bob_secret, e.bob_uid, e.bob_gid) == 0 && chmod(e.bob_secret, 0600) == 0);
     e.alice_scgi = h_fmt("127.0.0.1:%d", h_free_port());
     e.bob_scgi = h_fmt("127.0.0.1:%d", h_free_port());
+    e.shared = h_fmt("127.0.0.1:%d", h_free_port());
     return e;
 }
 
 /* Starts the master: alice's apps mounted on her own listener (her
- * [user] scgi), bob's app on its private [app] scgi listener. alice_apps
- * are extra [app] sections for alice ("%d" = her dir). */
+ * [user] scgi) and the shared one, bob's site on its private [app] scgi
+ * listener and his blog mounted on the shared one. alice_extra are extra
+ * [app] sections for alice ("%d" = the test's dir). */
 static void start(env_t *e, const char *alice_extra)
 {
     char *extra = h_fmt("%s", alice_extra ? alice_extra : "");
@@ -124,15 +127,19 @@ static void start(env_t *e, const char *alice_extra)
         extra = h_fmt("%s%s%s", extra, e->dir, p + 2);
     }
     char *ini = h_fmt(
-        "[server]\nmode = host\ndrain-timeout = 2\nload-timeout = 20\npid-file = %s/master.pid\n"
+        "[server]\nmode = host\nscgi = %s\ndrain-timeout = 2\nload-timeout = 20\n"
+        "pid-file = %s/master.pid\n"
         "[user:admin]\ntoken-sha256 = " ADMIN_SHA "\nrole = admin\n"
         "[user:alice]\ntoken-sha256 = " ALICE_SHA "\nrun-as = %s\nscgi = %s\n"
         "[user:bob]\ntoken-sha256 = " BOB_SHA "\nrun-as = %s\n"
         "[app:alice-site]\nwsgi = %s/alice/app.py\nowner = alice\nmount = /site\n"
         "environ = HOST_APP=alice-site\n"
         "[app:bob-site]\nwsgi = %s/bob/app.py\nowner = bob\nscgi = %s\n"
-        "environ = HOST_APP=bob-site\n%s",
-        e->dir, e->alice, e->alice_scgi, e->bob, e->dir, e->dir, e->bob_scgi, extra);
+        "environ = HOST_APP=bob-site\n"
+        "[app:bob-blog]\nwsgi = %s/bob/app.py\nowner = bob\nmount = /blog\n"
+        "environ = HOST_APP=bob-blog\n%s",
+        e->shared, e->dir, e->alice, e->alice_scgi, e->bob, e->dir, e->dir, e->bob_scgi, e->dir,
+        extra);
     e->srv = h_server_config(e->dir, e->alice_scgi, ini, NULL);
     cr_assert(h_log_wait(e->srv, "ready: 2 owners", 30), "master not ready:\n%s",
               h_log_tail(e->srv));
@@ -225,6 +232,16 @@ Test(host, each_owner_runs_in_a_process_of_their_own_as_their_user)
     r = try_get(e.bob_scgi, "/site/whoami", 30);
     cr_expect(strstr(r, "bob-site") != NULL, "bob's listener: %s", r);
 
+    /* The shared listener: the master routes each request to its owner's
+     * worker, and answers what no app is mounted at itself. */
+    cr_expect_eq(worker_pid(e.shared, "/site/whoami"), a);
+    cr_expect_eq(worker_pid(e.shared, "/blog/whoami"), b);
+    r = try_get(e.shared, "/blog/", 30);
+    cr_expect_str_eq(r, "200 hello from bob-blog");
+    r = try_get(e.shared, "/elsewhere", 30);
+    cr_expect(strncmp(r, "404 ", 4) == 0, "unmounted path on the shared listener: %s", r);
+    cr_expect(h_log_wait(e.srv, "shared listener", 5), "the master did not log its 404");
+
     h_server_stop_clean(e.srv);
     /* The workers stop with the master. */
     double t0 = h_now();
@@ -283,16 +300,22 @@ Test(host, a_crashing_worker_is_restarted_and_other_owners_never_notice)
     double took = h_now() - t0;
     long alice_after = strtol(h_json_get(r + 4, "pid") ? h_json_get(r + 4, "pid") : "0", NULL, 10);
     cr_expect_neq(alice_after, alice_before, "the same worker answered after a crash");
+    /* Through the shared listener too: the master holds the connection
+     * until her next worker serves. */
+    r = try_get(e.alice_scgi, "/crash/segv", 30);
+    cr_expect(strncmp(r, "200", 3) != 0, "the second crashing request answered: %s", r);
+    r = try_get(e.shared, "/site/", 30);
+    cr_expect_str_eq(r, "200 hello from alice-site");
     cr_expect(h_log_wait_line(e.srv, (const char *const[]){"worker alice", "died: signal 11 (SIGSEGV)",
                                                            "restarting now", NULL}, 10),
               "no crash line:\n%s", h_log_tail(e.srv));
     cr_log_info("alice answered again %.2f s after her worker's crash", took);
 
-    /* os._exit(3) in an app: the second death in a row backs off 1 s. */
+    /* os._exit(3) in an app: the third death in a row backs off 2 s. */
     r = try_get(e.alice_scgi, "/crash/exit", 30);
     cr_expect(strncmp(r, "200", 3) != 0, "the exiting request answered: %s", r);
     cr_expect(h_log_wait_line(e.srv, (const char *const[]){"worker alice", "died: exit 3",
-                                                           "restarting in 1 s", NULL}, 10),
+                                                           "restarting in 2 s", NULL}, 10),
               "no exit line:\n%s", h_log_tail(e.srv));
     r = try_get(e.alice_scgi, "/site/", 30);
     cr_expect_str_eq(r, "200 hello from alice-site");
