@@ -153,5 +153,5 @@ void sw_host_worker_after_privileges(void)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     /* The master may have died before the line above. */
     if (getppid() != master_pid)
-        raise(SIGTERM);
+        kill(getpid(), SIGTERM);
 }

@@ -1,0 +1,539 @@
+/* host_admin.c: the master's view of its workers and the admin backend on
+ * it (see host_admin.h). */
+#include "host_admin.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../admin/auth.h"
+#include "../admin/status.h"
+#include "applog.h"
+#include "host_control.h"
+#include "log.h"
+
+/* Beyond a command's own wait, how long the worker may take to answer
+ * (it answers a reload without ?wait at once, a destroy after its drain). */
+#define ANSWER_MARGIN_S 5.0
+
+typedef enum { V_STARTING, V_SERVING, V_DOWN } vstate_t;
+
+typedef struct {
+    const sw_user_config_t *user;
+    vstate_t state;
+    pid_t pid;                 /* -1 when none */
+    int ctl;                   /* the master's end of its control channel; -1 */
+    struct timespec started_at;
+    unsigned starts;
+    char last_exit[128];       /* "" when it never ended */
+    double restart_at;         /* V_DOWN: CLOCK_MONOTONIC of the next start, < 0: none */
+    json_t *server;            /* its last report's "server", or NULL */
+} wview_t;
+
+typedef struct {
+    const sw_app_config_t *cfg;
+    size_t owner;
+    json_t *json;              /* its APP as last reported, or NULL */
+    sw_applog_t *log;          /* fed by the master's relay of the worker's lines */
+} aview_t;
+
+typedef struct pending {
+    json_int_t id;
+    size_t owner;
+    int done;
+    sw_cmd_result_t result;
+    char msg[4096];
+    struct pending *next;
+} pending_t;
+
+static struct {
+    pthread_mutex_t lock;      /* view_lock: everything below */
+    pthread_cond_t answered;   /* a pending command got its result */
+    const sw_config_t *cfg;
+    wview_t *w;
+    size_t n_w;
+    aview_t *a;
+    size_t n_a;
+    pending_t *pending;
+    json_int_t next_id;
+    struct timespec started_real;
+    double started_mono;
+} V = {.lock = PTHREAD_MUTEX_INITIALIZER, .answered = PTHREAD_COND_INITIALIZER};
+
+static double now_mono(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int sw_hostview_init(const sw_config_t *cfg, const sw_user_config_t *const *owners,
+                     size_t n_owners)
+{
+    V.cfg = cfg;
+    clock_gettime(CLOCK_REALTIME, &V.started_real);
+    V.started_mono = now_mono();
+    V.w = calloc(n_owners ? n_owners : 1, sizeof *V.w);
+    V.a = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *V.a);
+    if (!V.w || !V.a)
+        return -1;
+    V.n_w = n_owners;
+    for (size_t i = 0; i < n_owners; i++)
+        V.w[i] = (wview_t){.user = owners[i], .state = V_DOWN, .pid = -1, .ctl = -1,
+                           .restart_at = -1};
+    for (size_t i = 0; i < cfg->n_apps; i++) {
+        const sw_app_config_t *app = &cfg->apps[i];
+        for (size_t o = 0; app->owner && o < n_owners; o++) {
+            if (strcmp(owners[o]->name, app->owner) != 0)
+                continue;
+            V.a[V.n_a++] = (aview_t){.cfg = app, .owner = o, .log = sw_applog_get(app->name)};
+            break;
+        }
+    }
+    return 0;
+}
+
+void sw_hostview_free(void)
+{
+    pthread_mutex_lock(&V.lock);
+    for (size_t i = 0; i < V.n_a; i++) {
+        json_decref(V.a[i].json);
+        sw_applog_put(V.a[i].log);
+    }
+    for (size_t i = 0; i < V.n_w; i++)
+        json_decref(V.w[i].server);
+    free(V.a);
+    free(V.w);
+    V.a = NULL;
+    V.w = NULL;
+    V.n_a = V.n_w = 0;
+    pthread_mutex_unlock(&V.lock);
+}
+
+/* ---- what the loop reports --------------------------------------------------- */
+
+void sw_hostview_started(size_t owner, pid_t pid, int ctl)
+{
+    pthread_mutex_lock(&V.lock);
+    wview_t *w = &V.w[owner];
+    w->state = V_STARTING;
+    w->pid = pid;
+    w->ctl = ctl;
+    w->starts++;
+    w->restart_at = -1;
+    clock_gettime(CLOCK_REALTIME, &w->started_at);
+    pthread_mutex_unlock(&V.lock);
+}
+
+void sw_hostview_serving(size_t owner)
+{
+    pthread_mutex_lock(&V.lock);
+    V.w[owner].state = V_SERVING;
+    pthread_mutex_unlock(&V.lock);
+}
+
+void sw_hostview_died(size_t owner, const char *how, double restart_in_s)
+{
+    pthread_mutex_lock(&V.lock);
+    wview_t *w = &V.w[owner];
+    w->state = V_DOWN;
+    w->pid = -1;
+    w->ctl = -1;
+    snprintf(w->last_exit, sizeof w->last_exit, "%s", how);
+    w->restart_at = restart_in_s >= 0 ? now_mono() + restart_in_s : -1;
+    for (pending_t *p = V.pending; p; p = p->next) {
+        if (p->owner != owner || p->done)
+            continue;
+        p->done = 1;
+        p->result = SW_CMD_FAILED;
+        snprintf(p->msg, sizeof p->msg, "the app's process ended (%s) before it answered", how);
+    }
+    pthread_cond_broadcast(&V.answered);
+    pthread_mutex_unlock(&V.lock);
+}
+
+static aview_t *owned_app(size_t owner, const char *name)
+{
+    for (size_t i = 0; i < V.n_a; i++)
+        if (V.a[i].owner == owner && strcmp(V.a[i].cfg->name, name) == 0)
+            return &V.a[i];
+    return NULL;
+}
+
+void sw_hostview_message(size_t owner, json_t *msg)
+{
+    const char *op = json_string_value(json_object_get(msg, "op"));
+    if (!op)
+        return;
+    pthread_mutex_lock(&V.lock);
+    if (strcmp(op, "report") == 0) {
+        json_t *apps = json_object_get(msg, "apps"), *app;
+        size_t i;
+        json_array_foreach(apps, i, app) {
+            const char *name = json_string_value(json_object_get(app, "name"));
+            aview_t *a = name ? owned_app(owner, name) : NULL;
+            if (!a || !json_is_object(app))
+                continue;   /* a worker speaks for its owner's apps only */
+            json_decref(a->json);
+            a->json = json_incref(app);
+        }
+        json_t *server = json_object_get(msg, "server");
+        if (json_is_object(server)) {
+            json_decref(V.w[owner].server);
+            V.w[owner].server = json_incref(server);
+        }
+    } else if (strcmp(op, "result") == 0) {
+        json_int_t id = json_integer_value(json_object_get(msg, "id"));
+        json_int_t r = json_integer_value(json_object_get(msg, "result"));
+        const char *text = json_string_value(json_object_get(msg, "msg"));
+        for (pending_t *p = V.pending; p; p = p->next) {
+            if (p->id != id || p->owner != owner || p->done)
+                continue;
+            p->done = 1;
+            p->result = r >= SW_CMD_DONE && r <= SW_CMD_CONFLICT ? (sw_cmd_result_t)r
+                                                                  : SW_CMD_FAILED;
+            snprintf(p->msg, sizeof p->msg, "%s", text ? text : "");
+            pthread_cond_broadcast(&V.answered);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&V.lock);
+}
+
+/* ---- JSON ------------------------------------------------------------------------ */
+
+static const char *vstate_name(vstate_t s)
+{
+    return s == V_STARTING ? "starting" : s == V_SERVING ? "serving" : "down";
+}
+
+/* APP.process (DESIGN section 9), plus its state and, when it is down, the
+ * seconds to its next start (extensions). Under view_lock. */
+static json_t *process_json(const wview_t *w)
+{
+    char started[32] = "";
+    int have_start = w->starts > 0 && sw_status_rfc3339(w->started_at.tv_sec, started) == 0;
+    json_t *j = json_object();
+    if (!j)
+        return NULL;
+    json_object_set_new(j, "pid", w->pid > 0 ? json_integer(w->pid) : json_null());
+    json_object_set_new(j, "user", json_string(w->user->run_as ? w->user->run_as : ""));
+    json_object_set_new(j, "state", json_string(vstate_name(w->state)));
+    json_object_set_new(j, "started_at", have_start ? json_string(started) : json_null());
+    json_object_set_new(j, "restarts", json_integer(w->starts > 0 ? w->starts - 1 : 0));
+    json_object_set_new(j, "last_exit", w->last_exit[0] ? json_string(w->last_exit)
+                                                        : json_null());
+    double left = w->restart_at >= 0 ? w->restart_at - now_mono() : -1;
+    json_object_set_new(j, "restart_in_s", w->state == V_DOWN && w->restart_at >= 0
+                                               ? json_real(left > 0 ? round(left * 10) / 10 : 0)
+                                               : json_null());
+    return j;
+}
+
+/* An app's APP: as its worker last reported it, with the master's own
+ * facts on top (its name and owner from the config; state "loading" while
+ * its worker starts, "failed" while it is down), or from the config alone
+ * when no report came yet. Under view_lock. */
+static json_t *app_json_locked(const aview_t *a)
+{
+    const wview_t *w = &V.w[a->owner];
+    json_t *j;
+    if (a->json) {
+        j = json_deep_copy(a->json);
+    } else {
+        sw_app_status_t st = {.name = a->cfg->name, .owner = a->cfg->owner, .wsgi = a->cfg->wsgi,
+                              .state = SW_APP_LOADING, .reload_mode = "interpreter",
+                              .isolation = a->cfg->isolation};
+        j = sw_status_app_json(&st);
+    }
+    if (!j)
+        return NULL;
+    json_object_set_new(j, "name", json_string(a->cfg->name));
+    json_object_set_new(j, "owner", json_string(a->cfg->owner));
+    if (w->state == V_STARTING && !a->json)
+        json_object_set_new(j, "state", json_string("loading"));
+    else if (w->state == V_DOWN)
+        json_object_set_new(j, "state", json_string(w->starts > 0 ? "failed" : "loading"));
+    json_object_set_new(j, "process", process_json(w));
+    return j;
+}
+
+/* ---- the backend ------------------------------------------------------------------- */
+
+static aview_t *view_of(sw_backend_app_t *h)
+{
+    return (aview_t *)(void *)h;
+}
+
+/* The config does not change under the master (no SIGHUP in host mode
+ * yet): the users are read without a lock; the copy is the caller's. */
+static int authenticate(void *ctx, const char *authorization, sw_user_config_t *out)
+{
+    (void)ctx;
+    *out = (sw_user_config_t){0};
+    const sw_user_config_t *u = sw_auth_user(V.cfg, authorization);
+    if (u) {
+        out->name = strdup(u->name);
+        out->role = u->role;
+    }
+    return out->name ? 0 : -1;
+}
+
+static json_t *apps(void *ctx, const sw_user_config_t *user)
+{
+    (void)ctx;
+    json_t *arr = json_array();
+    pthread_mutex_lock(&V.lock);
+    for (size_t i = 0; arr && i < V.n_a; i++) {
+        if (!sw_auth_can_see_owner(user, V.a[i].cfg->owner))
+            continue;
+        if (json_array_append_new(arr, app_json_locked(&V.a[i])) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    pthread_mutex_unlock(&V.lock);
+    return arr;
+}
+
+static sw_backend_app_t *app_find(void *ctx, const char *name, const char **owner)
+{
+    (void)ctx;
+    for (size_t i = 0; i < V.n_a; i++) {
+        if (strcmp(V.a[i].cfg->name, name) == 0) {
+            *owner = V.a[i].cfg->owner;
+            return (sw_backend_app_t *)(void *)&V.a[i];
+        }
+    }
+    return NULL;
+}
+
+static void app_release(void *ctx, sw_backend_app_t *h)
+{
+    (void)ctx;
+    (void)h;   /* views live as long as the master */
+}
+
+static json_t *app_json(void *ctx, sw_backend_app_t *h)
+{
+    (void)ctx;
+    pthread_mutex_lock(&V.lock);
+    json_t *j = app_json_locked(view_of(h));
+    pthread_mutex_unlock(&V.lock);
+    return j;
+}
+
+static json_t *app_log(void *ctx, sw_backend_app_t *h, size_t want)
+{
+    (void)ctx;
+    aview_t *a = view_of(h);
+    sw_applog_line_t *lines;
+    size_t n;
+    if (sw_applog_read(a->log, want, &lines, &n) != 0)
+        return NULL;
+    json_t *j = sw_status_log_json(a->cfg->name, lines, n);
+    sw_applog_lines_free(lines, n);
+    return j;
+}
+
+/* Sends op for app to its worker and waits for the result: up to wait_s
+ * (and the worker's margin to answer) under view_lock's condition, no
+ * other lock held. */
+static sw_cmd_result_t command(aview_t *a, const char *op, const char *user, double wait_s,
+                               double answer_within, char *msg, size_t msglen)
+{
+    msg[0] = '\0';
+    pthread_mutex_lock(&V.lock);
+    wview_t *w = &V.w[a->owner];
+    if (w->state != V_SERVING || w->ctl < 0) {
+        pthread_mutex_unlock(&V.lock);
+        snprintf(msg, msglen, "the app's process is %s: try again when it serves",
+                 w->state == V_STARTING ? "starting" : "not running (it is restarted)");
+        return SW_CMD_CONFLICT;
+    }
+    pending_t p = {.id = ++V.next_id, .owner = a->owner, .next = V.pending};
+    json_t *m = json_pack("{s:s, s:I, s:s, s:s, s:f}", "op", op, "id", p.id, "app", a->cfg->name,
+                          "user", user, "wait", wait_s);
+    /* Sent under the lock: the loop closes w->ctl only after it told the
+     * view the worker died (sw_hostview_died, same lock). */
+    if (!m || sw_ctl_send(w->ctl, m) < 0) {
+        pthread_mutex_unlock(&V.lock);
+        json_decref(m);
+        snprintf(msg, msglen, "cannot reach the app's process: %s", strerror(errno));
+        return SW_CMD_CONFLICT;
+    }
+    json_decref(m);
+    V.pending = &p;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double limit = answer_within + ANSWER_MARGIN_S;
+    until.tv_sec += (time_t)limit;
+    until.tv_nsec += (long)((limit - floor(limit)) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (!p.done)
+        if (pthread_cond_timedwait(&V.answered, &V.lock, &until) == ETIMEDOUT)
+            break;
+    for (pending_t **pp = &V.pending; *pp; pp = &(*pp)->next)
+        if (*pp == &p) {
+            *pp = p.next;
+            break;
+        }
+    pthread_mutex_unlock(&V.lock);
+    if (!p.done) {
+        snprintf(msg, msglen, "the app's process did not answer in time");
+        return SW_CMD_TIMEOUT;
+    }
+    snprintf(msg, msglen, "%s", p.msg);
+    return p.result;
+}
+
+static sw_cmd_result_t app_reload(void *ctx, sw_backend_app_t *h, const char *user,
+                                  double wait_s, char *msg, size_t msglen)
+{
+    (void)ctx;
+    return command(view_of(h), "reload", user, wait_s, wait_s > 0 ? wait_s : 0, msg, msglen);
+}
+
+static sw_cmd_result_t app_destroy(void *ctx, sw_backend_app_t *h, const char *user,
+                                   double wait_s, char *msg, size_t msglen)
+{
+    (void)ctx;
+    /* Without a wait the worker waits its own drain bound (backend.h). */
+    double within = wait_s >= 0 ? wait_s : V.cfg->drain_timeout + ANSWER_MARGIN_S;
+    return command(view_of(h), "destroy", user, wait_s, within, msg, msglen);
+}
+
+static uint64_t own_rss(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "re");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* GET /v1/server: the master (it runs no Python), its totals over what the
+ * workers reported, and the workers (an extension: "mode", "workers"). */
+static json_t *server_json(void *ctx)
+{
+    (void)ctx;
+    const char **names = calloc(V.cfg->scgi.n + 1, sizeof *names);
+    for (size_t i = 0; names && i < V.cfg->scgi.n; i++)
+        names[i] = V.cfg->scgi.items[i];
+    sw_server_info_t info = {.version = SW_VERSION, .pid = (long)getpid(),
+                             .started_at = V.started_real,
+                             .uptime_s = now_mono() - V.started_mono,
+                             .listeners = names, .n_listeners = names ? V.cfg->scgi.n : 0,
+                             .rss_bytes = own_rss()};
+    snprintf(info.python, sizeof info.python, "none: the host-mode master runs no Python");
+    json_t *workers = json_array();
+    pthread_mutex_lock(&V.lock);
+    for (size_t i = 0; i < V.n_w; i++) {
+        const wview_t *w = &V.w[i];
+        json_t *tot = json_object_get(w->server, "totals");
+        info.total += (unsigned long)json_integer_value(json_object_get(tot, "total"));
+        info.active += (unsigned long)json_integer_value(json_object_get(tot, "active"));
+        info.queued += (unsigned long)json_integer_value(json_object_get(tot, "queued"));
+        info.rejected += (unsigned long)json_integer_value(json_object_get(tot, "rejected"));
+        info.timeouts += (unsigned long)json_integer_value(json_object_get(tot, "timeouts"));
+        json_t *p = process_json(w);
+        if (p) {
+            json_object_set_new(p, "owner", json_string(w->user->name));
+            json_t *rss = json_object_get(w->server, "rss_bytes");
+            json_object_set(p, "rss_bytes", w->state != V_DOWN && rss ? rss : json_null());
+            json_object_set(p, "python", w->server ? json_object_get(w->server, "python")
+                                                   : json_null());
+            json_array_append_new(workers, p);
+        }
+    }
+    pthread_mutex_unlock(&V.lock);
+    json_t *j = sw_status_server_json(&info);
+    free(names);
+    if (j) {
+        json_object_set_new(j, "mode", json_string("host"));
+        json_object_set_new(j, "workers", workers ? workers : json_array());
+    } else {
+        json_decref(workers);
+    }
+    return j;
+}
+
+static sw_cmd_result_t recycle(void *ctx, const char *owner, const char *user, double wait_s,
+                               char *msg, size_t msglen)
+{
+    (void)ctx;
+    (void)owner;
+    (void)user;
+    (void)wait_s;
+    snprintf(msg, msglen, "recycle is not available in host mode yet: restart the service");
+    return SW_CMD_CONFLICT;
+}
+
+/* Per worker: up, restarts; per app: its requests by status class, from
+ * the last report. */
+static char *metrics(void *ctx)
+{
+    (void)ctx;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    pthread_mutex_lock(&V.lock);
+    fputs("# HELP subwsgi_worker_up Whether the owner's worker process serves.\n"
+          "# TYPE subwsgi_worker_up gauge\n", f);
+    for (size_t i = 0; i < V.n_w; i++)
+        fprintf(f, "subwsgi_worker_up{owner=\"%s\"} %d\n", V.w[i].user->name,
+                V.w[i].state == V_SERVING);
+    fputs("# HELP subwsgi_worker_restarts_total Worker processes started after the first.\n"
+          "# TYPE subwsgi_worker_restarts_total counter\n", f);
+    for (size_t i = 0; i < V.n_w; i++)
+        fprintf(f, "subwsgi_worker_restarts_total{owner=\"%s\"} %u\n", V.w[i].user->name,
+                V.w[i].starts > 0 ? V.w[i].starts - 1 : 0);
+    fputs("# HELP subwsgi_requests_total Responses sent by the app, by status class.\n"
+          "# TYPE subwsgi_requests_total counter\n", f);
+    static const char *const classes[] = {"2xx", "3xx", "4xx", "5xx"};
+    for (size_t i = 0; i < V.n_a; i++) {
+        json_t *req = json_object_get(V.a[i].json, "requests");
+        for (size_t k = 0; req && k < 4; k++)
+            fprintf(f, "subwsgi_requests_total{app=\"%s\",class=\"%s\"} %lld\n",
+                    V.a[i].cfg->name, classes[k],
+                    (long long)json_integer_value(json_object_get(req, classes[k])));
+    }
+    pthread_mutex_unlock(&V.lock);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+sw_backend_t sw_hostview_backend(void)
+{
+    return (sw_backend_t){
+        .ctx = NULL,
+        .quick = 0,
+        .recycle_by_owner = 1,
+        .authenticate = authenticate,
+        .apps = apps,
+        .app_find = app_find,
+        .app_release = app_release,
+        .app_json = app_json,
+        .app_log = app_log,
+        .app_reload = app_reload,
+        .app_destroy = app_destroy,
+        .server = server_json,
+        .recycle = recycle,
+        .metrics = metrics,
+    };
+}

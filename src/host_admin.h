@@ -1,0 +1,46 @@
+/* host_admin.h: what host mode's master knows of its workers, for its admin
+ * port (DESIGN section 9): each worker's process (pid, user, start,
+ * restarts, last exit, backoff), its apps as the worker last reported them,
+ * and the commands sent to it and waiting for their result. It implements
+ * the admin backend (admin/backend.h) on that, so the master serves the
+ * same routes, JSON and panel as single mode, and answers status while a
+ * worker is starting, stuck or gone.
+ *
+ * The master's loop (host.c) tells it what happens (the sw_hostview_*
+ * calls below, loop thread only); the admin port's threads read it. One
+ * lock, view_lock (host_admin.c), guards all of it: a leaf, never held
+ * while waiting for anything but its own condition (a command's result). */
+#ifndef SW_HOST_ADMIN_H
+#define SW_HOST_ADMIN_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "../admin/backend.h"
+#include "config.h"
+
+/* Before anything else: the owners (index = the master's owner index),
+ * their [user:NAME] entries borrowed from cfg, which outlives the view. */
+int sw_hostview_init(const sw_config_t *cfg, const sw_user_config_t *const *owners,
+                     size_t n_owners);
+void sw_hostview_free(void);
+
+/* A worker of owner was started (ctl: the master's end of its control
+ * channel, still the loop's to close), is serving, died (how: "signal 11
+ * (SIGSEGV) at ...", restart_in_s: its backoff, < 0 when it stays down);
+ * every command waiting on it then fails. */
+void sw_hostview_started(size_t owner, pid_t pid, int ctl);
+void sw_hostview_serving(size_t owner);
+void sw_hostview_died(size_t owner, const char *how, double restart_in_s);
+
+/* A message owner's worker sent (host_control.h): validated here (a
+ * report speaks for the owner's apps only; a result answers a command
+ * sent to that owner). Borrowed. */
+void sw_hostview_message(size_t owner, json_t *msg);
+
+/* The admin backend on this view. */
+sw_backend_t sw_hostview_backend(void);
+
+#endif
