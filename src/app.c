@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "applog.h"
+#include "fault.h"
 #include "interp.h"
 #include "loader.h"
 #include "log.h"
@@ -40,7 +41,7 @@ const char *sw_app_state_name(sw_app_state_t s)
 
 sw_app_t *sw_app_new(const sw_app_config_t *cfg, const sw_config_t *server_cfg)
 {
-    sw_app_t *app = calloc(1, sizeof *app);
+    sw_app_t *app = SW_FAULT("app_new") ? NULL : calloc(1, sizeof *app);
     if (!app)
         return NULL;
     app->cfg = cfg;
