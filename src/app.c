@@ -294,6 +294,12 @@ sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
     }
     /* A reload asked while one is loading joins it. */
     unsigned long ticket = app->busy_loading ? app->pending_ticket : queue_load(app, user);
+    if (app->done_ticket >= ticket) {   /* never queued (queue_load): failed already */
+        snprintf(msg, msglen, "out of memory queueing the reload; the old generation keeps "
+                 "serving");
+        pthread_mutex_unlock(&app->lock);
+        return SW_CMD_FAILED;
+    }
     if (wait_s < 0) {
         pthread_mutex_unlock(&app->lock);
         return SW_CMD_ACCEPTED;
