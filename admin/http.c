@@ -97,8 +97,9 @@ typedef struct {
     struct MHD_Connection *conn;
     sw_admin_t *admin;
     const sw_user_config_t *user;  /* &user_copy once authenticated */
-    sw_user_config_t user_copy;    /* name and role, copied from the config */
-    char user_name[64];
+    sw_user_config_t user_copy;    /* name (malloc'd, whole: names have no
+                                    * length limit) and role, copied from
+                                    * the config */
     int locked;                    /* holds the server read lock (see unlock_to_wait) */
     char name[NAME_MAX_LEN];       /* the '*' segment of the path, "" if none
                                     * or too long */
@@ -657,9 +658,9 @@ static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const c
     if (rq.user) {
         /* The caller's name and role outlive the lock (a SIGHUP may
          * replace the config while a handler waits). */
-        snprintf(rq.user_name, sizeof rq.user_name, "%s", rq.user->name ? rq.user->name : "");
-        rq.user_copy = (sw_user_config_t){.name = rq.user_name, .role = rq.user->role};
-        rq.user = &rq.user_copy;
+        rq.user_copy = (sw_user_config_t){.name = strdup(rq.user->name ? rq.user->name : ""),
+                                           .role = rq.user->role};
+        rq.user = rq.user_copy.name ? &rq.user_copy : NULL;   /* out of memory: 401 */
     }
     if (rq.user && !refusal)
         conn_authed(a, conn);
@@ -682,6 +683,7 @@ static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const c
         audit(&rq, row->audit, now_ms() - t0);
     if (rq.locked)
         sw_server_read_unlock(a->server);
+    free(rq.user_copy.name);
     return rc;
 }
 
@@ -1091,11 +1093,15 @@ static int parse_lines(req_t *rq, size_t *out)
  * [A-Za-z0-9._-] is shown as '?', so a name cannot forge a field or a line. */
 static void audit(const req_t *rq, const char *action, double ms)
 {
-    char user[64], app[NAME_MAX_LEN];
-    clean_name(rq->user ? rq->user->name : NULL, user, sizeof user);
+    const char *uname = rq->user ? rq->user->name : NULL;
+    size_t ulen = uname ? strlen(uname) + 2 : 2;   /* whole: a cut name could be another's */
+    char *user = malloc(ulen), app[NAME_MAX_LEN];
+    if (user)
+        clean_name(uname, user, ulen);
     clean_name(rq->name, app, sizeof app);
-    sw_log(SW_LOG_INFO, NULL, "audit user=%s app=%s action=%s result=%s duration_ms=%lld", user,
-           app, action, result_word(rq->status), (long long)llround(ms));
+    sw_log(SW_LOG_INFO, NULL, "audit user=%s app=%s action=%s result=%s duration_ms=%lld",
+           user ? user : "?", app, action, result_word(rq->status), (long long)llround(ms));
+    free(user);
 }
 
 static const char *result_word(unsigned status)

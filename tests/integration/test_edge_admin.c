@@ -5,6 +5,8 @@
  * 431) like every other error; and idle or trickling unauthenticated
  * connections cannot lock the panel out (an authenticated GET /v1/apps
  * answers within 1 s with 100, and with more than the port keeps for them).
+ * A user name of any length is the caller's whole name, in the visibility
+ * check and in the audit line.
  *
  * Servers get root (admin) and alice (user), and two apps: ablog (owner
  * alice) and ops (admins only), both tests/apps/hello.py. */
@@ -379,6 +381,55 @@ Test(edge_admin, over_long_uri_and_headers_answer_json)
               h_log_tail(e.srv));
     /* The port still answers. */
     cr_expect_eq(h_admin_call(e.port, ROOT, "GET", "/v1/apps", NULL, IO_TIMEOUT), 200);
+    h_server_stop_clean(e.srv);
+}
+
+/* ---- long user names ------------------------------------------------------------ */
+
+/* User names have no length limit ([A-Za-z0-9_.-]+), but the admin port
+ * copied the caller's name into 64 bytes: a user whose name was 66 bytes
+ * saw no app of its own, and saw and controlled every app of the user
+ * named by its first 63 bytes; its audit lines named that user too. */
+Test(edge_admin, long_user_name_is_not_cut_short)
+{
+    char *shortname = h_fmt("%063d", 7);          /* "000...07", 63 bytes */
+    char *longname = h_fmt("%sXYZ", shortname);   /* 66 bytes, shortname a prefix */
+    char *dir = h_tmpdir();
+    char *scgi = h_fmt("127.0.0.1:%d", h_free_port());
+    edge_t e = {.port = h_free_port()};
+    char *ini = h_fmt("[server]\nscgi = %s\nadmin = 127.0.0.1:%d\n\n"
+                      "[user:%s]\ntoken-sha256 = "
+                      "57f3540dfffd92a4ac54d7c9c6c248d0c58045a2061ca2549826aa2a2eefbfc7\n"
+                      "role = user\n\n"
+                      "[user:%s]\ntoken-sha256 = "
+                      "2274f7949724b40254ac42373bbec35575205f0239c1ccac83b9ff98a4978cad\n"
+                      "role = user\n\n"
+                      "[app:shortapp]\nowner = %s\nwsgi = %s\nmount = /s\n\n"
+                      "[app:longapp]\nowner = %s\nwsgi = %s\nmount = /l\n",
+                      scgi, e.port, shortname, longname, shortname, h_app("hello.py"),
+                      longname, h_app("hello.py"));
+    e.srv = h_server_config(dir, scgi, ini, NULL);
+    const char *token = "long-name-token-0123";   /* longname's */
+    json_t *j = NULL;
+    cr_assert_eq(h_admin_call(e.port, token, "GET", "/v1/apps", &j, IO_TIMEOUT), 200);
+    json_t *apps = json_object_get(j, "apps");
+    cr_expect_eq(json_array_size(apps), 1, "the long-named user's list: %s",
+                 json_dumps(j, JSON_COMPACT));
+    const char *name = json_string_value(json_object_get(json_array_get(apps, 0), "name"));
+    cr_expect(name && strcmp(name, "longapp") == 0, "it lists %s, want longapp",
+              name ? name : "nothing");
+    json_decref(j);
+    cr_expect_eq(h_admin_call(e.port, token, "GET", "/v1/apps/longapp", NULL, IO_TIMEOUT), 200);
+    cr_expect_eq(h_admin_call(e.port, token, "GET", "/v1/apps/shortapp", NULL, IO_TIMEOUT), 404);
+    cr_expect_eq(h_admin_call(e.port, token, "POST", "/v1/apps/shortapp/destroy?wait=5", NULL,
+                              IO_TIMEOUT), 404);
+    cr_expect_eq(h_admin_call(e.port, token, "POST", "/v1/apps/longapp/reload?wait=30", NULL,
+                              IO_TIMEOUT), 200);
+    /* The audit line names the caller in full. */
+    const char *audit[] = {h_fmt("audit user=%s app=longapp action=reload result=ok", longname),
+                           NULL};
+    cr_expect_not_null(h_log_wait_line(e.srv, audit, 10), "no audit line naming %s; log:\n%s",
+                       longname, h_log_tail(e.srv));
     h_server_stop_clean(e.srv);
 }
 
