@@ -6,7 +6,8 @@
  * connections cannot lock the panel out (an authenticated GET /v1/apps
  * answers within 1 s with 100, and with more than the port keeps for them).
  * A user name of any length is the caller's whole name, in the visibility
- * check and in the audit line.
+ * check and in the audit line. POST /v1/server/recycle?owner= (host mode)
+ * is a 400 in single mode.
  *
  * Servers get root (admin) and alice (user), and two apps: ablog (owner
  * alice) and ops (admins only), both tests/apps/hello.py. */
@@ -430,6 +431,40 @@ Test(edge_admin, long_user_name_is_not_cut_short)
                            NULL};
     cr_expect_not_null(h_log_wait_line(e.srv, audit, 10), "no audit line naming %s; log:\n%s",
                        longname, h_log_tail(e.srv));
+    h_server_stop_clean(e.srv);
+}
+
+/* ---- recycle by owner ----------------------------------------------------------- */
+
+/* POST /v1/server/recycle?owner=NAME is host mode's (DESIGN section 9: that
+ * owner's process alone). In single mode one process serves every owner,
+ * so it is refused, not taken for a recycle of the whole: nothing is handed
+ * over. A malformed owner is refused first. */
+Test(edge_admin, recycle_by_owner_is_400_in_single_mode)
+{
+    edge_t e = start_edge();
+    static const char *const paths[] = {
+        "/v1/server/recycle?owner=alice",
+        "/v1/server/recycle?owner=alice&wait=5",
+        "/v1/server/recycle?owner=",
+        "/v1/server/recycle?owner=a%20b",
+        "/v1/server/recycle?owner",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        h_http_resp_t r;
+        call(&e, "POST", paths[i], ROOT, NULL, &r);
+        expect_json_error(&r, 400, "bad_request", h_fmt("POST %s", paths[i]));
+        h_http_free(&r);
+    }
+    /* A user token is still a 403 before any of that. */
+    cr_expect_eq(h_admin_call(e.port, ALICE, "POST", "/v1/server/recycle?owner=alice", NULL,
+                              IO_TIMEOUT), 403);
+    json_t *j = NULL;
+    cr_assert_eq(h_admin_call(e.port, ROOT, "GET", "/v1/server", &j, IO_TIMEOUT), 200);
+    cr_expect_eq(json_integer_value(json_object_get(j, "handovers")), 0,
+                 "a handover happened: %s", json_dumps(j, JSON_COMPACT));
+    json_decref(j);
+    cr_expect(!h_proc_exited(e.srv->proc), "the server left");
     h_server_stop_clean(e.srv);
 }
 
