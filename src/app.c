@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "applog.h"
+#include "fault.h"
 #include "interp.h"
 #include "loader.h"
 #include "log.h"
@@ -40,7 +41,7 @@ const char *sw_app_state_name(sw_app_state_t s)
 
 sw_app_t *sw_app_new(const sw_app_config_t *cfg, const sw_config_t *server_cfg)
 {
-    sw_app_t *app = calloc(1, sizeof *app);
+    sw_app_t *app = SW_FAULT("app_new") ? NULL : calloc(1, sizeof *app);
     if (!app)
         return NULL;
     app->cfg = cfg;
@@ -293,6 +294,12 @@ sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
     }
     /* A reload asked while one is loading joins it. */
     unsigned long ticket = app->busy_loading ? app->pending_ticket : queue_load(app, user);
+    if (app->done_ticket >= ticket) {   /* never queued (queue_load): failed already */
+        snprintf(msg, msglen, "out of memory queueing the reload; the old generation keeps "
+                 "serving");
+        pthread_mutex_unlock(&app->lock);
+        return SW_CMD_FAILED;
+    }
     if (wait_s < 0) {
         pthread_mutex_unlock(&app->lock);
         return SW_CMD_ACCEPTED;

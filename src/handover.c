@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "log.h"
 
 #define MAX_INHERITED SW_HANDOVER_MAX_FDS
@@ -182,7 +183,7 @@ static char *listen_names_env(const char *const *names, size_t n)
 {
     char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    FILE *f = SW_FAULT("handover_memstream") ? NULL : open_memstream(&text, &len);
     if (!f)
         return NULL;
     fputs("SUBWSGI_LISTEN_NAMES=", f);
@@ -274,10 +275,11 @@ int sw_handover_spawn(const sw_spawn_t *sp, pid_t *pid_out, int *ready_r, char *
         ne++;
     while (sp->extra_env && sp->extra_env[n_env])
         n_env++;
-    char **envp = calloc(ne + n_env + 8, sizeof *envp);
+    char **envp = SW_FAULT("handover_envp") ? NULL : calloc(ne + n_env + 8, sizeof *envp);
     char *listen_names = listen_names_env(sp->names, n);
     char *state_env = NULL;
-    if (asprintf(&state_env, "SUBWSGI_HANDOVER_STATE=%s", sp->state ? sp->state : "") < 0)
+    if (SW_FAULT("handover_state") ||
+        asprintf(&state_env, "SUBWSGI_HANDOVER_STATE=%s", sp->state ? sp->state : "") < 0)
         state_env = NULL;
     if (!envp || !listen_names || !state_env) {
         snprintf(why, whylen, "out of memory");

@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "fault.h"
 #include "interp.h"
 #include "log.h"
 #include "request.h"
@@ -88,7 +89,7 @@ static void abs_after_ns(struct timespec *abs, clockid_t clock, long ns)
 
 int sw_loader_post(sw_loader_cmd_t kind, sw_app_t *app, const char *user)
 {
-    cmd_t *c = calloc(1, sizeof *c);
+    cmd_t *c = SW_FAULT("loader_post") ? NULL : calloc(1, sizeof *c);
     if (!c) {
         sw_log(SW_LOG_ERROR, app->name, "out of memory queueing a command; it is dropped");
         return -1;

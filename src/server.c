@@ -26,6 +26,7 @@
 #endif
 
 #include "app.h"
+#include "backend_server.h"
 #include "handover.h"
 #include "host.h"
 #include "http.h"
@@ -1115,8 +1116,9 @@ int sw_server_run(sw_config_t *cfg, int quick)
     if (!s->io)
         goto fail_started;
     if (s->admin_fd >= 0) {
-        s->admin = sw_admin_start(s->admin_fd, s, cfg->admin_tls_cert, cfg->admin_tls_key,
-                                  err, sizeof err);
+        sw_backend_t backend = sw_backend_server(s);
+        s->admin = sw_admin_start(s->admin_fd, &backend, cfg->admin_tls_cert,
+                                  cfg->admin_tls_key, err, sizeof err);
         if (!s->admin)
             goto fail_started;
         s->admin_fd = -1;
