@@ -33,6 +33,9 @@
 
 #include "applog.h"
 #include "handover.h"
+#include "host_admin.h"
+#include "host_control.h"
+#include "../admin/http.h"
 #include "host_router.h"
 #include "listen.h"
 #include "log.h"
@@ -60,6 +63,13 @@ typedef struct {
     int cutting;               /* inside a line longer than buf: drop to its end */
 } relay_t;
 
+/* The master's end of a worker's control channel (host_control.h). */
+typedef struct {
+    sw_host_tag_t tag;         /* SW_TAG_CONTROL */
+    struct owner *owner;
+    int fd;                    /* -1 when no worker runs */
+} control_t;
+
 typedef struct owner {
     const sw_user_config_t *user;
     const char **apps;         /* names of the owner's apps (borrowed from cfg) */
@@ -75,6 +85,7 @@ typedef struct owner {
     worker_state_t state;
     pid_t pid;
     relay_t ready, out, err;
+    control_t control;
     double started_mono;       /* when the current worker was started */
     struct timespec started_real;
     unsigned restarts;         /* workers started after the first */
@@ -99,11 +110,15 @@ static struct {
     host_listener_t *listeners;
     size_t n_listeners;
     sw_router_t *router;       /* the shared listeners ([server] scgi) */
+    sw_admin_t *admin;         /* the admin port, on host_admin.h's view */
+    int admin_fd;
+    int admin_bound_here;
+    sw_addr_t admin_addr;
     int pid_file_written;
     int stopping;
     double stop_deadline;
     int told_ready;            /* READY=1 sent to systemd */
-} M = {.config_fd = -1, .devnull = -1, .epfd = -1, .sigfd = -1};
+} M = {.config_fd = -1, .devnull = -1, .epfd = -1, .sigfd = -1, .admin_fd = -1};
 
 static double now_mono(void)
 {
@@ -247,6 +262,7 @@ static int build_owners(char *err, size_t errlen)
         owner_t *o = &M.owners[M.n_owners];
         *o = (owner_t){.user = user, .state = W_STOPPED, .pid = -1};
         o->ready.fd = o->out.fd = o->err.fd = -1;
+        o->control = (control_t){.tag = SW_TAG_CONTROL, .owner = o, .fd = -1};
         o->apps = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *o->apps);
         o->logs = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *o->logs);
         if (!o->apps || !o->logs) {
@@ -286,6 +302,15 @@ static int build_owners(char *err, size_t errlen)
                     return -1;
         }
     }
+    const sw_user_config_t **users = calloc(M.n_owners + 1, sizeof *users);
+    for (size_t i = 0; users && i < M.n_owners; i++)
+        users[i] = M.owners[i].user;
+    int rc = users ? sw_hostview_init(cfg, users, M.n_owners) : -1;
+    free(users);
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     return 0;
 }
 
@@ -317,6 +342,30 @@ static int config_memfd(const char *text, size_t len, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+/* The admin port: bound (or inherited) here, served by admin/http.c on the
+ * master's view of its workers (host_admin.h). */
+static int start_admin(char *err, size_t errlen)
+{
+    if (sw_addr_parse(M.cfg->admin, &M.admin_addr, err, errlen) < 0)
+        return -1;
+    int fd = sw_handover_take_fd(M.admin_addr.text);
+    M.admin_bound_here = fd < 0;
+    if (fd < 0)
+        fd = sw_listen_bind(&M.admin_addr, M.cfg->socket_mode, 64, err, errlen);
+    if (fd < 0)
+        return -1;
+    sw_backend_t backend = sw_hostview_backend();
+    M.admin = sw_admin_start(fd, &backend, M.cfg->admin_tls_cert, M.cfg->admin_tls_key, err,
+                             errlen);
+    if (!M.admin) {
+        close(fd);
+        return -1;
+    }
+    sw_log(SW_LOG_INFO, NULL, "admin listening on %s%s", M.admin_addr.text,
+           M.cfg->admin_tls_cert ? " (TLS)" : "");
+    return 0;
 }
 
 /* ---- the workers' output ------------------------------------------------------- */
@@ -407,6 +456,7 @@ static void worker_ready(owner_t *o, const char *text)
         if (o->state == W_STARTING)
             o->state = W_SERVING;
         sw_router_owner_serving(M.router, (size_t)(o - M.owners), 1);
+        sw_hostview_serving((size_t)(o - M.owners));
         sw_log(SW_LOG_INFO, NULL, "worker %s (pid %ld, user %s) serves %zu apps",
                o->user->name, (long)o->pid, o->user->run_as ? o->user->run_as : "-", o->n_apps);
     } else if (strncmp(text, "FAILED ", 7) == 0) {
@@ -492,33 +542,53 @@ static int watch_relay(relay_t *r, owner_t *o, pipe_kind_t kind, int fd)
 
 /* ---- starting and reaping workers ------------------------------------------------ */
 
+static void close_control(owner_t *o)
+{
+    if (o->control.fd < 0)
+        return;
+    epoll_ctl(M.epfd, EPOLL_CTL_DEL, o->control.fd, NULL);
+    close(o->control.fd);
+    o->control.fd = -1;
+}
+
 static void start_worker(owner_t *o)
 {
     char why[1024];
-    int out[2] = {-1, -1}, err[2] = {-1, -1};
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+    int out[2] = {-1, -1}, err[2] = {-1, -1}, ctl[2] = {-1, -1};
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) {
         snprintf(why, sizeof why, "pipe: %s", strerror(errno));
         goto fail;
     }
-    char config_env[48];
+    sw_ctl_size_buffers(ctl[0]);
+    sw_ctl_size_buffers(ctl[1]);
+    char config_env[48], control_env[48];
     snprintf(config_env, sizeof config_env, "SUBWSGI_CONFIG_FD=%zu", 3 + o->n_fds + 1);
-    const char *env[] = {config_env, NULL};
+    snprintf(control_env, sizeof control_env, "SUBWSGI_CONTROL_FD=%zu", 3 + o->n_fds + 2);
+    const char *env[] = {config_env, control_env, NULL};
+    const int extra[] = {M.config_fd, ctl[1]};
     char *argv[] = {(char *)sw_handover_exe(), "--host-worker", (char *)o->user->name, "-c",
                     M.cfg->file, NULL};
     sw_spawn_t sp = {.fds = o->fds, .names = o->fd_names, .n = o->n_fds,
-                     .extra_fds = &M.config_fd, .n_extra = 1, .extra_env = env, .argv = argv,
+                     .extra_fds = extra, .n_extra = 2, .extra_env = env, .argv = argv,
                      .stdin_fd = M.devnull, .stdout_fd = out[1], .stderr_fd = err[1]};
     int ready;
     if (sw_handover_spawn(&sp, &o->pid, &ready, why, sizeof why) < 0)
         goto fail;
     close(out[1]);
     close(err[1]);
+    close(ctl[1]);
     watch_relay(&o->ready, o, P_READY, ready);
     watch_relay(&o->out, o, P_OUT, out[0]);
     watch_relay(&o->err, o, P_ERR, err[0]);
+    o->control.fd = ctl[0];
+    fcntl(ctl[0], F_SETFL, fcntl(ctl[0], F_GETFL) | O_NONBLOCK);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &o->control};
+    epoll_ctl(M.epfd, EPOLL_CTL_ADD, ctl[0], &ev);
     o->state = W_STARTING;
     o->started_mono = now_mono();
     clock_gettime(CLOCK_REALTIME, &o->started_real);
+    sw_hostview_started((size_t)(o - M.owners), o->pid, ctl[0]);
     sw_log(SW_LOG_INFO, NULL, "worker %s: started process %ld", o->user->name, (long)o->pid);
     return;
 fail:
@@ -527,6 +597,8 @@ fail:
             close(out[i]);
         if (err[i] >= 0)
             close(err[i]);
+        if (ctl[i] >= 0)
+            close(ctl[i]);
     }
     /* Counted as a death: it is retried with the same backoff. */
     sw_log(SW_LOG_ERROR, NULL, "worker %s: cannot start: %s", o->user->name, why);
@@ -534,6 +606,26 @@ fail:
     o->streak++;
     o->state = W_BACKOFF;
     o->restart_at = now_mono() + BACKOFF_MAX_S;
+    sw_hostview_died((size_t)(o - M.owners), why, BACKOFF_MAX_S);
+}
+
+/* Messages from a worker's control channel; its end: the worker died (its
+ * death is handled when it is reaped). */
+static void read_control(owner_t *o)
+{
+    for (int i = 0; i < 64 && o->control.fd >= 0; i++) {
+        int status;
+        json_t *m = sw_ctl_recv(o->control.fd, &status);
+        if (m) {
+            sw_hostview_message((size_t)(o - M.owners), m);
+            json_decref(m);
+        } else if (status == 1) {
+            epoll_ctl(M.epfd, EPOLL_CTL_DEL, o->control.fd, NULL);
+            return;
+        } else if (status == 0) {
+            return;
+        }
+    }
 }
 
 /* "signal 11 (SIGSEGV)" or "exit 3". */
@@ -566,8 +658,11 @@ static void worker_died(owner_t *o, int status)
     pid_t pid = o->pid;
     o->pid = -1;
     sw_router_owner_serving(M.router, (size_t)(o - M.owners), 0);
+    size_t idx = (size_t)(o - M.owners);
     if (M.stopping) {
         o->state = W_STOPPED;
+        sw_hostview_died(idx, o->last_exit, -1);
+        close_control(o);
         sw_log(SW_LOG_INFO, NULL, "worker %s (pid %ld) stopped: %s", o->user->name, (long)pid,
                how);
         return;
@@ -592,6 +687,8 @@ static void worker_died(owner_t *o, int status)
            o->user->name, (long)pid, o->user->run_as ? o->user->run_as : "-", o->n_apps, how,
            then);
     o->restarts++;
+    sw_hostview_died(idx, o->last_exit, delay);
+    close_control(o);
     if (delay == 0) {
         start_worker(o);
     } else {
@@ -742,6 +839,8 @@ static void serve(void)
                 on_signal();
             else if (*(sw_host_tag_t *)tag == SW_TAG_RELAY)
                 read_relay(tag, 0);
+            else if (*(sw_host_tag_t *)tag == SW_TAG_CONTROL)
+                read_control(((control_t *)tag)->owner);
             else
                 sw_router_on_event(M.router, tag);
         }
@@ -752,6 +851,12 @@ static void serve(void)
 
 static void cleanup(void)
 {
+    sw_admin_stop(M.admin);
+    M.admin = NULL;
+    if (M.admin_fd >= 0)
+        close(M.admin_fd);
+    if (M.admin_bound_here && M.admin_addr.is_unix)
+        unlink(M.admin_addr.text + 5);
     sw_router_free(M.router);
     M.router = NULL;
     for (size_t i = 0; i < M.n_owners; i++) {
@@ -759,6 +864,7 @@ static void cleanup(void)
         close_relay(&o->ready);
         close_relay(&o->out);
         close_relay(&o->err);
+        close_control(o);
         for (size_t a = 0; a < o->n_apps; a++)
             sw_applog_put(o->logs[a]);
         free(o->apps);
@@ -771,6 +877,7 @@ static void cleanup(void)
         free(o->fd_names);
     }
     free(M.owners);
+    sw_hostview_free();
     for (size_t i = 0; i < M.n_listeners; i++) {
         host_listener_t *ls = &M.listeners[i];
         close(ls->fd);
@@ -821,6 +928,8 @@ int sw_host_run(sw_config_t *cfg, const char *text, size_t len)
     }
     M.config_fd = config_memfd(text, len, err, sizeof err);
     if (M.config_fd < 0 || build_owners(err, sizeof err) < 0 || build_router(err, sizeof err) < 0)
+        goto fail;
+    if (cfg->admin && start_admin(err, sizeof err) < 0)
         goto fail;
     sw_handover_close_unused();
     if (cfg->pid_file) {

@@ -37,4 +37,11 @@ int sw_host_is_worker(void);
  * that setting, so it is set here and not before). No-op elsewhere. */
 void sw_host_worker_after_privileges(void);
 
+/* In a worker: once it serves, the control channel's thread starts
+ * (host_control.h); when it stops serving, that thread stops. No-ops
+ * elsewhere. */
+struct sw_server;
+void sw_host_worker_serving(struct sw_server *s);
+void sw_host_worker_stopping(void);
+
 #endif

@@ -503,12 +503,13 @@ static char *metrics(void *ctx)
     fputs("# HELP subwsgi_requests_total Responses sent by the app, by status class.\n"
           "# TYPE subwsgi_requests_total counter\n", f);
     static const char *const classes[] = {"2xx", "3xx", "4xx", "5xx"};
+    static const char *const keys[] = {"status_2xx", "status_3xx", "status_4xx", "status_5xx"};
     for (size_t i = 0; i < V.n_a; i++) {
         json_t *req = json_object_get(V.a[i].json, "requests");
         for (size_t k = 0; req && k < 4; k++)
             fprintf(f, "subwsgi_requests_total{app=\"%s\",class=\"%s\"} %lld\n",
                     V.a[i].cfg->name, classes[k],
-                    (long long)json_integer_value(json_object_get(req, classes[k])));
+                    (long long)json_integer_value(json_object_get(req, keys[k])));
     }
     pthread_mutex_unlock(&V.lock);
     if (fclose(f) != 0) {

@@ -126,12 +126,15 @@ static void *run_command(void *arg)
             r = W.backend.app_destroy(W.backend.ctx, app, c->user, c->wait, msg, sizeof msg);
         W.backend.app_release(W.backend.ctx, app);
     }
+    /* The state the command left first: the master answers the admin
+     * request with it as soon as the result comes (messages keep their
+     * order on the channel). */
+    report();
     json_t *res = json_pack("{s:s, s:I, s:i, s:s}", "op", "result", "id", c->id, "result", (int)r,
                             "msg", msg);
     if (res)
         sw_ctl_send(W.fd, res);
     json_decref(res);
-    report();   /* the state the command left, at once */
     free(c->app);
     free(c->user);
     free(c);

@@ -4,6 +4,7 @@
 #include "host.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +13,13 @@
 #include <unistd.h>
 
 #include "handover.h"
+#include "host_control.h"
+#include "log.h"
 #include "server.h"
 
 static int is_worker;
 static pid_t master_pid;
+static int control_fd = -1;    /* the worker's end of its control channel */
 
 /* The whole text behind fd (the master's sealed memfd), NUL-terminated. */
 static char *read_all(int fd, size_t *len)
@@ -113,6 +117,12 @@ int sw_host_worker_main(const char *owner, const char *file)
     }
     int fd = (int)strtol(fd_text, NULL, 10);
     unsetenv("SUBWSGI_CONFIG_FD");
+    const char *ctl_text = getenv("SUBWSGI_CONTROL_FD");
+    if (ctl_text) {
+        control_fd = (int)strtol(ctl_text, NULL, 10);
+        fcntl(control_fd, F_SETFD, FD_CLOEXEC);
+        unsetenv("SUBWSGI_CONTROL_FD");
+    }
     size_t len = 0;
     char *text = read_all(fd, &len);
     close(fd);
@@ -154,4 +164,16 @@ void sw_host_worker_after_privileges(void)
     /* The master may have died before the line above. */
     if (getppid() != master_pid)
         kill(getpid(), SIGTERM);
+}
+
+void sw_host_worker_serving(struct sw_server *s)
+{
+    if (is_worker && control_fd >= 0 && sw_ctl_worker_start(s, control_fd) < 0)
+        sw_log(SW_LOG_ERROR, NULL, "cannot start the control thread: the master sees no status");
+}
+
+void sw_host_worker_stopping(void)
+{
+    if (is_worker)
+        sw_ctl_worker_stop();
 }

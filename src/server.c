@@ -1130,7 +1130,9 @@ int sw_server_run(sw_config_t *cfg, int quick)
     else
         notify("READY=1");
 
+    sw_host_worker_serving(s);
     serve_until_stopped(s);
+    sw_host_worker_stopping();
     if (!s->handed_over)
         notify("STOPPING=1");
     int rc = shutdown_gracefully(s);

@@ -60,6 +60,7 @@ typedef struct {
     char *alice_scgi, *bob_scgi;
     char *shared;               /* [server] scgi: the master routes it */
     char *bob_secret;           /* a file only bob may read */
+    int admin_port;             /* 0: no admin port */
 } env_t;
 
 /* Two OS users, each with a directory holding a copy of the app; bob's also
@@ -128,7 +129,7 @@ static void start(env_t *e, const char *alice_extra)
     }
     char *ini = h_fmt(
         "[server]\nmode = host\nscgi = %s\ndrain-timeout = 2\nload-timeout = 20\n"
-        "pid-file = %s/master.pid\n"
+        "pid-file = %s/master.pid\n%s"
         "[user:admin]\ntoken-sha256 = " ADMIN_SHA "\nrole = admin\n"
         "[user:alice]\ntoken-sha256 = " ALICE_SHA "\nrun-as = %s\nscgi = %s\n"
         "[user:bob]\ntoken-sha256 = " BOB_SHA "\nrun-as = %s\n"
@@ -138,7 +139,8 @@ static void start(env_t *e, const char *alice_extra)
         "environ = HOST_APP=bob-site\n"
         "[app:bob-blog]\nwsgi = %s/bob/app.py\nowner = bob\nmount = /blog\n"
         "environ = HOST_APP=bob-blog\n%s",
-        e->shared, e->dir, e->alice, e->alice_scgi, e->bob, e->dir, e->dir, e->bob_scgi, e->dir,
+        e->shared, e->dir,
+        e->admin_port ? h_fmt("admin = 127.0.0.1:%d\n", e->admin_port) : "", e->alice, e->alice_scgi, e->bob, e->dir, e->dir, e->bob_scgi, e->dir,
         extra);
     e->srv = h_server_config(e->dir, e->alice_scgi, ini, NULL);
     cr_assert(h_log_wait(e->srv, "ready: 2 owners", 30), "master not ready:\n%s",
@@ -348,5 +350,109 @@ Test(host, a_worker_that_keeps_crashing_backs_off)
               "no 2 s backoff:\n%s", h_log_tail(e.srv));
     /* bob serves throughout. */
     cr_expect_str_eq(try_get(e.bob_scgi, "/", 30), "200 hello from bob-site");
+    h_server_stop_clean(e.srv);
+}
+
+#define ADMIN "Authorization: Bearer root-token-ZYXWVUTSRQ"
+#define ADMIN_TOKEN "root-token-ZYXWVUTSRQ"
+#define ALICE_TOKEN "alice-token-ABCDEFGHIJ"
+#define BOB_TOKEN "bob-token-KLMNOPQRSTU"
+
+/* The names in a GET /v1/apps answer, comma-separated. */
+static char *app_names(json_t *list)
+{
+    char *names = h_fmt("%s", "");
+    size_t i;
+    json_t *app;
+    json_array_foreach(json_object_get(list, "apps"), i, app)
+        names = h_fmt("%s%s%s", names, i ? "," : "",
+                      json_string_value(json_object_get(app, "name")));
+    return names;
+}
+
+/* APP.process.KEY of app as the admin sees it. */
+static json_t *process_of(int port, const char *app)
+{
+    json_t *j = NULL;
+    cr_assert_eq(h_admin_call(port, ADMIN_TOKEN, "GET", h_fmt("/v1/apps/%s", app), &j, 30), 200);
+    json_t *p = json_incref(json_object_get(j, "process"));
+    json_decref(j);
+    cr_assert(json_is_object(p), "no process object in %s's APP", app);
+    return p;
+}
+
+Test(host, one_admin_port_serves_every_owner_from_the_master)
+{
+    env_t e = make_owners();
+    e.admin_port = h_free_port();
+    start(&e, "[app:alice-crash]\nwsgi = %d/alice/app.py\nowner = alice\nmount = /crash\n");
+    long a = worker_pid(e.alice_scgi, "/site/whoami");
+    json_t *j = NULL;
+
+    /* Each token sees its owner's apps; the admin's, all of them. */
+    cr_assert_eq(h_admin_call(e.admin_port, ADMIN_TOKEN, "GET", "/v1/apps", &j, 30), 200);
+    cr_expect_str_eq(app_names(j), "alice-site,bob-site,bob-blog,alice-crash");
+    json_decref(j);
+    cr_assert_eq(h_admin_call(e.admin_port, ALICE_TOKEN, "GET", "/v1/apps", &j, 30), 200);
+    cr_expect_str_eq(app_names(j), "alice-site,alice-crash");
+    json_decref(j);
+    cr_expect_eq(h_admin_call(e.admin_port, ALICE_TOKEN, "POST", "/v1/apps/bob-site/reload",
+                              NULL, 30), 404, "alice reached bob's app");
+
+    /* APP.process names the worker. */
+    json_t *p = process_of(e.admin_port, "alice-site");
+    cr_expect_eq(json_integer_value(json_object_get(p, "pid")), a);
+    cr_expect_str_eq(json_string_value(json_object_get(p, "user")), e.alice);
+    cr_expect_eq(json_integer_value(json_object_get(p, "restarts")), 0);
+    cr_expect(json_is_null(json_object_get(p, "last_exit")));
+    json_decref(p);
+
+    /* A reload goes to her worker, which builds generation 2 in place. */
+    cr_assert_eq(h_admin_call(e.admin_port, ALICE_TOKEN, "POST",
+                              "/v1/apps/alice-site/reload?wait=30", &j, 40), 200);
+    cr_expect_eq(json_integer_value(json_object_get(j, "generation")), 2, "%s",
+                 json_dumps(j, 0));
+    json_decref(j);
+    cr_expect_eq(worker_pid(e.alice_scgi, "/site/whoami"), a, "a reload replaced the process");
+    cr_assert_eq(h_admin_call(e.admin_port, BOB_TOKEN, "POST",
+                              "/v1/apps/bob-blog/destroy", &j, 40), 200);
+    cr_expect_str_eq(json_string_value(json_object_get(j, "state")), "idle");
+    json_decref(j);
+
+    /* GET /v1/server lists the workers; the master runs no Python. */
+    cr_assert_eq(h_admin_call(e.admin_port, ADMIN_TOKEN, "GET", "/v1/server", &j, 30), 200);
+    cr_expect_str_eq(json_string_value(json_object_get(j, "mode")), "host");
+    cr_expect_eq(json_array_size(json_object_get(j, "workers")), 2);
+    cr_expect(strstr(json_string_value(json_object_get(j, "python")), "no Python") != NULL);
+    json_decref(j);
+
+    /* The app's log, from the master. */
+    cr_assert_eq(h_admin_call(e.admin_port, ALICE_TOKEN, "GET", "/v1/apps/alice-site/log?lines=50",
+                              &j, 30), 200);
+    char *text = json_dumps(j, 0);
+    cr_expect(strstr(text, "generation 2 serving") != NULL, "alice-site's log: %s", text);
+    free(text);
+    json_decref(j);
+
+    /* A crash shows in status: the master answers while the worker is
+     * gone, and after, with restarts and the last exit. */
+    try_get(e.alice_scgi, "/crash/segv", 30);
+    cr_assert(h_log_wait(e.srv, "died: signal 11", 10));
+    worker_pid(e.alice_scgi, "/site/whoami");
+    double t0 = h_now();
+    do {
+        p = process_of(e.admin_port, "alice-site");
+        int done = json_integer_value(json_object_get(p, "restarts")) == 1 &&
+                   json_is_string(json_object_get(p, "last_exit"));
+        if (done)
+            break;
+        json_decref(p);
+        p = NULL;
+        h_nap(0.1);
+    } while (h_now() - t0 < 10);
+    cr_assert(p, "status never showed the restart");
+    cr_expect(strstr(json_string_value(json_object_get(p, "last_exit")), "signal 11 (SIGSEGV)"),
+              "last_exit: %s", json_string_value(json_object_get(p, "last_exit")));
+    json_decref(p);
     h_server_stop_clean(e.srv);
 }
