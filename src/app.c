@@ -266,6 +266,7 @@ static unsigned long queue_load(sw_app_t *app, const char *user)
     }
     app->pending_ticket = ticket;
     app->busy_loading = 1;
+    app->reload_held = 0;   /* this build reads the newest config: it stands for it */
     if (app->state == SW_APP_SERVING)
         app->state = SW_APP_RELOADING;
     else if (app->state == SW_APP_IDLE || app->state == SW_APP_FAILED)
@@ -316,6 +317,56 @@ sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
     return r;
 }
 
+/* The build answering the load queued or running, once it began; NULL
+ * before (app->lock held). */
+static const sw_generation_t *pending_build(const sw_app_t *app)
+{
+    for (const sw_generation_t *b = app->building; b; b = b->next)
+        if (b->ticket == app->pending_ticket)
+            return b;
+    return NULL;
+}
+
+sw_cmd_result_t sw_app_config_changed(sw_app_t *app, const char *user, char *msg,
+                                      size_t msglen)
+{
+    pthread_mutex_lock(&app->lock);
+    if (app->busy_loading && !reload_conflict(app)) {
+        /* Joining the build would leave the older config serving if that
+         * build read it already; one not begun reads app->cfg, the new. */
+        const sw_generation_t *b = pending_build(app);
+        if (b && b->cfg != app->cfg) {
+            app->reload_held = 1;
+            snprintf(app->held_by, sizeof app->held_by, "%s", user);
+        }
+        pthread_mutex_unlock(&app->lock);
+        msg[0] = '\0';
+        return SW_CMD_ACCEPTED;
+    }
+    pthread_mutex_unlock(&app->lock);
+    return sw_app_reload(app, user, -1, msg, msglen);
+}
+
+/* Asks the held reload (sw_app_config_changed) once nothing loads any
+ * more: called after each event that answers a build. No lock held (a
+ * process reload takes the server's). */
+static void run_held_reload(sw_app_t *app)
+{
+    char user[sizeof app->held_by];
+    pthread_mutex_lock(&app->lock);
+    int due = app->reload_held && !app->busy_loading;
+    if (due) {
+        app->reload_held = 0;
+        snprintf(user, sizeof user, "%s", app->held_by);
+    }
+    pthread_mutex_unlock(&app->lock);
+    if (!due)
+        return;
+    char msg[256];
+    if (sw_app_reload(app, user, -1, msg, sizeof msg) == SW_CMD_CONFLICT)
+        sw_log(SW_LOG_WARN, app->name, "%s: cannot reload: %s", user, msg);
+}
+
 sw_cmd_result_t sw_app_destroy(sw_app_t *app, const char *user, double wait_s,
                                char *msg, size_t msglen)
 {
@@ -343,6 +394,7 @@ sw_cmd_result_t sw_app_destroy(sw_app_t *app, const char *user, double wait_s,
             return SW_CMD_CONFLICT;
         }
         app->destroy_pending = 1;
+        app->reload_held = 0;   /* the next load, after it, reads the newest config */
     }
     struct timespec abs;
     deadline_after(&abs, wait_s);
@@ -494,13 +546,15 @@ sw_generation_t *sw_app_build_begin(sw_app_t *app, const char *user, const char 
             app->state = SW_APP_SERVING;
         pthread_mutex_unlock(&app->lock);
         free(g);
+        run_held_reload(app);
         return NULL;
     }
     g->app = sw_app_ref(app);
+    g->cfg = app->cfg;
     g->number = app->next_generation++;
     g->ticket = app->pending_ticket;
     g->destroys_before = app->destroys;
-    g->max_requests = app->cfg->max_requests;
+    g->max_requests = g->cfg->max_requests;
     snprintf(g->action, sizeof g->action, "%s", action);
     snprintf(g->user, sizeof g->user, "%s", user);
     deadline_after(&g->build_deadline, app->load_timeout);
@@ -556,6 +610,7 @@ int sw_app_build_done(sw_app_t *app, sw_generation_t *g, sw_isolation_t mode,
         build_answered(app, g->ticket, SW_CMD_DONE);
     pthread_cond_broadcast(&app->changed);
     pthread_mutex_unlock(&app->lock);
+    run_held_reload(app);
     return 0;
 }
 
@@ -573,6 +628,7 @@ void sw_app_build_failed(sw_app_t *app, sw_generation_t *g, char *error)
         build_answered(app, g->ticket, SW_CMD_FAILED);
     }
     pthread_mutex_unlock(&app->lock);
+    run_held_reload(app);
 }
 
 int sw_app_expire_builds(sw_app_t *app)
@@ -603,6 +659,8 @@ int sw_app_expire_builds(sw_app_t *app)
                app->load_timeout, app->gen ? "; the previous generation keeps serving" : "");
     }
     pthread_mutex_unlock(&app->lock);
+    if (expired)
+        run_held_reload(app);
     return expired;
 }
 
@@ -611,6 +669,7 @@ void sw_app_retire(sw_app_t *app, const char *user, int removing)
     pthread_mutex_lock(&app->lock);
     if (removing) {
         app->removed = 1;
+        app->reload_held = 0;
         /* Builds still running never serve. */
         for (sw_generation_t *b = app->building; b; b = b->next)
             b->abandoned = 1;

@@ -279,7 +279,7 @@ static int needs_process_reload(const sw_app_config_t *cfg, sw_generation_t *g,
 static int build(sw_generation_t *g)
 {
     sw_app_t *app = g->app;
-    const sw_app_config_t *cfg = app->cfg;
+    const sw_app_config_t *cfg = g->cfg;
     char reason[512] = "", mode_reason[512] = "", *error = NULL;
     sw_isolation_t mode = SW_ISOLATION_SHARED_GIL;
     int rc = create_interpreters(app, cfg, g, &mode, reason, sizeof reason, &error);
