@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "applog.h"
+#include "clock.h"
 #include "interp.h"
 #include "loader.h"
 #include "log.h"
@@ -199,28 +200,6 @@ void sw_app_status_free(sw_app_status_t *st)
 
 /* ---- commands -------------------------------------------------------------- */
 
-static void deadline_after(struct timespec *abs, double seconds)
-{
-    clock_gettime(CLOCK_MONOTONIC, abs);
-    long long ns = abs->tv_nsec + (long long)(seconds * 1e9);
-    abs->tv_sec += (time_t)(ns / 1000000000LL);
-    abs->tv_nsec = (long)(ns % 1000000000LL);
-}
-
-static int passed(const struct timespec *abs)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > abs->tv_sec || (now.tv_sec == abs->tv_sec && now.tv_nsec >= abs->tv_nsec);
-}
-
-static double since(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
-}
-
 /* Waits on app->changed (app->lock held). Returns 0, or ETIMEDOUT. */
 static int wait_until(sw_app_t *app, const struct timespec *abs)
 {
@@ -299,7 +278,7 @@ sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
         return SW_CMD_ACCEPTED;
     }
     struct timespec abs;
-    deadline_after(&abs, wait_s);
+    sw_clock_deadline(&abs, CLOCK_MONOTONIC, wait_s);
     while (app->done_ticket < ticket) {
         if (wait_until(app, &abs) == ETIMEDOUT && app->done_ticket < ticket) {
             pthread_mutex_unlock(&app->lock);
@@ -397,7 +376,7 @@ sw_cmd_result_t sw_app_destroy(sw_app_t *app, const char *user, double wait_s,
         app->reload_held = 0;   /* the next load, after it, reads the newest config */
     }
     struct timespec abs;
-    deadline_after(&abs, wait_s);
+    sw_clock_deadline(&abs, CLOCK_MONOTONIC, wait_s);
     while (app->destroy_pending || app->state == SW_APP_DRAINING) {
         if (wait_until(app, &abs) == ETIMEDOUT &&
             (app->destroy_pending || app->state == SW_APP_DRAINING)) {
@@ -557,7 +536,7 @@ sw_generation_t *sw_app_build_begin(sw_app_t *app, const char *user, const char 
     g->max_requests = g->cfg->max_requests;
     snprintf(g->action, sizeof g->action, "%s", action);
     snprintf(g->user, sizeof g->user, "%s", user);
-    deadline_after(&g->build_deadline, app->load_timeout);
+    sw_clock_deadline(&g->build_deadline, CLOCK_MONOTONIC, app->load_timeout);
     g->next = app->building;
     app->building = g;
     record_start(app, action, user, g->number);
@@ -636,7 +615,7 @@ int sw_app_expire_builds(sw_app_t *app)
     int expired = 0;
     pthread_mutex_lock(&app->lock);
     for (sw_generation_t *g = app->building; g; g = g->next) {
-        if (g->abandoned || !passed(&g->build_deadline))
+        if (g->abandoned || !sw_clock_passed(&g->build_deadline))
             continue;
         g->abandoned = 1;
         expired = 1;
@@ -717,7 +696,7 @@ void sw_app_check_drain(sw_app_t *app, int final)
     pthread_mutex_lock(&app->lock);
     for (sw_generation_t *g = app->old; g; g = g->next) {
         if (g->stuck || g->live_workers == 0 ||
-            !(final || since(&g->retired_at) > app->drain_timeout))
+            !(final || sw_clock_since(&g->retired_at) > app->drain_timeout))
             continue;
         g->stuck = 1;
         snprintf(g->stuck_reason, sizeof g->stuck_reason,
@@ -792,7 +771,7 @@ int sw_app_check_idle(sw_app_t *app)
     int due = app->state == SW_APP_SERVING && !app->busy_loading && !app->destroy_pending &&
               !app->removed && app->counters.active == 0 &&
               sw_queue_count(&app->queue) == 0 &&
-              since(&app->last_request) > cfg->idle_timeout &&
+              sw_clock_since(&app->last_request) > cfg->idle_timeout &&
               app->isolation != SW_ISOLATION_MAIN;
     if (due)
         app->destroy_pending = 1;
