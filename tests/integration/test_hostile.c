@@ -267,12 +267,13 @@ Test(hostile, wedged_import_wedges_only_its_app)
 typedef struct {
     int port;
     int status;
-    atomic_int done;
-} bg_t;
+} reload_t;
 
-static void *bg_reload(void *arg)
+/* POST /v1/apps/slow/reload?wait=60 (h_bg thread). */
+static void bg_reload(void *arg, const atomic_int *stop)
 {
-    bg_t *b = arg;
+    (void)stop;   /* it ends with its request */
+    reload_t *b = arg;
     h_http_resp_t r;
     char err[256];
     const char *hdr[] = {"Authorization: Bearer " ROOT};
@@ -281,8 +282,6 @@ static void *bg_reload(void *arg)
         b->status = r.status;
         h_http_free(&r);
     }
-    atomic_store(&b->done, 1);
-    return NULL;
 }
 
 Test(hostile, signals_never_wait_for_an_admin_request)
@@ -291,10 +290,8 @@ Test(hostile, signals_never_wait_for_an_admin_request)
     env_t e = start_ex("[app:slow]\nwsgi = %s\nmount = /slow\nthreads = 1\n"
                        "env = HOSTILE_SLOW_IMPORT=4\n"
                        "[app:b]\nwsgi = %s\nmount = /b\nthreads = 1\nenv = K=1\n", 30);
-    bg_t b = {.port = e.admin_port};
-    atomic_init(&b.done, 0);
-    pthread_t t;
-    cr_assert_eq(pthread_create(&t, NULL, bg_reload, &b), 0);
+    reload_t b = {.port = e.admin_port};
+    h_bg_t *bg = h_bg_start(bg_reload, &b);
     h_nap(1.0);
     /* While it waits: a SIGHUP that changes b, then SIGUSR1. Each is
      * handled at once. */
@@ -309,9 +306,9 @@ Test(hostile, signals_never_wait_for_an_admin_request)
     cr_expect(h_log_wait(e.srv, "SIGUSR1: log files reopened", 3),
               "SIGUSR1 waited for the admin request\n%s", h_log_tail(e.srv));
     cr_expect(h_now() - t0 < 3, "signals took %.1fs", h_now() - t0);
-    cr_expect(!atomic_load(&b.done), "the reload ended before the signals were checked");
+    cr_expect(!h_bg_done(bg), "the reload ended before the signals were checked");
     wait_body(&e, "/b/env/K", "200 2", 10);
-    pthread_join(t, NULL);
+    h_bg_join(bg);
     cr_expect_eq(b.status, 200);
     h_server_stop_clean(e.srv);
 }
