@@ -74,14 +74,21 @@ const sw_user_config_t *sw_auth_user(const sw_config_t *cfg, const char *authori
     return found ? &cfg->users[found - 1] : NULL;
 }
 
-int sw_auth_can_see(const sw_user_config_t *u, const sw_app_t *app)
+int sw_auth_can_see_owner(const sw_user_config_t *u, const char *owner)
 {
-    if (!u || !app)
+    if (!u)
         return 0;
     if (u->role == SW_ROLE_ADMIN)
         return 1;
-    const char *owner = app->cfg ? app->cfg->owner : NULL;
     return owner && u->name && strcmp(owner, u->name) == 0;
+}
+
+int sw_auth_can_see(const sw_user_config_t *u, const sw_app_t *app)
+{
+    if (!app)
+        return 0;
+    const sw_app_config_t *cfg = app->cfg;   /* one read: SIGHUP swaps it */
+    return sw_auth_can_see_owner(u, cfg ? cfg->owner : NULL);
 }
 
 static int is_space(char c)

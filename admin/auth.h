@@ -27,9 +27,13 @@ int sw_auth_sha256(const void *data, size_t len, unsigned char out[32]);
  * token nor its hash is logged or kept. Borrowed from cfg. */
 const sw_user_config_t *sw_auth_user(const sw_config_t *cfg, const char *authorization_header);
 
-/* 1 when u may see and control app: an admin sees every app, a user the apps
- * whose owner is that user; else 0 (the caller then answers exactly as for
- * an app that does not exist). */
+/* 1 when u may see and control an app whose owner is owner (NULL: no
+ * owner): an admin sees every app, a user the apps whose owner is that
+ * user; else 0 (the caller then answers exactly as for an app that does
+ * not exist). The one visibility rule of the admin port. */
+int sw_auth_can_see_owner(const sw_user_config_t *u, const char *owner);
+
+/* sw_auth_can_see_owner for app's current owner (0 for a NULL app). */
 int sw_auth_can_see(const sw_user_config_t *u, const sw_app_t *app);
 
 #endif

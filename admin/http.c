@@ -2,8 +2,10 @@
  * {method, path pattern, handler, permission}, the caller's token checked
  * from the row before dispatch, JSON bodies owned by their responses, every
  * error through one emitter, an audit line for every state-changing request.
- * libmicrohttpd runs a thread per connection, so a handler that waits for a
- * reload (?wait=) holds up no other request. Handlers never take a GIL.
+ * What it says about apps and the server, and where commands go, is the
+ * backend's (backend.h): the same code serves single mode (backend_server.c)
+ * and host mode's master. libmicrohttpd runs a thread per connection, so a
+ * handler that waits for a reload (?wait=) holds up no other request.
  * Connections are guarded (the conn_* functions): those that have not shown
  * a valid token are bounded, and the oldest of them are closed to make room,
  * so idle or trickling clients cannot lock the panel out (issue 11).
@@ -28,21 +30,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "applog.h"
 #include "auth.h"
 #include "log.h"
 #include "panel_assets.h"
-#include "status.h"
 #include "target.h"
 
 #define BODY_LIMIT (64 * 1024)     /* request bodies: none is needed; 413 beyond */
 #define WAIT_MAX_S 3600.0          /* ?wait= bounds: 0 .. 1 hour */
 #define LOG_LINES_DEFAULT 100      /* GET /v1/apps/NAME/log?lines= */
 #define LOG_LINES_MAX SW_APPLOG_MAX_LINES
-#define DESTROY_EXTRA_WAIT_S 5.0   /* destroy waits drain-timeout + this */
 #define PEM_MAX (1024 * 1024)
 #define NAME_MAX_LEN 256           /* an app name segment; longer ones match no app */
+#define RECYCLE_MSG_MAX 4096       /* a failed recycle's error and traceback */
 #define JSON_TYPE "application/json"
 
 /* Connections (issue 11). Until a request on it shows a valid token a
@@ -78,7 +78,7 @@ typedef struct conn {
 
 struct sw_admin {
     struct MHD_Daemon *daemon;
-    sw_server_t *server;
+    sw_backend_t be;               /* a copy; be.ctx outlives the daemon */
     char *tls_cert;                /* PEM text, kept for the daemon's life */
     char *tls_key;
     size_t tls_key_len;
@@ -96,16 +96,21 @@ typedef enum { PERM_NONE, PERM_USER, PERM_ADMIN } perm_t;
 typedef struct {
     struct MHD_Connection *conn;
     sw_admin_t *admin;
-    const sw_user_config_t *user;  /* &user_copy once authenticated */
-    sw_user_config_t user_copy;    /* name and role, copied from the config */
-    char user_name[64];
-    int locked;                    /* holds the server read lock (see unlock_to_wait) */
+    const sw_user_config_t *user;  /* &user_copy once authenticated (or
+                                    * &quick_user), else NULL */
+    sw_user_config_t user_copy;    /* name (malloc'd, whole: names have no
+                                    * length limit) and role, the backend's
+                                    * copy (authenticate) */
     char name[NAME_MAX_LEN];       /* the '*' segment of the path, "" if none
                                     * or too long */
     unsigned status;               /* the status queued, for the audit line */
 } req_t;
 
 typedef enum MHD_Result (*handler_fn)(req_t *rq);
+
+/* A command on one app (backend.h: app_reload, app_destroy). */
+typedef sw_cmd_result_t (*command_fn)(void *ctx, sw_backend_app_t *app, const char *user,
+                                      double wait_s, char *msg, size_t msglen);
 
 typedef struct {
     const char *method;            /* a GET row also answers HEAD */
@@ -169,15 +174,19 @@ static enum MHD_Result respond_error(req_t *rq, unsigned status, const char *cod
                                      const char *const *headers);
 static enum MHD_Result respond_not_found_app(req_t *rq);
 static enum MHD_Result respond_too_large(req_t *rq);
-static enum MHD_Result respond_command(req_t *rq, sw_app_t *app, sw_cmd_result_t r,
+static enum MHD_Result respond_bad_wait(req_t *rq);
+static enum MHD_Result respond_command(req_t *rq, sw_backend_app_t *app, sw_cmd_result_t r,
                                        const char *msg);
-static sw_app_t *visible_app(req_t *rq);
-static json_t *app_json(sw_app_t *app);
+static enum MHD_Result app_command(req_t *rq, command_fn command);
+static sw_backend_app_t *visible_app(req_t *rq);
+static void release_app(req_t *rq, sw_backend_app_t *app);
+static json_t *app_json(req_t *rq, sw_backend_app_t *app);
 static int parse_wait(req_t *rq, double dflt, double *out);
 static int parse_lines(req_t *rq, size_t *out);
+static int parse_owner(req_t *rq, const char **out);
 static void audit(const req_t *rq, const char *action, double ms);
-static void unlock_to_wait(req_t *rq, sw_app_t *app);
 static const char *result_word(unsigned status);
+static int name_char(char c);
 static void clean_name(const char *in, char *out, size_t outlen);
 static void printable(const char *in, char *out, size_t outlen);
 /* in as printable ASCII (others '?'), cut to outlen - 1 bytes with "..."
@@ -199,7 +208,8 @@ static int same_origin(const char *origin, const char *host);
 
 /* The whole API. State changes only by POST. perm decides, before the
  * handler runs, whether a token is needed (user) and whether it must be an
- * admin's; what a user may see inside a row is the handler's (visible_app). */
+ * admin's; what a user may see inside a row is the handler's (visible_app;
+ * for the list, the backend's apps call). */
 static const route_t routes[] = {
     {"GET", "/healthz", h_healthz, PERM_NONE, NULL},
     {"GET", "/", h_panel, PERM_NONE, NULL},
@@ -237,7 +247,7 @@ static const char *const panel_headers[] = {
 /* On failure listen_fd is left to the caller (server.c closes it): this
  * gives libmicrohttpd a duplicate, because libmicrohttpd 0.9.75 closes the
  * socket it was given on some of its failure paths and not on others. */
-sw_admin_t *sw_admin_start(int listen_fd, sw_server_t *server, const char *tls_cert,
+sw_admin_t *sw_admin_start(int listen_fd, const sw_backend_t *backend, const char *tls_cert,
                            const char *tls_key, char *err, size_t errlen)
 {
     if ((tls_cert == NULL) != (tls_key == NULL)) {
@@ -253,7 +263,7 @@ sw_admin_t *sw_admin_start(int listen_fd, sw_server_t *server, const char *tls_c
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    a->server = server;
+    a->be = *backend;
     pthread_mutex_init(&a->conn_lock, NULL);
     size_t cert_len = 0;
     if (tls_cert) {
@@ -641,25 +651,17 @@ static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const c
 
     double t0 = now_ms();
     enum MHD_Result rc;
-    /* The read lock guards the config (users) and the set of apps; the
-     * user found and any app looked up stay valid until it is released. */
-    sw_server_read_lock(a->server);
     const char *refusal = NULL;
-    if (sw_server_is_quick(a->server)) {
+    if (a->be.quick) {
         rq.user = &quick_user;
         refusal = quick_mode_refusal(&rq, method);
     } else {
         const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                         MHD_HTTP_HEADER_AUTHORIZATION);
-        rq.user = sw_auth_user(sw_server_config(a->server), authz);
-    }
-    rq.locked = 1;
-    if (rq.user) {
-        /* The caller's name and role outlive the lock (a SIGHUP may
-         * replace the config while a handler waits). */
-        snprintf(rq.user_name, sizeof rq.user_name, "%s", rq.user->name ? rq.user->name : "");
-        rq.user_copy = (sw_user_config_t){.name = rq.user_name, .role = rq.user->role};
-        rq.user = &rq.user_copy;
+        /* A copy of the caller's name and role: it outlives any config
+         * change while a handler waits. -1 (also out of memory): 401. */
+        if (a->be.authenticate(a->be.ctx, authz, &rq.user_copy) == 0)
+            rq.user = &rq.user_copy;
     }
     if (rq.user && !refusal)
         conn_authed(a, conn);
@@ -680,8 +682,7 @@ static enum MHD_Result route(sw_admin_t *a, struct MHD_Connection *conn, const c
     }
     if (row->audit)
         audit(&rq, row->audit, now_ms() - t0);
-    if (rq.locked)
-        sw_server_read_unlock(a->server);
+    free(rq.user_copy.name);
     return rc;
 }
 
@@ -752,131 +753,108 @@ static enum MHD_Result h_panel_file(req_t *rq)
 /* {"apps": [APP...]}: the caller's apps, in config order. */
 static enum MHD_Result h_apps(req_t *rq)
 {
-    sw_server_t *s = rq->admin->server;
-    json_t *arr = json_array();
-    for (size_t i = 0, n = sw_server_n_apps(s); arr && i < n; i++) {
-        sw_app_t *app = sw_server_app(s, i);
-        if (app && sw_auth_can_see(rq->user, app) &&
-            json_array_append_new(arr, app_json(app)) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
+    const sw_backend_t *be = &rq->admin->be;
+    json_t *arr = be->apps(be->ctx, rq->user);
     /* json_pack takes arr, even on failure; NULL (out of memory) is a 500. */
     return respond_json(rq, MHD_HTTP_OK, json_pack("{s:o}", "apps", arr), NULL);
 }
 
 static enum MHD_Result h_app(req_t *rq)
 {
-    sw_app_t *app = visible_app(rq);
+    sw_backend_app_t *app = visible_app(rq);
     if (!app)
         return respond_not_found_app(rq);
-    return respond_json(rq, MHD_HTTP_OK, app_json(app), NULL);
+    json_t *j = app_json(rq, app);
+    release_app(rq, app);
+    return respond_json(rq, MHD_HTTP_OK, j, NULL);
 }
 
 /* The app's last log lines (applog.h), oldest first: the same visibility
- * as GET /v1/apps/NAME. The copy is taken under the ring's lock only. */
+ * as GET /v1/apps/NAME. */
 static enum MHD_Result h_app_log(req_t *rq)
 {
     size_t want;
     if (parse_lines(rq, &want) != 0)
         return respond_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request",
                              "lines must be a whole number from 0 to 1000", NULL, NULL);
-    sw_app_t *app = visible_app(rq);
+    sw_backend_app_t *app = visible_app(rq);
     if (!app)
         return respond_not_found_app(rq);
-    sw_applog_line_t *lines;
-    size_t n;
-    if (sw_applog_read(app->log, want, &lines, &n) != 0)
-        return respond_json(rq, MHD_HTTP_OK, NULL, NULL);   /* answers 500 */
-    json_t *j = sw_status_log_json(app->name, lines, n);
-    sw_applog_lines_free(lines, n);
-    return respond_json(rq, MHD_HTTP_OK, j, NULL);
+    json_t *j = rq->admin->be.app_log(rq->admin->be.ctx, app, want);
+    release_app(rq, app);
+    return respond_json(rq, MHD_HTTP_OK, j, NULL);   /* NULL answers 500 */
 }
 
 static enum MHD_Result h_reload(req_t *rq)
 {
-    double wait_s;
-    if (parse_wait(rq, -1.0, &wait_s) != 0)
-        return respond_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request",
-                             "wait must be a number of seconds from 0 to 3600", NULL, NULL);
-    sw_app_t *app = visible_app(rq);
-    if (!app)
-        return respond_not_found_app(rq);
-    char msg[512] = "";
-    unlock_to_wait(rq, app);
-    sw_cmd_result_t r = sw_app_reload(app, rq->user->name, wait_s, msg, sizeof msg);
-    enum MHD_Result rc = respond_command(rq, app, r, msg);
-    sw_app_unref(app);
-    return rc;
+    return app_command(rq, rq->admin->be.app_reload);
 }
 
+/* Without ?wait= the backend waits for the app to end (DESIGN: "200 + APP
+ * once ended"). */
 static enum MHD_Result h_destroy(req_t *rq)
 {
-    double wait_s;
-    if (parse_wait(rq, -1.0, &wait_s) != 0)
-        return respond_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request",
-                             "wait must be a number of seconds from 0 to 3600", NULL, NULL);
-    sw_app_t *app = visible_app(rq);
-    if (!app)
-        return respond_not_found_app(rq);
-    if (wait_s < 0)
-        wait_s = app->drain_timeout + DESTROY_EXTRA_WAIT_S;
-    char msg[512] = "";
-    unlock_to_wait(rq, app);
-    sw_cmd_result_t r = sw_app_destroy(app, rq->user->name, wait_s, msg, sizeof msg);
-    enum MHD_Result rc = respond_command(rq, app, r, msg);
-    sw_app_unref(app);
-    return rc;
+    return app_command(rq, rq->admin->be.app_destroy);
 }
 
 static enum MHD_Result h_server(req_t *rq)
 {
-    sw_server_info_t info;
-    sw_server_info(rq->admin->server, &info);
-    return respond_json(rq, MHD_HTTP_OK, sw_status_server_json(&info), NULL);
+    return respond_json(rq, MHD_HTTP_OK, rq->admin->be.server(rq->admin->be.ctx), NULL);
 }
 
+/* ?owner=NAME hands over that owner's process alone, where there is one
+ * per owner (host mode); elsewhere it is refused rather than taken for the
+ * whole: whoever asked for one owner did not ask for every other one. */
 static enum MHD_Result h_recycle(req_t *rq)
 {
+    const sw_backend_t *be = &rq->admin->be;
     double wait_s;
     if (parse_wait(rq, -1.0, &wait_s) != 0)
+        return respond_bad_wait(rq);
+    const char *owner;
+    if (parse_owner(rq, &owner) != 0)
         return respond_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request",
-                             "wait must be a number of seconds from 0 to 3600", NULL, NULL);
-    char msg[4096] = "";
-    sw_server_t *s = rq->admin->server;
-    unlock_to_wait(rq, NULL);
-    sw_cmd_result_t r = sw_server_recycle(s, rq->user->name, wait_s, msg, sizeof msg);
+                             "owner must be a user name ([A-Za-z0-9_.-]+)", NULL, NULL);
+    if (owner && !be->recycle_by_owner)
+        return respond_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request",
+                             "owner= needs mode = host: here one process serves every "
+                             "owner, so only all of it can be recycled", NULL, NULL);
+    char msg[RECYCLE_MSG_MAX] = "";
+    sw_cmd_result_t r = be->recycle(be->ctx, owner, rq->user->name, wait_s, msg, sizeof msg);
     if (r == SW_CMD_FAILED)
         return respond_error(rq, 422, "load_failed", msg, NULL, NULL);
     if (r == SW_CMD_TIMEOUT)
         return respond_error(rq, MHD_HTTP_GATEWAY_TIMEOUT, "timeout", msg, NULL, NULL);
-    sw_server_info_t info;
-    sw_server_read_lock(s);   /* the app list, for the totals */
-    rq->locked = 1;
-    sw_server_info(s, &info);
+    if (r == SW_CMD_CONFLICT)
+        return respond_error(rq, MHD_HTTP_CONFLICT, "conflict",
+                             msg[0] ? msg : "not possible now", NULL, NULL);
     return respond_json(rq, r == SW_CMD_ACCEPTED ? MHD_HTTP_ACCEPTED : MHD_HTTP_OK,
-                        sw_status_server_json(&info), NULL);
+                        be->server(be->ctx), NULL);
 }
 
 static enum MHD_Result h_metrics(req_t *rq)
 {
-    sw_server_t *s = rq->admin->server;
-    size_t n = sw_server_n_apps(s);
-    sw_app_status_t *st = calloc(n ? n : 1, sizeof *st);
-    if (!st)
-        return respond_json(rq, MHD_HTTP_OK, NULL, NULL);   /* answers 500 */
-    for (size_t i = 0; i < n; i++)
-        sw_app_get_status(sw_server_app(s, i), &st[i]);
-    sw_server_info_t info;
-    sw_server_info(s, &info);
-    char *text = sw_status_metrics(st, n, &info);
-    for (size_t i = 0; i < n; i++)
-        sw_app_status_free(&st[i]);
-    free(st);
+    char *text = rq->admin->be.metrics(rq->admin->be.ctx);
     if (!text)
         return respond_json(rq, MHD_HTTP_OK, NULL, NULL);   /* answers 500 */
     return respond(rq, MHD_HTTP_OK, text, "text/plain; version=0.0.4; charset=utf-8", NULL);
+}
+
+/* A reload or destroy of the app named by the path, waiting (?wait=) inside
+ * the backend, which holds no lock while it waits (backend.h). */
+static enum MHD_Result app_command(req_t *rq, command_fn command)
+{
+    double wait_s;
+    if (parse_wait(rq, -1.0, &wait_s) != 0)
+        return respond_bad_wait(rq);
+    sw_backend_app_t *app = visible_app(rq);
+    if (!app)
+        return respond_not_found_app(rq);
+    char msg[512] = "";
+    sw_cmd_result_t r = command(rq->admin->be.ctx, app, rq->user->name, wait_s, msg, sizeof msg);
+    enum MHD_Result rc = respond_command(rq, app, r, msg);
+    release_app(rq, app);
+    return rc;
 }
 
 /* ---- responses ------------------------------------------------------------------ */
@@ -978,6 +956,12 @@ static enum MHD_Result respond_not_found_app(req_t *rq)
     return respond_error(rq, MHD_HTTP_NOT_FOUND, "not_found", "no such app", NULL, NULL);
 }
 
+static enum MHD_Result respond_bad_wait(req_t *rq)
+{
+    return respond_error(rq, MHD_HTTP_BAD_REQUEST, "bad_request",
+                         "wait must be a number of seconds from 0 to 3600", NULL, NULL);
+}
+
 static enum MHD_Result respond_too_large(req_t *rq)
 {
     return respond_error(rq, MHD_HTTP_CONTENT_TOO_LARGE, "bad_request",
@@ -986,22 +970,22 @@ static enum MHD_Result respond_too_large(req_t *rq)
 
 /* A reload's or destroy's outcome (app.h: DONE 200, ACCEPTED 202, FAILED
  * 422, TIMEOUT 504, CONFLICT 409). */
-static enum MHD_Result respond_command(req_t *rq, sw_app_t *app, sw_cmd_result_t r,
+static enum MHD_Result respond_command(req_t *rq, sw_backend_app_t *app, sw_cmd_result_t r,
                                        const char *msg)
 {
     switch (r) {
     case SW_CMD_DONE:
-        return respond_json(rq, MHD_HTTP_OK, app_json(app), NULL);
+        return respond_json(rq, MHD_HTTP_OK, app_json(rq, app), NULL);
     case SW_CMD_ACCEPTED:
-        return respond_json(rq, MHD_HTTP_ACCEPTED, app_json(app), NULL);
+        return respond_json(rq, MHD_HTTP_ACCEPTED, app_json(rq, app), NULL);
     case SW_CMD_FAILED:
         /* app.last_reload.error holds the error and its traceback. */
         return respond_error(rq, MHD_HTTP_UNPROCESSABLE_CONTENT, "load_failed",
-                             msg[0] ? msg : "the new code failed to load", app_json(app),
+                             msg[0] ? msg : "the new code failed to load", app_json(rq, app),
                              NULL);
     case SW_CMD_TIMEOUT:
         return respond_error(rq, MHD_HTTP_GATEWAY_TIMEOUT, "timeout",
-                             msg[0] ? msg : "not finished when the wait ended", app_json(app),
+                             msg[0] ? msg : "not finished when the wait ended", app_json(rq, app),
                              NULL);
     case SW_CMD_CONFLICT:
         return respond_error(rq, MHD_HTTP_CONFLICT, "conflict",
@@ -1012,38 +996,32 @@ static enum MHD_Result respond_command(req_t *rq, sw_app_t *app, sw_cmd_result_t
 
 /* ---- helpers -------------------------------------------------------------------- */
 
-/* Before a handler waits (a reload, destroy or recycle with ?wait=): it
- * takes a reference to app (may be NULL) and lets the server lock go, so
- * that a SIGHUP, and every signal queued behind it, never waits for an
- * admin request. The handler unrefs app when done. */
-static void unlock_to_wait(req_t *rq, sw_app_t *app)
-{
-    if (app)
-        sw_app_ref(app);
-    if (rq->locked) {
-        sw_server_read_unlock(rq->admin->server);
-        rq->locked = 0;
-    }
-}
-
-/* The app named by the path if the caller may see it, else NULL (the
- * caller then answers as for a missing app). Server read lock held. */
-static sw_app_t *visible_app(req_t *rq)
+/* The app named by the path, pinned, if the caller may see it (auth.h's
+ * rule on the owner the backend found it with), else NULL: the caller then
+ * answers as for a missing app. Release it with release_app. */
+static sw_backend_app_t *visible_app(req_t *rq)
 {
     if (!rq->name[0])
         return NULL;
-    sw_app_t *app = sw_server_find_app(rq->admin->server, rq->name);
-    return app && sw_auth_can_see(rq->user, app) ? app : NULL;
+    const sw_backend_t *be = &rq->admin->be;
+    const char *owner = NULL;
+    sw_backend_app_t *app = be->app_find(be->ctx, rq->name, &owner);
+    if (app && !sw_auth_can_see_owner(rq->user, owner)) {
+        be->app_release(be->ctx, app);
+        return NULL;
+    }
+    return app;
 }
 
-/* APP of app now (a new reference, or NULL). Takes app->lock briefly. */
-static json_t *app_json(sw_app_t *app)
+static void release_app(req_t *rq, sw_backend_app_t *app)
 {
-    sw_app_status_t st;
-    sw_app_get_status(app, &st);
-    json_t *j = sw_status_app_json(&st);
-    sw_app_status_free(&st);
-    return j;
+    rq->admin->be.app_release(rq->admin->be.ctx, app);
+}
+
+/* APP of app now (a new reference, or NULL). */
+static json_t *app_json(req_t *rq, sw_backend_app_t *app)
+{
+    return rq->admin->be.app_json(rq->admin->be.ctx, app);
 }
 
 /* ?wait=SECONDS (sw_target_wait), at most WAIT_MAX_S; absent: dflt.
@@ -1086,16 +1064,40 @@ static int parse_lines(req_t *rq, size_t *out)
     return 0;
 }
 
+/* ?owner=NAME: *out is NAME (libmicrohttpd's, for the request's life), or
+ * NULL when absent. Returns -1 when present but not a user name
+ * ([A-Za-z0-9_.-]+, as config.c takes them). */
+static int parse_owner(req_t *rq, const char **out)
+{
+    const char *v = NULL;
+    size_t len = 0;
+    *out = NULL;
+    if (MHD_lookup_connection_value_n(rq->conn, MHD_GET_ARGUMENT_KIND, "owner", 5, &v, &len) !=
+        MHD_YES)
+        return 0;
+    if (!v || len == 0)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        if (!name_char(v[i]))   /* a NUL too: v is then not all of the value */
+            return -1;
+    *out = v;
+    return 0;
+}
+
 /* audit user=NAME app=NAME action=ACTION result=WORD duration_ms=N. Never
  * the token. Names are from the config or the URL: anything but
  * [A-Za-z0-9._-] is shown as '?', so a name cannot forge a field or a line. */
 static void audit(const req_t *rq, const char *action, double ms)
 {
-    char user[64], app[NAME_MAX_LEN];
-    clean_name(rq->user ? rq->user->name : NULL, user, sizeof user);
+    const char *uname = rq->user ? rq->user->name : NULL;
+    size_t ulen = uname ? strlen(uname) + 2 : 2;   /* whole: a cut name could be another's */
+    char *user = malloc(ulen), app[NAME_MAX_LEN];
+    if (user)
+        clean_name(uname, user, ulen);
     clean_name(rq->name, app, sizeof app);
-    sw_log(SW_LOG_INFO, NULL, "audit user=%s app=%s action=%s result=%s duration_ms=%lld", user,
-           app, action, result_word(rq->status), (long long)llround(ms));
+    sw_log(SW_LOG_INFO, NULL, "audit user=%s app=%s action=%s result=%s duration_ms=%lld",
+           user ? user : "?", app, action, result_word(rq->status), (long long)llround(ms));
+    free(user);
 }
 
 static const char *result_word(unsigned status)
@@ -1122,13 +1124,16 @@ static void clean_name(const char *in, char *out, size_t outlen)
         return;
     }
     size_t i = 0;
-    for (; in[i] && i + 1 < outlen; i++) {
-        char c = in[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '_' || c == '-';
-        out[i] = ok ? c : '?';
-    }
+    for (; in[i] && i + 1 < outlen; i++)
+        out[i] = name_char(in[i]) ? in[i] : '?';
     out[i] = '\0';
+}
+
+/* [A-Za-z0-9._-]: what config.c allows in user and app names. */
+static int name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
 }
 
 static double now_ms(void)

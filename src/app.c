@@ -12,6 +12,7 @@
 
 #include "applog.h"
 #include "clock.h"
+#include "fault.h"
 #include "interp.h"
 #include "loader.h"
 #include "log.h"
@@ -41,7 +42,7 @@ const char *sw_app_state_name(sw_app_state_t s)
 
 sw_app_t *sw_app_new(const sw_app_config_t *cfg, const sw_config_t *server_cfg)
 {
-    sw_app_t *app = calloc(1, sizeof *app);
+    sw_app_t *app = SW_FAULT("app_new") ? NULL : calloc(1, sizeof *app);
     if (!app)
         return NULL;
     app->cfg = cfg;
@@ -273,6 +274,12 @@ sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
     }
     /* A reload asked while one is loading joins it. */
     unsigned long ticket = app->busy_loading ? app->pending_ticket : queue_load(app, user);
+    if (app->done_ticket >= ticket) {   /* never queued (queue_load): failed already */
+        snprintf(msg, msglen, "out of memory queueing the reload; the old generation keeps "
+                 "serving");
+        pthread_mutex_unlock(&app->lock);
+        return SW_CMD_FAILED;
+    }
     if (wait_s < 0) {
         pthread_mutex_unlock(&app->lock);
         return SW_CMD_ACCEPTED;
@@ -342,7 +349,8 @@ static void run_held_reload(sw_app_t *app)
     if (!due)
         return;
     char msg[256];
-    if (sw_app_reload(app, user, -1, msg, sizeof msg) == SW_CMD_CONFLICT)
+    sw_cmd_result_t r = sw_app_reload(app, user, -1, msg, sizeof msg);
+    if (r == SW_CMD_CONFLICT || r == SW_CMD_FAILED)
         sw_log(SW_LOG_WARN, app->name, "%s: cannot reload: %s", user, msg);
 }
 

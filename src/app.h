@@ -240,7 +240,8 @@ sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
  * changed" of the table above. Like sw_app_reload without waiting, except
  * during a build that began with an older config: then one more reload is
  * held until that build is answered (coalesced: one, whatever the number
- * of calls). ACCEPTED, or CONFLICT with msg's one-line reason. */
+ * of calls). ACCEPTED, or CONFLICT or FAILED (out of memory) with msg's
+ * one-line reason. */
 sw_cmd_result_t sw_app_config_changed(sw_app_t *app, const char *user, char *msg,
                                       size_t msglen);
 

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "log.h"
 
 #define MAX_INHERITED SW_HANDOVER_MAX_FDS
@@ -182,7 +183,7 @@ static char *listen_names_env(const char *const *names, size_t n)
 {
     char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    FILE *f = SW_FAULT("handover_memstream") ? NULL : open_memstream(&text, &len);
     if (!f)
         return NULL;
     fputs("SUBWSGI_LISTEN_NAMES=", f);
@@ -260,10 +261,11 @@ int sw_handover_run(const int *fds, const char *const *names, size_t n, const ch
     size_t ne = 0;
     while (environ[ne])
         ne++;
-    char **envp = calloc(ne + 8, sizeof *envp);
+    char **envp = SW_FAULT("handover_envp") ? NULL : calloc(ne + 8, sizeof *envp);
     char *listen_names = listen_names_env(names, n);
     char *state_env = NULL;
-    if (asprintf(&state_env, "SUBWSGI_HANDOVER_STATE=%s", state ? state : "") < 0)
+    if (SW_FAULT("handover_state") ||
+        asprintf(&state_env, "SUBWSGI_HANDOVER_STATE=%s", state ? state : "") < 0)
         state_env = NULL;
     if (!envp || !listen_names || !state_env) {
         snprintf(why, whylen, "out of memory");

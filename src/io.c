@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "fault.h"
 #include "log.h"
 #include "request.h"
 #include "scgi.h"
@@ -185,11 +186,11 @@ sw_io_t *sw_io_start(sw_listener_t *listeners, size_t n, const sw_io_limits_t *l
     if (!io->temp_dir)
         goto nomem;
     io->wake_kind = KIND_WAKE;
-    io->tags = calloc(n ? n : 1, sizeof *io->tags);
+    io->tags = SW_FAULT("io_alloc") ? NULL : calloc(n ? n : 1, sizeof *io->tags);
     if (!io->tags)
         goto nomem;
-    io->epfd = epoll_create1(EPOLL_CLOEXEC);
-    io->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    io->epfd = SW_FAULT("io_epoll") ? -1 : epoll_create1(EPOLL_CLOEXEC);
+    io->wakefd = SW_FAULT("io_eventfd") ? -1 : eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (io->epfd < 0 || io->wakefd < 0) {
         snprintf(err, errlen, "epoll/eventfd: %s", strerror(errno));
         goto fail;

@@ -26,6 +26,7 @@
 #endif
 
 #include "app.h"
+#include "backend_server.h"
 #include "handover.h"
 #include "http.h"
 #include "interp.h"
@@ -567,7 +568,8 @@ static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
          * new config; one running that read the old is followed by one
          * more (app.c, the event "config changed"). */
         char msg[256];
-        if (sw_app_config_changed(reload[i], "(SIGHUP)", msg, sizeof msg) == SW_CMD_CONFLICT)
+        sw_cmd_result_t r = sw_app_config_changed(reload[i], "(SIGHUP)", msg, sizeof msg);
+        if (r == SW_CMD_CONFLICT || r == SW_CMD_FAILED)
             sw_log(SW_LOG_WARN, reload[i]->name, "SIGHUP: cannot reload: %s", msg);
     }
     sw_log(SW_LOG_INFO, NULL, "SIGHUP: %s applied: %zu apps added, %zu removed, %zu reloading, "
@@ -1031,8 +1033,9 @@ int sw_server_run(sw_config_t *cfg, int quick)
     if (!s->io)
         goto fail_started;
     if (s->admin_fd >= 0) {
-        s->admin = sw_admin_start(s->admin_fd, s, cfg->admin_tls_cert, cfg->admin_tls_key,
-                                  err, sizeof err);
+        sw_backend_t backend = sw_backend_server(s);
+        s->admin = sw_admin_start(s->admin_fd, &backend, cfg->admin_tls_cert,
+                                  cfg->admin_tls_key, err, sizeof err);
         if (!s->admin)
             goto fail_started;
         s->admin_fd = -1;

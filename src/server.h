@@ -7,8 +7,9 @@
  * rank  lock                        guards
  *  1    server lock (rwlock,        s->apps, s->cfg (users, tokens), every
  *       server.c; also the I/O      listener's route table; SIGHUP writes. Held
- *       thread's "routes lock")     only briefly: admin handlers drop it before
- *                                   they wait (admin/http.c unlock_to_wait).
+ *       thread's "routes lock")     only briefly: the admin backend holds it
+ *                                   inside a call, never while a command
+ *                                   waits (admin/backend_server.c).
  *  2    recycle_lock (server.c)     the handover request/result fields
  *  3    create_end_lock (interp.c)  one interpreter created or ended at a
  *                                   time; always taken WITHOUT a GIL

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "fault.h"
 #include "log.h"
 
 /* Editors write a file in several steps: wait for quiet before reloading. */
@@ -54,8 +55,8 @@ static long long now_ms(void)
 
 int sw_watch_start(char *err, size_t errlen)
 {
-    W.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    W.stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    W.ifd = SW_FAULT("watch_inotify") ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    W.stopfd = SW_FAULT("watch_eventfd") ? -1 : eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (W.ifd < 0 || W.stopfd < 0) {
         snprintf(err, errlen, "%s: %s", W.ifd < 0 ? "inotify" : "eventfd", strerror(errno));
         goto fail;

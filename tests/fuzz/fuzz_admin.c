@@ -21,8 +21,8 @@ static void check_wait(const char *buf, size_t len);
 
 /* The patterns of admin/http.c's route table. */
 static const char *const patterns[] = {
-    "/healthz", "/", "/panel/*", "/v1/apps", "/v1/apps/*", "/v1/apps/*/reload",
-    "/v1/apps/*/destroy", "/v1/server", "/v1/server/recycle", "/metrics",
+    "/healthz", "/", "/panel/*", "/v1/apps", "/v1/apps/*", "/v1/apps/*/log",
+    "/v1/apps/*/reload", "/v1/apps/*/destroy", "/v1/server", "/v1/server/recycle", "/metrics",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

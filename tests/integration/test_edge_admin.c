@@ -5,6 +5,9 @@
  * 431) like every other error; and idle or trickling unauthenticated
  * connections cannot lock the panel out (an authenticated GET /v1/apps
  * answers within 1 s with 100, and with more than the port keeps for them).
+ * A user name of any length is the caller's whole name, in the visibility
+ * check and in the audit line. POST /v1/server/recycle?owner= (host mode)
+ * is a 400 in single mode.
  *
  * Servers get root (admin) and alice (user), and two apps: ablog (owner
  * alice) and ops (admins only), both tests/apps/hello.py. */
@@ -376,6 +379,89 @@ Test(edge_admin, over_long_uri_and_headers_answer_json)
               h_log_tail(e.srv));
     /* The port still answers. */
     cr_expect_eq(h_admin_call(e.port, ROOT, "GET", "/v1/apps", NULL, IO_TIMEOUT), 200);
+    h_server_stop_clean(e.srv);
+}
+
+/* ---- long user names ------------------------------------------------------------ */
+
+/* User names have no length limit ([A-Za-z0-9_.-]+), but the admin port
+ * copied the caller's name into 64 bytes: a user whose name was 66 bytes
+ * saw no app of its own, and saw and controlled every app of the user
+ * named by its first 63 bytes; its audit lines named that user too. */
+Test(edge_admin, long_user_name_is_not_cut_short)
+{
+    char *shortname = h_fmt("%063d", 7);          /* "000...07", 63 bytes */
+    char *longname = h_fmt("%sXYZ", shortname);   /* 66 bytes, shortname a prefix */
+    char *dir = h_tmpdir();
+    char *scgi = h_fmt("127.0.0.1:%d", h_free_port());
+    edge_t e = {.port = h_free_port()};
+    char *ini = h_fmt("[server]\nscgi = %s\nadmin = 127.0.0.1:%d\n\n"
+                      "[user:%s]\ntoken-sha256 = "
+                      "57f3540dfffd92a4ac54d7c9c6c248d0c58045a2061ca2549826aa2a2eefbfc7\n"
+                      "role = user\n\n"
+                      "[user:%s]\ntoken-sha256 = "
+                      "2274f7949724b40254ac42373bbec35575205f0239c1ccac83b9ff98a4978cad\n"
+                      "role = user\n\n"
+                      "[app:shortapp]\nowner = %s\nwsgi = %s\nmount = /s\n\n"
+                      "[app:longapp]\nowner = %s\nwsgi = %s\nmount = /l\n",
+                      scgi, e.port, shortname, longname, shortname, h_app("hello.py"),
+                      longname, h_app("hello.py"));
+    e.srv = h_server_config(dir, scgi, ini, NULL);
+    const char *token = "long-name-token-0123";   /* longname's */
+    json_t *j = NULL;
+    cr_assert_eq(h_admin_call(e.port, token, "GET", "/v1/apps", &j, IO_TIMEOUT), 200);
+    json_t *apps = json_object_get(j, "apps");
+    cr_expect_eq(json_array_size(apps), 1, "the long-named user's list: %s",
+                 json_dumps(j, JSON_COMPACT));
+    const char *name = json_string_value(json_object_get(json_array_get(apps, 0), "name"));
+    cr_expect(name && strcmp(name, "longapp") == 0, "it lists %s, want longapp",
+              name ? name : "nothing");
+    json_decref(j);
+    cr_expect_eq(h_admin_call(e.port, token, "GET", "/v1/apps/longapp", NULL, IO_TIMEOUT), 200);
+    cr_expect_eq(h_admin_call(e.port, token, "GET", "/v1/apps/shortapp", NULL, IO_TIMEOUT), 404);
+    cr_expect_eq(h_admin_call(e.port, token, "POST", "/v1/apps/shortapp/destroy?wait=5", NULL,
+                              IO_TIMEOUT), 404);
+    cr_expect_eq(h_admin_call(e.port, token, "POST", "/v1/apps/longapp/reload?wait=30", NULL,
+                              IO_TIMEOUT), 200);
+    /* The audit line names the caller in full. */
+    const char *audit[] = {h_fmt("audit user=%s app=longapp action=reload result=ok", longname),
+                           NULL};
+    cr_expect_not_null(h_log_wait_line(e.srv, audit, 10), "no audit line naming %s; log:\n%s",
+                       longname, h_log_tail(e.srv));
+    h_server_stop_clean(e.srv);
+}
+
+/* ---- recycle by owner ----------------------------------------------------------- */
+
+/* POST /v1/server/recycle?owner=NAME is host mode's (DESIGN section 9: that
+ * owner's process alone). In single mode one process serves every owner,
+ * so it is refused, not taken for a recycle of the whole: nothing is handed
+ * over. A malformed owner is refused first. */
+Test(edge_admin, recycle_by_owner_is_400_in_single_mode)
+{
+    edge_t e = start_edge();
+    static const char *const paths[] = {
+        "/v1/server/recycle?owner=alice",
+        "/v1/server/recycle?owner=alice&wait=5",
+        "/v1/server/recycle?owner=",
+        "/v1/server/recycle?owner=a%20b",
+        "/v1/server/recycle?owner",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        h_http_resp_t r;
+        call(&e, "POST", paths[i], ROOT, NULL, &r);
+        expect_json_error(&r, 400, "bad_request", h_fmt("POST %s", paths[i]));
+        h_http_free(&r);
+    }
+    /* A user token is still a 403 before any of that. */
+    cr_expect_eq(h_admin_call(e.port, ALICE, "POST", "/v1/server/recycle?owner=alice", NULL,
+                              IO_TIMEOUT), 403);
+    json_t *j = NULL;
+    cr_assert_eq(h_admin_call(e.port, ROOT, "GET", "/v1/server", &j, IO_TIMEOUT), 200);
+    cr_expect_eq(json_integer_value(json_object_get(j, "handovers")), 0,
+                 "a handover happened: %s", json_dumps(j, JSON_COMPACT));
+    json_decref(j);
+    cr_expect(!h_proc_exited(e.srv->proc), "the server left");
     h_server_stop_clean(e.srv);
 }
 
