@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "applog.h"
+#include "clock.h"
 #include "fault.h"
 #include "interp.h"
 #include "loader.h"
@@ -200,28 +201,6 @@ void sw_app_status_free(sw_app_status_t *st)
 
 /* ---- commands -------------------------------------------------------------- */
 
-static void deadline_after(struct timespec *abs, double seconds)
-{
-    clock_gettime(CLOCK_MONOTONIC, abs);
-    long long ns = abs->tv_nsec + (long long)(seconds * 1e9);
-    abs->tv_sec += (time_t)(ns / 1000000000LL);
-    abs->tv_nsec = (long)(ns % 1000000000LL);
-}
-
-static int passed(const struct timespec *abs)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > abs->tv_sec || (now.tv_sec == abs->tv_sec && now.tv_nsec >= abs->tv_nsec);
-}
-
-static double since(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
-}
-
 /* Waits on app->changed (app->lock held). Returns 0, or ETIMEDOUT. */
 static int wait_until(sw_app_t *app, const struct timespec *abs)
 {
@@ -267,6 +246,7 @@ static unsigned long queue_load(sw_app_t *app, const char *user)
     }
     app->pending_ticket = ticket;
     app->busy_loading = 1;
+    app->reload_held = 0;   /* this build reads the newest config: it stands for it */
     if (app->state == SW_APP_SERVING)
         app->state = SW_APP_RELOADING;
     else if (app->state == SW_APP_IDLE || app->state == SW_APP_FAILED)
@@ -305,7 +285,7 @@ sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
         return SW_CMD_ACCEPTED;
     }
     struct timespec abs;
-    deadline_after(&abs, wait_s);
+    sw_clock_deadline(&abs, CLOCK_MONOTONIC, wait_s);
     while (app->done_ticket < ticket) {
         if (wait_until(app, &abs) == ETIMEDOUT && app->done_ticket < ticket) {
             pthread_mutex_unlock(&app->lock);
@@ -321,6 +301,57 @@ sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
                  "old generation keeps serving", app->load_timeout);
     pthread_mutex_unlock(&app->lock);
     return r;
+}
+
+/* The build answering the load queued or running, once it began; NULL
+ * before (app->lock held). */
+static const sw_generation_t *pending_build(const sw_app_t *app)
+{
+    for (const sw_generation_t *b = app->building; b; b = b->next)
+        if (b->ticket == app->pending_ticket)
+            return b;
+    return NULL;
+}
+
+sw_cmd_result_t sw_app_config_changed(sw_app_t *app, const char *user, char *msg,
+                                      size_t msglen)
+{
+    pthread_mutex_lock(&app->lock);
+    if (app->busy_loading && !reload_conflict(app)) {
+        /* Joining the build would leave the older config serving if that
+         * build read it already; one not begun reads app->cfg, the new. */
+        const sw_generation_t *b = pending_build(app);
+        if (b && b->cfg != app->cfg) {
+            app->reload_held = 1;
+            snprintf(app->held_by, sizeof app->held_by, "%s", user);
+        }
+        pthread_mutex_unlock(&app->lock);
+        msg[0] = '\0';
+        return SW_CMD_ACCEPTED;
+    }
+    pthread_mutex_unlock(&app->lock);
+    return sw_app_reload(app, user, -1, msg, msglen);
+}
+
+/* Asks the held reload (sw_app_config_changed) once nothing loads any
+ * more: called after each event that answers a build. No lock held (a
+ * process reload takes the server's). */
+static void run_held_reload(sw_app_t *app)
+{
+    char user[sizeof app->held_by];
+    pthread_mutex_lock(&app->lock);
+    int due = app->reload_held && !app->busy_loading;
+    if (due) {
+        app->reload_held = 0;
+        snprintf(user, sizeof user, "%s", app->held_by);
+    }
+    pthread_mutex_unlock(&app->lock);
+    if (!due)
+        return;
+    char msg[256];
+    sw_cmd_result_t r = sw_app_reload(app, user, -1, msg, sizeof msg);
+    if (r == SW_CMD_CONFLICT || r == SW_CMD_FAILED)
+        sw_log(SW_LOG_WARN, app->name, "%s: cannot reload: %s", user, msg);
 }
 
 sw_cmd_result_t sw_app_destroy(sw_app_t *app, const char *user, double wait_s,
@@ -350,9 +381,10 @@ sw_cmd_result_t sw_app_destroy(sw_app_t *app, const char *user, double wait_s,
             return SW_CMD_CONFLICT;
         }
         app->destroy_pending = 1;
+        app->reload_held = 0;   /* the next load, after it, reads the newest config */
     }
     struct timespec abs;
-    deadline_after(&abs, wait_s);
+    sw_clock_deadline(&abs, CLOCK_MONOTONIC, wait_s);
     while (app->destroy_pending || app->state == SW_APP_DRAINING) {
         if (wait_until(app, &abs) == ETIMEDOUT &&
             (app->destroy_pending || app->state == SW_APP_DRAINING)) {
@@ -501,16 +533,18 @@ sw_generation_t *sw_app_build_begin(sw_app_t *app, const char *user, const char 
             app->state = SW_APP_SERVING;
         pthread_mutex_unlock(&app->lock);
         free(g);
+        run_held_reload(app);
         return NULL;
     }
     g->app = sw_app_ref(app);
+    g->cfg = app->cfg;
     g->number = app->next_generation++;
     g->ticket = app->pending_ticket;
     g->destroys_before = app->destroys;
-    g->max_requests = app->cfg->max_requests;
+    g->max_requests = g->cfg->max_requests;
     snprintf(g->action, sizeof g->action, "%s", action);
     snprintf(g->user, sizeof g->user, "%s", user);
-    deadline_after(&g->build_deadline, app->load_timeout);
+    sw_clock_deadline(&g->build_deadline, CLOCK_MONOTONIC, app->load_timeout);
     g->next = app->building;
     app->building = g;
     record_start(app, action, user, g->number);
@@ -563,6 +597,7 @@ int sw_app_build_done(sw_app_t *app, sw_generation_t *g, sw_isolation_t mode,
         build_answered(app, g->ticket, SW_CMD_DONE);
     pthread_cond_broadcast(&app->changed);
     pthread_mutex_unlock(&app->lock);
+    run_held_reload(app);
     return 0;
 }
 
@@ -580,6 +615,7 @@ void sw_app_build_failed(sw_app_t *app, sw_generation_t *g, char *error)
         build_answered(app, g->ticket, SW_CMD_FAILED);
     }
     pthread_mutex_unlock(&app->lock);
+    run_held_reload(app);
 }
 
 int sw_app_expire_builds(sw_app_t *app)
@@ -587,7 +623,7 @@ int sw_app_expire_builds(sw_app_t *app)
     int expired = 0;
     pthread_mutex_lock(&app->lock);
     for (sw_generation_t *g = app->building; g; g = g->next) {
-        if (g->abandoned || !passed(&g->build_deadline))
+        if (g->abandoned || !sw_clock_passed(&g->build_deadline))
             continue;
         g->abandoned = 1;
         expired = 1;
@@ -610,6 +646,8 @@ int sw_app_expire_builds(sw_app_t *app)
                app->load_timeout, app->gen ? "; the previous generation keeps serving" : "");
     }
     pthread_mutex_unlock(&app->lock);
+    if (expired)
+        run_held_reload(app);
     return expired;
 }
 
@@ -618,6 +656,7 @@ void sw_app_retire(sw_app_t *app, const char *user, int removing)
     pthread_mutex_lock(&app->lock);
     if (removing) {
         app->removed = 1;
+        app->reload_held = 0;
         /* Builds still running never serve. */
         for (sw_generation_t *b = app->building; b; b = b->next)
             b->abandoned = 1;
@@ -665,7 +704,7 @@ void sw_app_check_drain(sw_app_t *app, int final)
     pthread_mutex_lock(&app->lock);
     for (sw_generation_t *g = app->old; g; g = g->next) {
         if (g->stuck || g->live_workers == 0 ||
-            !(final || since(&g->retired_at) > app->drain_timeout))
+            !(final || sw_clock_since(&g->retired_at) > app->drain_timeout))
             continue;
         g->stuck = 1;
         snprintf(g->stuck_reason, sizeof g->stuck_reason,
@@ -740,7 +779,7 @@ int sw_app_check_idle(sw_app_t *app)
     int due = app->state == SW_APP_SERVING && !app->busy_loading && !app->destroy_pending &&
               !app->removed && app->counters.active == 0 &&
               sw_queue_count(&app->queue) == 0 &&
-              since(&app->last_request) > cfg->idle_timeout &&
+              sw_clock_since(&app->last_request) > cfg->idle_timeout &&
               app->isolation != SW_ISOLATION_MAIN;
     if (due)
         app->destroy_pending = 1;

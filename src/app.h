@@ -19,16 +19,23 @@
  *
  * State machine (app->state; "gen" = the serving generation):
  *
- *   state \ event   reload asked    request       built          build failed    build timed out   destroy asked   drained(*)
- *   loading         join it         queue         serving        failed          failed            409 (busy)      -
- *   serving         reloading       serve         -              -               -                 draining        -
- *   reloading       join it         serve         serving(swap)  serving(old)    serving(old)      409 (busy)      -
- *   draining        409             queue         -              -               -                 wait            idle
- *   idle            loading         loading       -              -               -                 (done)          -
- *   failed          loading         queue(503 at  -              -               -                 idle            -
- *                                   load-timeout)
+ *   state \ event   reload asked    config changed  request       built          build failed    build timed out   destroy asked   drained(*)
+ *   loading         join it         hold one (**)   queue         serving        failed          failed            409 (busy)      -
+ *   serving         reloading       reloading       serve         -              -               -                 draining        -
+ *   reloading       join it         hold one (**)   serve         serving(swap)  serving(old)    serving(old)      409 (busy)      -
+ *   draining        409             409             queue         -              -               -                 wait            idle
+ *   idle            loading         loading         loading       -              -               -                 (done)          -
+ *   failed          loading         loading         queue(503 at  -              -               -                 idle            -
+ *                                                   load-timeout)
  *
  *   (*) every generation retired by the destroy has ended or is stuck.
+ *   (**) "config changed" is a reload asked because SIGHUP gave the app a
+ *   new config. A build that already began read the older one, so it
+ *   cannot stand for the new: one more reload is held and asked once that
+ *   build is answered (built, failed or timed out), i.e. "reload asked" in
+ *   the state that brings; however many configs come meanwhile, it is one
+ *   build, with the newest. A build queued but not yet begun reads the new
+ *   config: that is "join it". A destroy or a newer load drops what is held.
  *   A build that outlives load-timeout is answered as timed out (its
  *   waiters get 504, queued requests 503) and no longer blocks the app's
  *   commands; if its import finishes later it still serves, unless a newer
@@ -83,6 +90,10 @@ typedef enum {
  * by its keeper when it ends; it holds a reference to its app. */
 typedef struct sw_generation {
     struct sw_app *app;           /* counted reference */
+    /* The config it is built from: app->cfg when the build began, read
+     * once, so a SIGHUP during the build changes nothing of it (and shows
+     * whether it read an older config than the app's). Configs stay alive. */
+    const sw_app_config_t *cfg;
     int number;
     unsigned long ticket;         /* the load/reload it answers */
     char action[16];              /* "load" | "reload" | "handover" ... */
@@ -147,6 +158,9 @@ typedef struct sw_app {
     unsigned long pending_ticket; /* the load/reload queued or running */
     unsigned long done_ticket;    /* the last one finished ... */
     sw_cmd_result_t done_result;  /* ... and how */
+    int reload_held;              /* "config changed" during a build of an older
+                                   * config: one more reload once it is answered */
+    char held_by[64];             /* who asked it ("(SIGHUP)") */
     int destroy_pending;
     unsigned long reloads;
     sw_reload_record_t last;
@@ -221,6 +235,15 @@ void sw_app_status_free(sw_app_status_t *st);
  * wait (ACCEPTED). msg gets a one-line reason for FAILED/CONFLICT. */
 sw_cmd_result_t sw_app_reload(sw_app_t *app, const char *user, double wait_s,
                               char *msg, size_t msglen);
+
+/* The app's config changed (SIGHUP swapped app->cfg): the event "config
+ * changed" of the table above. Like sw_app_reload without waiting, except
+ * during a build that began with an older config: then one more reload is
+ * held until that build is answered (coalesced: one, whatever the number
+ * of calls). ACCEPTED, or CONFLICT or FAILED (out of memory) with msg's
+ * one-line reason. */
+sw_cmd_result_t sw_app_config_changed(sw_app_t *app, const char *user, char *msg,
+                                      size_t msglen);
 
 /* A reload that must be a process handover (reload_mode process, or the
  * memory budget spent) is handed to this hook (server.c); over_budget says

@@ -313,7 +313,7 @@ static PyObject *str_or_none(const char *s)
  * Returns 0, or -1 with a Python exception set. */
 static int load_app(sw_interp_t *it)
 {
-    const sw_app_config_t *cfg = it->app->cfg;
+    const sw_app_config_t *cfg = it->gen->cfg;   /* what its generation is built from */
     int rc = -1;
     PyObject *globals = PyDict_New(), *code = NULL, *fn = NULL, *args = NULL;
     if (!globals || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0)
@@ -430,7 +430,7 @@ static void end_interpreter(sw_interp_t *it)
 int sw_interp_start_workers(sw_interp_t *it)
 {
     sw_app_t *app = it->app;
-    int n = app->cfg->threads;
+    int n = it->gen->cfg->threads;
     it->workers = calloc((size_t)n, sizeof *it->workers);
     if (!it->workers)
         return -1;
@@ -496,7 +496,7 @@ sw_interp_t *sw_interp_create(sw_app_t *app, sw_generation_t *g, sw_isolation_t 
     }
     back_to_main(it);
     sw_log(SW_LOG_INFO, app->name, "interpreter %lld (%s, generation %d) loaded %s",
-           (long long)it->id, sw_isolation_name(mode), g->number, app->cfg->wsgi);
+           (long long)it->id, sw_isolation_name(mode), g->number, g->cfg->wsgi);
     return it;
 }
 
@@ -706,7 +706,7 @@ static int under(const char *path, const char *dir)
 
 void sw_interp_source_files(sw_interp_t *it, sw_strv_t *out)
 {
-    const sw_app_config_t *cfg = it->app->cfg;
+    const sw_app_config_t *cfg = it->gen->cfg;
     char appdir[PATH_MAX] = "";
     if (cfg->wsgi_file) {
         sw_strv_push(out, cfg->wsgi_file);

@@ -31,13 +31,14 @@
 #include <time.h>
 
 #include "app.h"
+#include "clock.h"
 #include "fault.h"
 #include "interp.h"
 #include "log.h"
 #include "request.h"
 #include "watch.h"
 
-#define TICK_NS 50000000L          /* housekeeping every 50 ms */
+#define TICK_S 0.05                /* housekeeping every 50 ms */
 #define APP_THREAD_STOP_S 2.0      /* app threads get this long to stop at an end */
 
 typedef struct cmd {
@@ -67,23 +68,6 @@ static const sw_app_t *main_interpreter_app;   /* the app in the main interprete
 
 static void *coordinator_main(void *arg);
 static void *keeper_main(void *arg);
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void abs_after_ns(struct timespec *abs, clockid_t clock, long ns)
-{
-    clock_gettime(clock, abs);
-    abs->tv_nsec += ns;
-    while (abs->tv_nsec >= 1000000000L) {
-        abs->tv_sec++;
-        abs->tv_nsec -= 1000000000L;
-    }
-}
 
 /* ---- the command queue ------------------------------------------------------ */
 
@@ -123,7 +107,7 @@ static cmd_t *next_command(int *stopping)
     pthread_mutex_lock(&L.lock);
     if (!L.head && !L.woken && !L.stopping) {
         struct timespec abs;
-        abs_after_ns(&abs, CLOCK_REALTIME, TICK_NS);
+        sw_clock_deadline(&abs, CLOCK_REALTIME, TICK_S);
         pthread_cond_timedwait(&L.wake, &L.lock, &abs);
     }
     L.woken = 0;
@@ -280,7 +264,7 @@ static int needs_process_reload(const sw_app_config_t *cfg, sw_generation_t *g,
 static int build(sw_generation_t *g)
 {
     sw_app_t *app = g->app;
-    const sw_app_config_t *cfg = app->cfg;
+    const sw_app_config_t *cfg = g->cfg;
     char reason[512] = "", mode_reason[512] = "", *error = NULL;
     sw_isolation_t mode = SW_ISOLATION_SHARED_GIL;
     int rc = create_interpreters(app, cfg, g, &mode, reason, sizeof reason, &error);
@@ -569,13 +553,13 @@ int sw_loader_shutdown(double drain_s)
     L.head = L.tail = NULL;
 
     /* Queued requests are still served; then every generation ends. */
-    double deadline = now_s() + drain_s;
+    double deadline = sw_clock_now() + drain_s;
     for (size_t i = 0; i < L.n_apps; i++)
         sw_app_retire(L.apps[i], "(shutdown)", 1);
     pthread_mutex_lock(&L.lock);
-    while (L.keepers > 0 && now_s() < deadline) {
+    while (L.keepers > 0 && sw_clock_now() < deadline) {
         struct timespec abs;
-        abs_after_ns(&abs, CLOCK_REALTIME, TICK_NS);
+        sw_clock_deadline(&abs, CLOCK_REALTIME, TICK_S);
         pthread_cond_timedwait(&L.wake, &L.lock, &abs);
     }
     int running = L.keepers;

@@ -70,11 +70,6 @@ struct sw_server {
     unsigned long handovers;      /* over the life of the service */
     char handover_by[64];         /* who asked for the handover that started us */
     int handed_over;              /* a successor serves: leave the sockets */
-    /* SIGHUP reloads held back (main thread only): the app was loading when
-     * its config changed, and that load may have read the older config, so
-     * it is reloaded again once that load is done (the last config wins). */
-    sw_app_t **reload_after;
-    size_t n_reload_after;
     /* recycle-rss, read by whoever asks for a reload (admin, watch, worker
      * threads) without the server lock: atomics. */
     _Atomic uint64_t rss_baseline; /* at ready (0 before) */
@@ -95,9 +90,6 @@ static int bind_all(sw_server_t *s, char *err, size_t errlen);
 static int drop_privileges(const char *user, char *err, size_t errlen);
 static int write_pid_file(const char *path, char *err, size_t errlen);
 static int reload_config(sw_server_t *s, sw_config_t **handover_cfg);
-static void reload_when_loaded(sw_server_t *s, sw_app_t *app);
-static void run_held_reloads(sw_server_t *s);
-static void forget_held_reload(sw_server_t *s, sw_app_t *app);
 static int shutdown_gracefully(sw_server_t *s);
 static void cleanup(sw_server_t *s);
 static int handover(sw_server_t *s, const char *signal_name, const sw_config_t *next);
@@ -577,77 +569,24 @@ static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
     for (size_t i = 0; i < n_added; i++)
         sw_loader_post(SW_LOADER_ADD, added[i], "(SIGHUP)");
     for (size_t i = 0; i < n_removed; i++) {
-        forget_held_reload(s, removed[i]);
         sw_loader_post(SW_LOADER_REMOVE, removed[i], "(SIGHUP)");
         sw_app_unref(removed[i]);   /* the app list's reference */
     }
-    for (size_t i = 0; i < n_reload; i++)
-        reload_when_loaded(s, reload[i]);
+    for (size_t i = 0; i < n_reload; i++) {
+        /* After the swap above: a build that begins from now on reads the
+         * new config; one running that read the old is followed by one
+         * more (app.c, the event "config changed"). */
+        char msg[256];
+        sw_cmd_result_t r = sw_app_config_changed(reload[i], "(SIGHUP)", msg, sizeof msg);
+        if (r == SW_CMD_CONFLICT || r == SW_CMD_FAILED)
+            sw_log(SW_LOG_WARN, reload[i]->name, "SIGHUP: cannot reload: %s", msg);
+    }
     sw_log(SW_LOG_INFO, NULL, "SIGHUP: %s applied: %zu apps added, %zu removed, %zu reloading, "
            "%zu users", next->file, n_added, n_removed, n_reload, next->n_users);
     free(added);
     free(reload);
     free(removed);
     return 0;
-}
-
-static void ask_reload(sw_app_t *app)
-{
-    char msg[256];
-    if (sw_app_reload(app, "(SIGHUP)", -1, msg, sizeof msg) == SW_CMD_CONFLICT)
-        sw_log(SW_LOG_WARN, app->name, "SIGHUP: cannot reload: %s", msg);
-}
-
-/* A reload asked while the app loads joins that load (app.c), which may
- * have read the config this SIGHUP replaced: then it is held and asked
- * again once that load is done (run_held_reloads), and a burst of SIGHUPs
- * ends with the last config loaded. app->cfg was swapped before this
- * check, so a load that starts after it reads the new config. */
-static void reload_when_loaded(sw_server_t *s, sw_app_t *app)
-{
-    pthread_mutex_lock(&app->lock);
-    int loading = app->busy_loading;
-    pthread_mutex_unlock(&app->lock);
-    if (loading) {
-        for (size_t i = 0; i < s->n_reload_after; i++)
-            if (s->reload_after[i] == app)
-                return;   /* coalesced with one already held */
-        sw_app_t **grown = realloc(s->reload_after, (s->n_reload_after + 1) * sizeof *grown);
-        if (grown) {
-            s->reload_after = grown;
-            s->reload_after[s->n_reload_after++] = app;
-            return;
-        }
-        sw_log(SW_LOG_WARN, app->name, "SIGHUP: out of memory; joining the reload in progress");
-    }
-    ask_reload(app);
-}
-
-/* Asks the held reloads whose app is done loading (main thread, between
- * signals). */
-static void run_held_reloads(sw_server_t *s)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < s->n_reload_after; i++) {
-        sw_app_t *app = s->reload_after[i];
-        pthread_mutex_lock(&app->lock);
-        int loading = app->busy_loading;
-        pthread_mutex_unlock(&app->lock);
-        if (loading)
-            s->reload_after[kept++] = app;
-        else
-            ask_reload(app);
-    }
-    s->n_reload_after = kept;
-}
-
-static void forget_held_reload(sw_server_t *s, sw_app_t *app)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < s->n_reload_after; i++)
-        if (s->reload_after[i] != app)
-            s->reload_after[kept++] = s->reload_after[i];
-    s->n_reload_after = kept;
 }
 
 /* ---- systemd ------------------------------------------------------------------- */
@@ -929,18 +868,9 @@ static void serve_until_stopped(sw_server_t *s)
 {
     sigset_t set = handled_signals();
     for (;;) {
-        run_held_reloads(s);
         int sig;
-        if (s->n_reload_after > 0) {
-            /* Held reloads: look again when the loads they wait for may
-             * be done. */
-            struct timespec tick = {0, 50 * 1000 * 1000};
-            sig = sigtimedwait(&set, NULL, &tick);
-            if (sig < 0)
-                continue;
-        } else if (sigwait(&set, &sig) != 0) {
+        if (sigwait(&set, &sig) != 0)
             continue;
-        }
         if (sig == SIGHUP) {
             sw_config_t *next = NULL;
             if (s->quick) {
@@ -1030,7 +960,6 @@ static void free_all(sw_server_t *s)
     for (size_t i = 0; i < s->n_apps; i++)
         sw_app_unref(s->apps[i]);
     free(s->apps);
-    free(s->reload_after);
     for (size_t i = 0; i < s->n_old_cfgs; i++)
         sw_config_free(s->old_cfgs[i]);
     free(s->old_cfgs);

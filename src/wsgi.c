@@ -215,7 +215,7 @@ static int set_item(PyObject *d, const char *key, PyObject *value /* stolen */)
 
 static int build_environ_template(sw_interp_t *it, sw_module_state_t *st)
 {
-    const sw_app_config_t *cfg = it->app->cfg;
+    const sw_app_config_t *cfg = it->gen->cfg;
     PyObject *t = PyDict_New();
     if (!t)
         return -1;

@@ -10,7 +10,10 @@
 /keep_input?dir=D  starts a thread that reads the whole body (the client sends
                    only part of it, so it blocks in read) and answers
                    "A answered" at once. The outcome goes to D/input.result.
-/echo              answers with its request body (what the other clients use)
+/echo              answers with its request body (what the other clients use);
+                   with ?hold=D&name=N it first records D/N.held and waits
+                   (at most 20 s) until D/go exists, so that the test knows
+                   a worker is inside this request
 Results: "OSError=1|0 TYPE: MESSAGE" or "returned N bytes, FOREIGN=1|0".
 """
 import os
@@ -97,6 +100,13 @@ def keep_input(environ, start_response):
 
 
 def echo(environ, start_response):
+    q = parse_qs(environ.get('QUERY_STRING', ''))
+    if 'hold' in q:
+        _record(os.path.join(q['hold'][0], q['name'][0] + '.held'), '')
+        go = os.path.join(q['hold'][0], 'go')
+        deadline = time.monotonic() + 20
+        while not os.path.exists(go) and time.monotonic() < deadline:
+            time.sleep(0.02)
     n = int(environ.get('CONTENT_LENGTH') or 0)
     body = environ['wsgi.input'].read(n)
     start_response('200 OK', [('Content-Type', 'application/octet-stream'),

@@ -40,6 +40,7 @@ static ptrv_t reg_procs;     /* h_proc_t * */
 static ptrv_t reg_dirs;      /* char * (also in reg_strings) */
 static ptrv_t reg_strings;   /* char * */
 static ptrv_t reg_asyncs;    /* h_async_t * */
+static ptrv_t reg_bgs;       /* h_bg_t * not yet joined */
 static ptrv_t reg_ports;     /* char *: reservation files to unlink */
 static unsigned long spawn_fd_limit;   /* h_spawn_fd_limit; 0: inherit */
 static ptrv_t reg_servers;   /* h_server_t *: logs scanned by h_cleanup */
@@ -577,6 +578,18 @@ h_server_t *h_server_config(const char *dir, const char *scgi,
     return h_server_start(dir, scgi, args, extra_env);
 }
 
+h_server_t *h_server_at(int port, const char *rest, char **hits)
+{
+    char *dir = h_tmpdir();
+    char *addr = h_fmt("127.0.0.1:%d", port);
+    char *ini = h_fmt("[server]\nscgi = %s\n%s", addr, rest);
+    if (!hits)
+        return h_server_config(dir, addr, ini, NULL);
+    *hits = h_fmt("%s/hits", dir);
+    char *env[] = {h_fmt("SW_TEST_HITS=%s", *hits), NULL};
+    return h_server_config(dir, addr, ini, env);
+}
+
 h_server_t *h_server_quick(const char *dir, const char *app_spec,
                            const char *scgi, const char *const extra[])
 {
@@ -797,6 +810,51 @@ int h_async_wait(h_async_t *a, double timeout)
     pthread_join(a->thread, NULL);
     atomic_store(&a->done, 2);   /* joined */
     return 1;
+}
+
+struct h_bg {
+    pthread_t thread;
+    void (*fn)(void *arg, const atomic_int *stop);
+    void *arg;
+    atomic_int stop;
+    atomic_int done;
+};
+
+static void *bg_main(void *arg)
+{
+    h_bg_t *b = arg;
+    b->fn(b->arg, &b->stop);
+    atomic_store(&b->done, 1);
+    return NULL;
+}
+
+h_bg_t *h_bg_start(void (*fn)(void *arg, const atomic_int *stop), void *arg)
+{
+    h_bg_t *b = calloc(1, sizeof *b);
+    cr_assert(b, "out of memory");
+    b->fn = fn;
+    b->arg = arg;
+    atomic_init(&b->stop, 0);
+    atomic_init(&b->done, 0);
+    int rc = pthread_create(&b->thread, NULL, bg_main, b);
+    cr_assert(rc == 0, "pthread_create: %s", strerror(rc));
+    ptrv_push(&reg_bgs, b);
+    return b;
+}
+
+int h_bg_done(h_bg_t *b)
+{
+    return atomic_load(&b->done);
+}
+
+void h_bg_join(h_bg_t *b)
+{
+    atomic_store(&b->stop, 1);
+    pthread_join(b->thread, NULL);
+    for (size_t i = 0; i < reg_bgs.n; i++)
+        if (reg_bgs.items[i] == b)
+            reg_bgs.items[i] = reg_bgs.items[--reg_bgs.n];
+    free(b);
 }
 
 /* ---- HTTP/1.0 client -------------------------------------------------------- */
@@ -1231,6 +1289,8 @@ void h_cleanup(void)
         }   /* else leaked on purpose: the thread still uses it */
     }
     reg_asyncs.n = 0;
+    while (reg_bgs.n > 0)
+        h_bg_join(reg_bgs.items[reg_bgs.n - 1]);
     for (size_t i = 0; i < reg_dirs.n; i++)
         nftw(reg_dirs.items[i], rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     reg_dirs.n = 0;

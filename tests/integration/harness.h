@@ -10,8 +10,9 @@
  * get PR_SET_PDEATHSIG(SIGKILL), so a crashed or timed-out test process does
  * not leave them behind.
  *
- * Threads: only h_async_* and h_request_try may be used off the test's main
- * thread; everything else asserts (Criterion aborts the test) or touches the
+ * Threads: only h_async_*, h_request_try and the raw clients (h_http,
+ * h_tcp_connect...) may be used off the test's main thread (h_bg_*);
+ * everything else asserts (Criterion aborts the test) or touches the
  * registry, which is not locked. */
 #ifndef SW_HARNESS_H
 #define SW_HARNESS_H
@@ -166,6 +167,13 @@ h_server_t *h_server_start_ex(const char *dir, const char *scgi,
 h_server_t *h_server_config(const char *dir, const char *scgi,
                             const char *ini_text, char *const extra_env[]);
 
+/* A config-mode server in a fresh temp dir (->dir) listening for SCGI on
+ * 127.0.0.1:port (->scgi): its config is "[server]", "scgi = ADDRESS", then
+ * rest (more [server] keys, then the other sections). With hits (may be
+ * NULL), the test apps' SW_TEST_HITS file (one line per request that
+ * reached Python) is DIR/hits and *hits gets its path (registry-owned). */
+h_server_t *h_server_at(int port, const char *rest, char **hits);
+
 /* Quick mode: --app app_spec --scgi scgi plus extra args (may be NULL). */
 h_server_t *h_server_quick(const char *dir, const char *app_spec,
                            const char *scgi, const char *const extra[]);
@@ -252,6 +260,19 @@ h_async_t *h_async_get(const char *addr, const char *uri, double timeout);
 /* Waits up to timeout seconds for it to finish; 1 when finished (then joined
  * and resp/rc/err valid), 0 otherwise. */
 int h_async_wait(h_async_t *a, double timeout);
+
+/* Work on its own thread: fn(arg, stop) runs until it returns; stop is set
+ * by h_bg_join (and h_cleanup), for an fn that loops until told. arg must
+ * stay valid until h_bg_join. fn may use only what may run off the main
+ * thread (see the top of this file). */
+typedef struct h_bg h_bg_t;
+h_bg_t *h_bg_start(void (*fn)(void *arg, const atomic_int *stop), void *arg);
+
+/* Whether fn has returned. */
+int h_bg_done(h_bg_t *b);
+
+/* Sets stop, waits for fn to return and frees b. */
+void h_bg_join(h_bg_t *b);
 
 /* ---- HTTP/1.0 client (for nginx) -------------------------------------------- */
 

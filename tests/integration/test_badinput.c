@@ -27,33 +27,29 @@ typedef struct {
 static bench_t start(void)
 {
     bench_t b = {0};
-    b.dir = h_tmpdir();
-    b.addr = h_fmt("127.0.0.1:%d", h_free_port());
-    b.hits = h_fmt("%s/hits", b.dir);
-    char *ini = h_fmt("[server]\n"
-                      "scgi = %s\n"
-                      "admin = off\n"
-                      "header-timeout = 1\n"
-                      "max-header-size = %d\n"
-                      "max-body-size = %d\n"
-                      "queue-size = 1\n"
-                      "\n"
-                      "[app:hello]\n"
-                      "wsgi = %s\n"
-                      "mount = /ok\n"
-                      "mount = only.example.com/h\n"
-                      "interpreters = 1\n"
-                      "threads = 1\n"
-                      "\n"
-                      "[app:gate]\n"
-                      "wsgi = %s\n"
-                      "mount = /gate\n"
-                      "interpreters = 1\n"
-                      "threads = 1\n",
-                      b.addr, MAX_HEADER, MAX_BODY, h_app("hello.py"),
-                      h_app("gate.py"));
-    char *env[] = {h_fmt("SW_TEST_HITS=%s", b.hits), NULL};
-    b.srv = h_server_config(b.dir, b.addr, ini, env);
+    b.srv = h_server_at(h_free_port(),
+                        h_fmt("admin = off\n"
+                              "header-timeout = 1\n"
+                              "max-header-size = %d\n"
+                              "max-body-size = %d\n"
+                              "queue-size = 1\n"
+                              "\n"
+                              "[app:hello]\n"
+                              "wsgi = %s\n"
+                              "mount = /ok\n"
+                              "mount = only.example.com/h\n"
+                              "interpreters = 1\n"
+                              "threads = 1\n"
+                              "\n"
+                              "[app:gate]\n"
+                              "wsgi = %s\n"
+                              "mount = /gate\n"
+                              "interpreters = 1\n"
+                              "threads = 1\n",
+                              MAX_HEADER, MAX_BODY, h_app("hello.py"), h_app("gate.py")),
+                        &b.hits);
+    b.dir = b.srv->dir;
+    b.addr = b.srv->scgi;
     return b;
 }
 

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,25 +169,24 @@ typedef struct {
     int *fds;
     size_t n;
     double interval;
-    atomic_int stop;
-    pthread_t thread;
+    h_bg_t *bg;
 } flood_t;
 
-static void *trickle(void *arg)
+/* h_bg thread: trickles until stopped. */
+static void trickle(void *arg, const atomic_int *stop)
 {
     flood_t *f = arg;
     static const char head[] = "GET /v1/apps HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
     for (size_t i = 1; i < f->n; i += 2)
         if (f->fds[i] >= 0)
             (void)send(f->fds[i], head, sizeof head - 1, MSG_NOSIGNAL);
-    while (!atomic_load(&f->stop)) {
+    while (!atomic_load(stop)) {
         for (size_t i = 1; i < f->n; i += 2)
             if (f->fds[i] >= 0)
                 (void)send(f->fds[i], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        for (double t = 0; t < f->interval && !atomic_load(&f->stop); t += 0.05)
+        for (double t = 0; t < f->interval && !atomic_load(stop); t += 0.05)
             h_nap(0.05);
     }
-    return NULL;
 }
 
 static flood_t *flood_start(int port, size_t n, double interval)
@@ -201,14 +199,13 @@ static flood_t *flood_start(int port, size_t n, double interval)
         f->fds[i] = connect_to(port);
         cr_assert(f->fds[i] >= 0, "connection %zu: %s", i, strerror(errno));
     }
-    cr_assert_eq(pthread_create(&f->thread, NULL, trickle, f), 0);
+    f->bg = h_bg_start(trickle, f);
     return f;
 }
 
 static void flood_stop(flood_t *f)
 {
-    atomic_store(&f->stop, 1);
-    pthread_join(f->thread, NULL);
+    h_bg_join(f->bg);
     for (size_t i = 0; i < f->n; i++)
         if (f->fds[i] >= 0)
             close(f->fds[i]);

@@ -37,29 +37,26 @@ typedef struct {
 static bench_t start(int threads, const char *server_extra, const char *app_extra)
 {
     bench_t b;
-    b.dir = h_tmpdir();
     b.port = h_free_port();
     b.admin_port = h_free_port();
-    b.addr = h_fmt("127.0.0.1:%d", b.port);
-    b.hits = h_fmt("%s/hits", b.dir);
-    char *ini = h_fmt("[server]\n"
-                      "scgi = %s\n"
-                      "admin = 127.0.0.1:%d\n"
-                      "%s"
-                      "\n"
-                      "[user:root]\n"
-                      "token-sha256 = " ROOT_SHA "\n"
-                      "role = admin\n"
-                      "\n"
-                      "[app:edge]\n"
-                      "wsgi = %s\n"
-                      "mount = /\n"
-                      "threads = %d\n"
-                      "%s",
-                      b.addr, b.admin_port, server_extra ? server_extra : "",
-                      h_app("edge_io.py"), threads, app_extra ? app_extra : "");
-    char *env[] = {h_fmt("SW_TEST_HITS=%s", b.hits), NULL};
-    b.srv = h_server_config(b.dir, b.addr, ini, env);
+    b.srv = h_server_at(b.port,
+                        h_fmt("admin = 127.0.0.1:%d\n"
+                              "%s"
+                              "\n"
+                              "[user:root]\n"
+                              "token-sha256 = " ROOT_SHA "\n"
+                              "role = admin\n"
+                              "\n"
+                              "[app:edge]\n"
+                              "wsgi = %s\n"
+                              "mount = /\n"
+                              "threads = %d\n"
+                              "%s",
+                              b.admin_port, server_extra ? server_extra : "",
+                              h_app("edge_io.py"), threads, app_extra ? app_extra : ""),
+                        &b.hits);
+    b.dir = b.srv->dir;
+    b.addr = b.srv->scgi;
     return b;
 }
 

@@ -10,49 +10,39 @@
 
 TestSuite(frameworks, .fini = h_cleanup, .timeout = H_SUITE_TIMEOUT);
 
-typedef struct {
-    h_server_t *srv;
-    char *addr;
-} bench_t;
-
 /* flask_app.py at /flask and django_app.py at /django, two interpreters
  * each (every interpreter imports the framework on its own). */
-static bench_t start(void)
+static h_server_t *start(void)
 {
-    bench_t b;
-    char *dir = h_tmpdir();
-    b.addr = h_fmt("127.0.0.1:%d", h_free_port());
-    char *ini = h_fmt("[server]\n"
-                      "scgi = %s\n"
-                      "admin = off\n"
-                      "\n"
-                      "[app:flask]\n"
-                      "wsgi = %s\n"
-                      "mount = /flask\n"
-                      "%s"
-                      "interpreters = 2\n"
-                      "\n"
-                      "[app:django]\n"
-                      "wsgi = %s\n"
-                      "mount = /django\n"
-                      "%s"
-                      "interpreters = 2\n",
-                      b.addr, h_app("flask_app.py"), h_debian_packages(), h_app("django_app.py"),
-                      h_debian_packages());
-    b.srv = h_server_config(dir, b.addr, ini, NULL);
-    return b;
+    return h_server_at(h_free_port(),
+                       h_fmt("admin = off\n"
+                             "\n"
+                             "[app:flask]\n"
+                             "wsgi = %s\n"
+                             "mount = /flask\n"
+                             "%s"
+                             "interpreters = 2\n"
+                             "\n"
+                             "[app:django]\n"
+                             "wsgi = %s\n"
+                             "mount = /django\n"
+                             "%s"
+                             "interpreters = 2\n",
+                             h_app("flask_app.py"), h_debian_packages(),
+                             h_app("django_app.py"), h_debian_packages()),
+                       NULL);
 }
 
 static const char form_body[] = "name=Ada+Lovelace&lang=C%2B%2B&empty=";
 
 /* The checks both frameworks share; fw is "flask" or "django". */
-static void check_framework(bench_t *b, const char *fw)
+static void check_framework(h_server_t *b, const char *fw)
 {
     sw_scgi_response_t r;
     char *pre = h_fmt("/%s", fw);
 
     /* GET the index. */
-    h_get(b->addr, h_fmt("%s/", pre), &r);
+    h_get(b->scgi, h_fmt("%s/", pre), &r);
     cr_expect_eq(r.status, 200, "GET %s/: status %d:\n%.1000s", pre, r.status,
                  r.raw);
     cr_expect_str_eq(r.body ? r.body : "", h_fmt("%s index\n", fw),
@@ -63,7 +53,7 @@ static void check_framework(bench_t *b, const char *fw)
     sw_scgi_response_free(&r);
 
     /* SCRIPT_NAME/PATH_INFO as the framework sees them. */
-    h_get(b->addr, h_fmt("%s/env/a%%20b", pre), &r);
+    h_get(b->scgi, h_fmt("%s/env/a%%20b", pre), &r);
     cr_expect_eq(r.status, 200, "GET %s/env/a%%20b: status %d:\n%.1000s", pre,
                  r.status, r.raw);
     h_expect_json(r.body, fw, "SCRIPT_NAME", pre);
@@ -81,7 +71,7 @@ static void check_framework(bench_t *b, const char *fw)
 
     /* POST form data: echoed back. */
     const char *hdr[] = {"Content-Type: application/x-www-form-urlencoded"};
-    h_request(b->addr, "POST", h_fmt("%s/form", pre), hdr, 1, form_body,
+    h_request(b->scgi, "POST", h_fmt("%s/form", pre), hdr, 1, form_body,
               sizeof form_body - 1, &r);
     cr_expect_eq(r.status, 200, "POST %s/form: status %d:\n%.2000s", pre,
                  r.status, r.raw);
@@ -95,7 +85,7 @@ static void check_framework(bench_t *b, const char *fw)
 
     /* URL building carries the mount prefix. */
     const char *host[] = {"Host: example.org"};
-    h_request(b->addr, "GET", h_fmt("%s/urls", pre), host, 1, NULL, 0, &r);
+    h_request(b->scgi, "GET", h_fmt("%s/urls", pre), host, 1, NULL, 0, &r);
     cr_expect_eq(r.status, 200, "GET %s/urls: status %d:\n%.1000s", pre,
                  r.status, r.raw);
     h_expect_json(r.body, fw, "index", h_fmt("%s/", pre));
@@ -106,7 +96,7 @@ static void check_framework(bench_t *b, const char *fw)
     sw_scgi_response_free(&r);
 
     /* The framework's own 404 for an unknown path under its mount. */
-    h_get(b->addr, h_fmt("%s/no/such/page", pre), &r);
+    h_get(b->scgi, h_fmt("%s/no/such/page", pre), &r);
     cr_expect_eq(r.status, 404, "GET %s/no/such/page: status %d", pre,
                  r.status);
     sw_scgi_response_free(&r);
@@ -114,34 +104,34 @@ static void check_framework(bench_t *b, const char *fw)
 
 Test(frameworks, flask)
 {
-    bench_t b = start();
-    check_framework(&b, "flask");
-    h_server_stop_clean(b.srv);
-    char *log = h_log(b.srv);
+    h_server_t *b = start();
+    check_framework(b, "flask");
+    h_server_stop_clean(b);
+    char *log = h_log(b);
     cr_expect(strstr(log, "Traceback") == NULL, "a traceback was logged:\n%s",
-              h_log_tail(b.srv));
+              h_log_tail(b));
     free(log);
 }
 
 Test(frameworks, django)
 {
-    bench_t b = start();
-    check_framework(&b, "django");
-    h_server_stop_clean(b.srv);
-    char *log = h_log(b.srv);
+    h_server_t *b = start();
+    check_framework(b, "django");
+    h_server_stop_clean(b);
+    char *log = h_log(b);
     cr_expect(strstr(log, "Traceback") == NULL, "a traceback was logged:\n%s",
-              h_log_tail(b.srv));
+              h_log_tail(b));
     free(log);
 }
 
 /* Both at once, concurrently, with requests alternating between them. */
 Test(frameworks, both_side_by_side)
 {
-    bench_t b = start();
+    h_server_t *b = start();
     enum { N = 8 };
     h_async_t *a[N];
     for (int i = 0; i < N; i++)
-        a[i] = h_async_get(b.addr, i % 2 ? "/flask/env/p" : "/django/env/p",
+        a[i] = h_async_get(b->scgi, i % 2 ? "/flask/env/p" : "/django/env/p",
                            60);
     for (int i = 0; i < N; i++) {
         cr_assert(h_async_wait(a[i], 60), "request %d did not finish", i);
@@ -151,5 +141,5 @@ Test(frameworks, both_side_by_side)
         h_expect_json(a[i]->resp.body, "side by side", "app",
                     i % 2 ? "flask" : "django");
     }
-    h_server_stop_clean(b.srv);
+    h_server_stop_clean(b);
 }

@@ -4,6 +4,7 @@
  * status says about an interpreter that could not be ended. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,17 @@ static env_t start(const char *app_keys, const char *version)
     return start_ex("", app_keys, version);
 }
 
+/* The config file's text: the server keys, then the app's. */
+static char *config_text(const env_t *e, const char *addr, const char *server_keys,
+                         const char *app_keys)
+{
+    return h_fmt("[server]\nscgi = %s\nadmin = 127.0.0.1:%d\naccess-log = off\n"
+                 "drain-timeout = 10\n%s"
+                 "[user:panel]\ntoken-sha256 = " TOKEN_SHA256 "\nrole = user\n"
+                 "[app:site]\nowner = panel\nwsgi = %s\nmount = /\n%s",
+                 addr, e->admin_port, server_keys, e->app, app_keys);
+}
+
 static env_t start_ex(const char *server_keys, const char *app_keys, const char *version)
 {
     env_t e = {0};
@@ -57,12 +69,7 @@ static env_t start_ex(const char *server_keys, const char *app_keys, const char 
     write_app(&e, version, NULL);
     e.admin_port = h_free_port();
     char *addr = h_fmt("127.0.0.1:%d", h_free_port());
-    char *ini = h_fmt("[server]\nscgi = %s\nadmin = 127.0.0.1:%d\naccess-log = off\n"
-                      "drain-timeout = 10\n%s"
-                      "[user:panel]\ntoken-sha256 = " TOKEN_SHA256 "\nrole = user\n"
-                      "[app:site]\nowner = panel\nwsgi = %s\nmount = /\n%s",
-                      addr, e.admin_port, server_keys, e.app, app_keys);
-    e.srv = h_server_config(e.dir, addr, ini, NULL);
+    e.srv = h_server_config(e.dir, addr, config_text(&e, addr, server_keys, app_keys), NULL);
     return e;
 }
 
@@ -305,5 +312,89 @@ Test(reload, load_timeout_answers_503_while_a_slow_load_runs)
         b = h_status_body(e.srv->scgi, "/");
     } while (!strstr(b, "200 slow") && h_now() < until);
     cr_expect(strstr(b, "200 slow"), "after the slow load: %s", b);
+    h_server_stop_clean(e.srv);
+}
+
+/* Rewrites the config with app_keys and sends SIGHUP; waits until it is
+ * applied (one more "applied" line in the log). */
+static void sighup_with(const env_t *e, const char *app_keys)
+{
+    char *log = h_log(e->srv);
+    size_t before = h_count(log, "applied:");
+    free(log);
+    h_replace_file(h_fmt("%s/subwsgi.ini", e->dir),
+                   config_text(e, e->srv->scgi, "", app_keys));
+    kill(e->srv->proc->pid, SIGHUP);
+    for (double until = h_now() + 10;; h_nap(0.02)) {
+        log = h_log(e->srv);
+        size_t now = h_count(log, "applied:");
+        free(log);
+        if (now > before)
+            return;
+        cr_assert(h_now() < until, "SIGHUP (%s) not applied\n%s", app_keys, h_log_tail(e->srv));
+    }
+}
+
+/* SIGHUP while a load that read the previous config runs: that load
+ * cannot serve the new config, so exactly one more build follows it, with
+ * the newest config however many SIGHUPs came meanwhile (coalesced); a
+ * SIGHUP must never end with an older config serving. */
+Test(reload, sighup_during_a_load_of_an_older_config_builds_once_more)
+{
+    /* Each build from now on takes 1.5 s to import and serves the K its
+     * config says. */
+    env_t e = start("env = K=k0\n", "os.environ['K']");
+    write_app(&e, "os.environ['K']", "time.sleep(1.5)");
+    cr_assert(strstr(h_status_body(e.srv->scgi, "/"), "200 k0 "));
+    long pid = e.srv->proc->pid;
+
+    sighup_with(&e, "env = K=k1\n");
+    /* Generation 2 is importing with k1: status lists its load. */
+    json_t *app = NULL;
+    double until = h_now() + 10;
+    for (;;) {
+        cr_assert_eq(h_admin_call(e.admin_port, TOKEN, "GET", "/v1/apps/site", &app, 10), 200);
+        if (json_array_size(json_object_get(app, "loading")) > 0)
+            break;
+        cr_assert(h_now() < until, "no load after SIGHUP: %s\n%s", json_dumps(app, 0),
+                  h_log_tail(e.srv));
+        json_decref(app);
+        h_nap(0.02);
+    }
+    json_decref(app);
+    /* Two more configs while it imports: one more build, with the last. */
+    sighup_with(&e, "env = K=k2\n");
+    sighup_with(&e, "env = K=k3\n");
+    cr_expect(strstr(h_status_body(e.srv->scgi, "/"), "200 k0 "),
+              "the import of generation 2 (1.5 s) ended before the test's SIGHUPs");
+
+    /* Generation 2 serves what it read, k1, while generation 3 imports
+     * (1.5 s); then generation 3 serves k3. "STATUS VERSION INTERPRETER
+     * GENERATION" */
+    char *got, version[16] = "";
+    int status = 0, interp = 0, generation = 0, k1_seen = 0;
+    for (until = h_now() + 30;; h_nap(0.05)) {
+        got = h_status_body(e.srv->scgi, "/");
+        version[0] = '\0';
+        sscanf(got, "%d %15s %d %d", &status, version, &interp, &generation);
+        k1_seen |= strcmp(version, "k1") == 0 && generation == 2;
+        if (strcmp(version, "k3") == 0 || h_now() > until)
+            break;
+    }
+    cr_expect(k1_seen, "generation 2 never served k1, the config it began with");
+    cr_expect(status == 200 && strcmp(version, "k3") == 0 && generation == 3,
+              "want k3 served by generation 3 (2 read k1, 3 the last config), got \"%s\"\n%s",
+              got, h_log_tail(e.srv));
+    /* And no other build after it (the coalesced SIGHUPs built once). */
+    h_nap(2.5);
+    cr_assert_eq(h_admin_call(e.admin_port, TOKEN, "GET", "/v1/apps/site", &app, 10), 200);
+    cr_expect_eq(json_integer_value(json_object_get(app, "generation")), 3, "%s",
+                 json_dumps(app, 0));
+    cr_expect_eq(json_integer_value(json_object_get(app, "reloads")), 2, "%s",
+                 json_dumps(app, 0));
+    cr_expect_eq(json_array_size(json_object_get(app, "loading")), 0, "%s", json_dumps(app, 0));
+    json_decref(app);
+    cr_expect_eq(e.srv->proc->pid, pid);
+    cr_expect(!h_proc_exited(e.srv->proc), "a SIGHUP that changes no socket ended the server");
     h_server_stop_clean(e.srv);
 }

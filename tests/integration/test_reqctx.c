@@ -19,6 +19,7 @@
 TestSuite(reqctx, .fini = h_cleanup, .timeout = H_SUITE_TIMEOUT);
 
 #define N_OTHERS 4   /* next clients: one of them gets the freed fd number */
+#define THREADS 2    /* the app's workers: fewer than N_OTHERS */
 
 typedef struct {
     h_server_t *srv;
@@ -43,9 +44,9 @@ static bench_t start_ex(const char *app_extra)
                       "[app:outlive]\n"
                       "wsgi = %s\n"
                       "mount = /\n"
-                      "threads = 2\n"
+                      "threads = %d\n"
                       "%s",
-                      b.addr, h_app("outlive.py"), app_extra);
+                      b.addr, h_app("outlive.py"), THREADS, app_extra);
     b.srv = h_server_config(b.dir, b.addr, ini, NULL);
     return b;
 }
@@ -79,13 +80,17 @@ static char *build(const char *uri, const char *query, const void *body, size_t 
     return h_scgi_build(kv, 6, body, body_len, len);
 }
 
-/* The next clients: each connects and sends the first bytes of its request
- * only, so the server holds their connections open while the test lets the
- * old request's thread loose. */
+/* The next clients. Each connects and sends the first bytes of its
+ * request only (others_connect), so the server holds their connections
+ * open while the test lets the old request's thread loose; or each sends
+ * its whole request at once, and its app waits inside the request until
+ * the test says go (others_send_held): every worker then serves one of
+ * them, which a server that kept a finished request's context on the
+ * worker's stack would hand to the old request's thread as its own. */
 typedef struct {
     int fd;
     char *req;
-    size_t len;
+    size_t len, sent;
     char body[32];
 } other_t;
 
@@ -95,17 +100,41 @@ static void others_connect(bench_t *b, other_t *o)
         snprintf(o[i].body, sizeof o[i].body, "B%d's own body", i);
         o[i].req = build("/echo", "", o[i].body, strlen(o[i].body), &o[i].len);
         o[i].fd = tcp_connect(b->port);
-        send_all(o[i].fd, o[i].req, 8);
+        o[i].sent = 8;
+        send_all(o[i].fd, o[i].req, o[i].sent);
     }
     h_nap(0.3);   /* accepted by the server */
 }
 
-/* Sends the rest of each request; each must get exactly its own answer:
- * the status line first, its own body, nothing of anyone else's. */
+static void others_send_held(bench_t *b, other_t *o, int workers)
+{
+    for (int i = 0; i < N_OTHERS; i++) {
+        snprintf(o[i].body, sizeof o[i].body, "B%d's own body", i);
+        o[i].req = build("/echo", h_fmt("hold=%s&name=B%d", b->results, i), o[i].body,
+                         strlen(o[i].body), &o[i].len);
+        o[i].fd = tcp_connect(b->port);
+        o[i].sent = o[i].len;
+        send_all(o[i].fd, o[i].req, o[i].len);
+    }
+    /* Every worker is inside one of these requests. */
+    int held = 0;
+    for (double until = h_now() + 10; held < workers && h_now() < until; h_nap(0.02)) {
+        held = 0;
+        for (int i = 0; i < N_OTHERS; i++)
+            held += access(h_fmt("%s/B%d.held", b->results, i), F_OK) == 0;
+    }
+    cr_assert_geq(held, workers, "only %d of %d workers took a next client's request\n%s",
+                  held, workers, h_log_tail(b->srv));
+}
+
+/* Sends the rest of each request; each must get exactly its own answer,
+ * within a deadline: the status line first, its own body, nothing of
+ * anyone else's. */
 static void others_check(other_t *o)
 {
     for (int i = 0; i < N_OTHERS; i++) {
-        send_all(o[i].fd, o[i].req + 8, o[i].len - 8);
+        if (o[i].sent < o[i].len)
+            send_all(o[i].fd, o[i].req + o[i].sent, o[i].len - o[i].sent);
         size_t len;
         int eof;
         char *got = h_read_all(o[i].fd, 5, &len, &eof);
@@ -155,10 +184,11 @@ static void write_kept(int fail)
     h_nap(0.3);   /* the worker ends the request */
 
     other_t o[N_OTHERS];
-    others_connect(&b, o);
+    others_send_held(&b, o, THREADS);
 
     /* A reads now: that frees room, so a thread still sending on A's old
-     * fd number would go on; A must see the end of its response. */
+     * fd number, or with A's old context, would go on; A must see the end
+     * of its response. */
     int eof;
     char *got = h_read_all(a, 5, &len, &eof);
     cr_expect(eof, "client A: no end of its response within 5 s (%zu bytes)", len);
@@ -172,6 +202,7 @@ static void write_kept(int fail)
 
     char *res = wait_result(h_fmt("%s/write.result", b.results), 5);
     cr_expect(res != NULL, "the app's thread recorded nothing; log:\n%s", h_log_tail(b.srv));
+    h_write_file(h_fmt("%s/go", b.results), "", 0);   /* the next clients' apps answer */
     others_check(o);
     if (res)
         cr_expect(strncmp(res, "OSError=1 ", 10) == 0,
