@@ -77,7 +77,7 @@ typedef struct owner {
     sw_applog_t **logs;        /* each app's ring, fed from the worker's lines */
     int *fds;                  /* the owner's listeners: its [user] scgi, its apps' scgi, and
                                 * for each shared listener the worker's end of a channel */
-    const char **fd_names;
+    char **fd_names;
     size_t n_fds;
     int *channels;             /* per shared listener l: [2l] the master's end of the
                                 * channel (host_router.h), [2l+1] the worker's */
@@ -166,7 +166,7 @@ static int listener_fd(const char *spec, char *err, size_t errlen)
     return ls->fd;
 }
 
-/* Adds fd, named name (borrowed), to what o's workers get. */
+/* Adds fd, named name (copied), to what o's workers get. */
 static int pass_to_owner(owner_t *o, int fd, const char *name, char *err, size_t errlen)
 {
     for (size_t i = 0; i < o->n_fds; i++)
@@ -175,14 +175,18 @@ static int pass_to_owner(owner_t *o, int fd, const char *name, char *err, size_t
     int *fds = realloc(o->fds, (o->n_fds + 1) * sizeof *fds);
     if (fds)
         o->fds = fds;
-    const char **names = realloc(o->fd_names, (o->n_fds + 1) * sizeof *names);
+    char **names = realloc(o->fd_names, (o->n_fds + 1) * sizeof *names);
     if (names)
         o->fd_names = names;
     if (!fds || !names) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    o->fd_names[o->n_fds] = name;
+    /* A copy: M.listeners grows (realloc) while owners are built. */
+    if (!(o->fd_names[o->n_fds] = strdup(name))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     o->fds[o->n_fds++] = fd;
     return 0;
 }
@@ -569,7 +573,7 @@ static void start_worker(owner_t *o)
     const int extra[] = {M.config_fd, ctl[1]};
     char *argv[] = {(char *)sw_handover_exe(), "--host-worker", (char *)o->user->name, "-c",
                     M.cfg->file, NULL};
-    sw_spawn_t sp = {.fds = o->fds, .names = o->fd_names, .n = o->n_fds,
+    sw_spawn_t sp = {.fds = o->fds, .names = (const char *const *)o->fd_names, .n = o->n_fds,
                      .extra_fds = extra, .n_extra = 2, .extra_env = env, .argv = argv,
                      .stdin_fd = M.devnull, .stdout_fd = out[1], .stderr_fd = err[1]};
     int ready;
@@ -874,6 +878,8 @@ static void cleanup(void)
                 close(o->channels[l]);
         free(o->channels);
         free(o->fds);
+        for (size_t k = 0; k < o->n_fds; k++)
+            free(o->fd_names[k]);
         free(o->fd_names);
     }
     free(M.owners);

@@ -333,9 +333,20 @@ h_proc_t *h_spawn(const char *name, char *const argv[], const char *log,
     while (extra_env && extra_env[nx])
         nx++;
     char **envp = calloc(ne + nx + 1, sizeof *envp);
-    memcpy(envp, environ, ne * sizeof *envp);
+    size_t k = 0;
+    /* An extra variable replaces the inherited one of its name (getenv
+     * takes the first). */
+    for (size_t i = 0; i < ne; i++) {
+        const char *eq = strchr(environ[i], '=');
+        size_t name_len = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
+        int replaced = 0;
+        for (size_t x = 0; x < nx && !replaced; x++)
+            replaced = strncmp(extra_env[x], environ[i], name_len) == 0;
+        if (!replaced)
+            envp[k++] = environ[i];
+    }
     if (nx)
-        memcpy(envp + ne, extra_env, nx * sizeof *envp);
+        memcpy(envp + k, extra_env, nx * sizeof *envp);
 
     struct rlimit fd_limit;
     int set_fd_limit = spawn_fd_limit > 0 && getrlimit(RLIMIT_NOFILE, &fd_limit) == 0;

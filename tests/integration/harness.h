@@ -86,7 +86,7 @@ typedef struct h_proc {
 
 /* Spawns argv (argv[0] is a path) with stdout+stderr appended to log and
  * stdin from /dev/null; extra_env (NULL-terminated "K=V" list or NULL) is
- * added to the environment. Registered for h_cleanup. Asserts on failure. */
+ * added to the environment, replacing inherited variables of those names. Registered for h_cleanup. Asserts on failure. */
 h_proc_t *h_spawn(const char *name, char *const argv[], const char *log,
                   char *const extra_env[]);
 
