@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../admin/backend_server.h"
@@ -87,8 +88,13 @@ static struct {
     pthread_t thread;
     int started;
     atomic_int stopping;
-    atomic_int commands;       /* running now */
-} W = {.fd = -1};
+    pthread_mutex_t lock;      /* commands, and its condition */
+    pthread_cond_t ended;
+    int commands;              /* command threads running now */
+} W = {.fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER, .ended = PTHREAD_COND_INITIALIZER};
+
+/* Bounds the wait of sw_ctl_worker_stop for commands still running. */
+#define STOP_WAIT_S 10
 
 /* Every app, as an admin sees them: the master decides who sees what. */
 static const sw_user_config_t everything = {.name = "(master)", .role = SW_ROLE_ADMIN};
@@ -138,7 +144,12 @@ static void *run_command(void *arg)
     free(c->app);
     free(c->user);
     free(c);
-    atomic_fetch_sub(&W.commands, 1);
+    /* Under the lock, so that the stop that waits for it also sees
+     * everything it did (they are detached: no join). */
+    pthread_mutex_lock(&W.lock);
+    W.commands--;
+    pthread_cond_broadcast(&W.ended);
+    pthread_mutex_unlock(&W.lock);
     return NULL;
 }
 
@@ -165,10 +176,16 @@ static void on_command(json_t *m)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (!c || !c->app || !c->user || atomic_fetch_add(&W.commands, 1) >= MAX_COMMANDS ||
-        pthread_create(&t, &attr, run_command, c) != 0) {
-        if (c && c->app && c->user)
-            atomic_fetch_sub(&W.commands, 1);
+    int started = 0;
+    if (c && c->app && c->user) {
+        pthread_mutex_lock(&W.lock);
+        if (W.commands < MAX_COMMANDS && pthread_create(&t, &attr, run_command, c) == 0) {
+            W.commands++;
+            started = 1;
+        }
+        pthread_mutex_unlock(&W.lock);
+    }
+    if (!started) {
         json_t *res = json_pack("{s:s, s:I, s:i, s:s}", "op", "result", "id", id, "result",
                                 (int)SW_CMD_CONFLICT, "msg", "too many commands at once");
         if (res)
@@ -232,4 +249,15 @@ void sw_ctl_worker_stop(void)
     atomic_store(&W.stopping, 1);
     pthread_join(W.thread, NULL);
     W.started = 0;
+    /* Commands still running read the server, which shuts down next. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += STOP_WAIT_S;
+    pthread_mutex_lock(&W.lock);
+    while (W.commands > 0)
+        if (pthread_cond_timedwait(&W.ended, &W.lock, &until) != 0)
+            break;
+    if (W.commands > 0)
+        sw_log(SW_LOG_WARN, NULL, "%d admin commands still running at shutdown", W.commands);
+    pthread_mutex_unlock(&W.lock);
 }
