@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -86,6 +87,17 @@ typedef struct owner {
     pid_t pid;
     relay_t ready, out, err;
     control_t control;
+    /* A handover (recycle): the previous worker drains while the new one
+     * (above) starts; once that one serves, this one gets SIGTERM. Its
+     * logs are still relayed until it ends. */
+    struct {
+        pid_t pid;             /* -1: no handover */
+        relay_t out, err;
+        control_t control;
+        int told_to_stop;
+    } prev;
+    char failed_why[1024];     /* the FAILED reason of a start, for a handover */
+    int handover_waiting;      /* asked while the last one's old process drained */
     double started_mono;       /* when the current worker was started */
     struct timespec started_real;
     unsigned restarts;         /* workers started after the first */
@@ -114,11 +126,12 @@ static struct {
     int admin_fd;
     int admin_bound_here;
     sw_addr_t admin_addr;
+    int wakefd;                /* eventfd: the admin port asked for a recycle */
     int pid_file_written;
     int stopping;
     double stop_deadline;
     int told_ready;            /* READY=1 sent to systemd */
-} M = {.config_fd = -1, .devnull = -1, .epfd = -1, .sigfd = -1, .admin_fd = -1};
+} M = {.config_fd = -1, .devnull = -1, .epfd = -1, .sigfd = -1, .admin_fd = -1, .wakefd = -1};
 
 static double now_mono(void)
 {
@@ -267,6 +280,9 @@ static int build_owners(char *err, size_t errlen)
         *o = (owner_t){.user = user, .state = W_STOPPED, .pid = -1};
         o->ready.fd = o->out.fd = o->err.fd = -1;
         o->control = (control_t){.tag = SW_TAG_CONTROL, .owner = o, .fd = -1};
+        o->prev.pid = -1;
+        o->prev.out.fd = o->prev.err.fd = -1;
+        o->prev.control = (control_t){.tag = SW_TAG_CONTROL, .owner = o, .fd = -1};
         o->apps = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *o->apps);
         o->logs = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *o->logs);
         if (!o->apps || !o->logs) {
@@ -309,7 +325,7 @@ static int build_owners(char *err, size_t errlen)
     const sw_user_config_t **users = calloc(M.n_owners + 1, sizeof *users);
     for (size_t i = 0; users && i < M.n_owners; i++)
         users[i] = M.owners[i].user;
-    int rc = users ? sw_hostview_init(cfg, users, M.n_owners) : -1;
+    int rc = users ? sw_hostview_init(cfg, users, M.n_owners, M.wakefd) : -1;
     free(users);
     if (rc < 0) {
         snprintf(err, errlen, "out of memory");
@@ -459,12 +475,21 @@ static void worker_ready(owner_t *o, const char *text)
     if (strncmp(text, "READY", 5) == 0) {
         if (o->state == W_STARTING)
             o->state = W_SERVING;
+        if (o->prev.pid > 0 && !o->prev.told_to_stop) {
+            /* A handover: the new worker serves, the previous one drains. */
+            kill(o->prev.pid, SIGTERM);
+            o->prev.told_to_stop = 1;
+            sw_log(SW_LOG_INFO, NULL, "worker %s: handed over from process %ld to %ld",
+                   o->user->name, (long)o->prev.pid, (long)o->pid);
+            sw_hostview_recycled((size_t)(o - M.owners), SW_CMD_DONE, "");
+        }
         sw_router_owner_serving(M.router, (size_t)(o - M.owners), 1);
         sw_hostview_serving((size_t)(o - M.owners));
         sw_log(SW_LOG_INFO, NULL, "worker %s (pid %ld, user %s) serves %zu apps",
                o->user->name, (long)o->pid, o->user->run_as ? o->user->run_as : "-", o->n_apps);
     } else if (strncmp(text, "FAILED ", 7) == 0) {
         sw_log_text(SW_LOG_ERROR, NULL, text + 7, strlen(text + 7));
+        snprintf(o->failed_why, sizeof o->failed_why, "%s", text + 7);
     }
 }
 
@@ -555,6 +580,82 @@ static void close_control(owner_t *o)
     o->control.fd = -1;
 }
 
+/* Moves a relay or control channel to another place in memory: epoll
+ * holds its address. */
+static void move_relay(relay_t *to, relay_t *from)
+{
+    *to = *from;
+    from->fd = -1;
+    from->len = 0;
+    if (to->fd >= 0) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = to};
+        epoll_ctl(M.epfd, EPOLL_CTL_MOD, to->fd, &ev);
+    }
+}
+
+static void move_control(control_t *to, control_t *from)
+{
+    to->fd = from->fd;
+    from->fd = -1;
+    if (to->fd >= 0) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = to};
+        epoll_ctl(M.epfd, EPOLL_CTL_MOD, to->fd, &ev);
+    }
+}
+
+static void start_worker(owner_t *o);
+
+/* A graceful handover of o's worker: a new one starts with the same
+ * sockets while the current one serves on; when the new one is ready the
+ * old one drains (worker_ready), and when it fails to start the old one
+ * simply carries on (worker_died). */
+static void hand_over(owner_t *o)
+{
+    size_t idx = (size_t)(o - M.owners);
+    if (o->prev.pid > 0) {
+        /* The last handover's old process still drains: this one starts
+         * when it has ended (previous_ended). */
+        o->handover_waiting = 1;
+        return;
+    }
+    if (o->state != W_SERVING) {
+        sw_hostview_recycled(idx, SW_CMD_CONFLICT, "the owner's process is not serving");
+        return;
+    }
+    sw_log(SW_LOG_INFO, NULL, "worker %s: handing over process %ld to a new one", o->user->name,
+           (long)o->pid);
+    o->prev.pid = o->pid;
+    o->prev.told_to_stop = 0;
+    move_relay(&o->prev.out, &o->out);
+    move_relay(&o->prev.err, &o->err);
+    move_control(&o->prev.control, &o->control);
+    close_relay(&o->ready);
+    o->failed_why[0] = '\0';
+    start_worker(o);
+}
+
+/* The new worker of a handover died before it served: the previous one,
+ * still serving, is the owner's worker again. */
+static void hand_back(owner_t *o, const char *how)
+{
+    size_t idx = (size_t)(o - M.owners);
+    o->pid = o->prev.pid;
+    o->prev.pid = -1;
+    move_relay(&o->out, &o->prev.out);
+    move_relay(&o->err, &o->prev.err);
+    move_control(&o->control, &o->prev.control);
+    o->state = W_SERVING;
+    sw_hostview_started(idx, o->pid, o->control.fd, o->restarts, 0);
+    sw_hostview_serving(idx);
+    sw_router_owner_serving(M.router, idx, 1);
+    char why[1200];
+    snprintf(why, sizeof why, "the new process %s: %s", how,
+             o->failed_why[0] ? o->failed_why : "it did not say why");
+    sw_log(SW_LOG_ERROR, NULL, "worker %s: handover failed (%s); process %ld serves on",
+           o->user->name, why, (long)o->pid);
+    sw_hostview_recycled(idx, SW_CMD_FAILED, why);
+}
+
 static void start_worker(owner_t *o)
 {
     char why[1024];
@@ -592,7 +693,7 @@ static void start_worker(owner_t *o)
     o->state = W_STARTING;
     o->started_mono = now_mono();
     clock_gettime(CLOCK_REALTIME, &o->started_real);
-    sw_hostview_started((size_t)(o - M.owners), o->pid, ctl[0]);
+    sw_hostview_started((size_t)(o - M.owners), o->pid, ctl[0], o->restarts, 1);
     sw_log(SW_LOG_INFO, NULL, "worker %s: started process %ld", o->user->name, (long)o->pid);
     return;
 fail:
@@ -604,6 +705,11 @@ fail:
         if (ctl[i] >= 0)
             close(ctl[i]);
     }
+    if (o->prev.pid > 0) {
+        snprintf(o->failed_why, sizeof o->failed_why, "%s", why);
+        hand_back(o, "could not be started");
+        return;
+    }
     /* Counted as a death: it is retried with the same backoff. */
     sw_log(SW_LOG_ERROR, NULL, "worker %s: cannot start: %s", o->user->name, why);
     o->pid = -1;
@@ -613,18 +719,21 @@ fail:
     sw_hostview_died((size_t)(o - M.owners), why, BACKOFF_MAX_S);
 }
 
-/* Messages from a worker's control channel; its end: the worker died (its
- * death is handled when it is reaped). */
-static void read_control(owner_t *o)
+/* Messages from a worker's control channel (c: the current worker's or a
+ * previous one's); its end: the worker died (its death is handled when it
+ * is reaped). */
+static void read_control(owner_t *o, control_t *c)
 {
-    for (int i = 0; i < 64 && o->control.fd >= 0; i++) {
+    for (int i = 0; i < 64 && c->fd >= 0; i++) {
         int status;
-        json_t *m = sw_ctl_recv(o->control.fd, &status);
+        json_t *m = sw_ctl_recv(c->fd, &status);
         if (m) {
-            sw_hostview_message((size_t)(o - M.owners), m);
+            /* A draining previous worker no longer speaks for the apps. */
+            if (c == &o->control)
+                sw_hostview_message((size_t)(o - M.owners), m);
             json_decref(m);
         } else if (status == 1) {
-            epoll_ctl(M.epfd, EPOLL_CTL_DEL, o->control.fd, NULL);
+            epoll_ctl(M.epfd, EPOLL_CTL_DEL, c->fd, NULL);
             return;
         } else if (status == 0) {
             return;
@@ -661,8 +770,13 @@ static void worker_died(owner_t *o, int status)
     snprintf(o->last_exit, sizeof o->last_exit, "%s at %s", how, at);
     pid_t pid = o->pid;
     o->pid = -1;
-    sw_router_owner_serving(M.router, (size_t)(o - M.owners), 0);
     size_t idx = (size_t)(o - M.owners);
+    if (o->prev.pid > 0 && !o->prev.told_to_stop && !M.stopping) {
+        close_control(o);
+        hand_back(o, how);
+        return;
+    }
+    sw_router_owner_serving(M.router, idx, 0);
     if (M.stopping) {
         o->state = W_STOPPED;
         sw_hostview_died(idx, o->last_exit, -1);
@@ -701,6 +815,34 @@ static void worker_died(owner_t *o, int status)
     }
 }
 
+/* The previous worker of a handover ended (it drained, or died). */
+static void previous_ended(owner_t *o, int status)
+{
+    read_relay(&o->prev.err, 1);
+    read_relay(&o->prev.out, 1);
+    close_relay(&o->prev.out);
+    close_relay(&o->prev.err);
+    if (o->prev.control.fd >= 0) {
+        epoll_ctl(M.epfd, EPOLL_CTL_DEL, o->prev.control.fd, NULL);
+        close(o->prev.control.fd);
+        o->prev.control.fd = -1;
+    }
+    char how[64];
+    describe_status(status, how, sizeof how);
+    sw_log(SW_LOG_INFO, NULL, "worker %s: the previous process %ld ended (%s)", o->user->name,
+           (long)o->prev.pid, how);
+    if (!o->prev.told_to_stop) {
+        /* It died while its successor was starting: the successor is the
+         * owner's worker now (or dies too, and is restarted as usual). */
+        sw_hostview_recycled((size_t)(o - M.owners), SW_CMD_DONE, "");
+    }
+    o->prev.pid = -1;
+    if (o->handover_waiting && !M.stopping) {
+        o->handover_waiting = 0;
+        hand_over(o);
+    }
+}
+
 static void reap(void)
 {
     for (;;) {
@@ -708,9 +850,12 @@ static void reap(void)
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid <= 0)
             return;
-        for (size_t i = 0; i < M.n_owners; i++)
+        for (size_t i = 0; i < M.n_owners; i++) {
             if (M.owners[i].pid == pid)
                 worker_died(&M.owners[i], status);
+            else if (M.owners[i].prev.pid == pid)
+                previous_ended(&M.owners[i], status);
+        }
     }
 }
 
@@ -728,6 +873,10 @@ static void begin_stop(const char *why)
     notify("STOPPING=1");
     for (size_t i = 0; i < M.n_owners; i++) {
         owner_t *o = &M.owners[i];
+        if (o->prev.pid > 0 && !o->prev.told_to_stop) {
+            kill(o->prev.pid, SIGTERM);
+            o->prev.told_to_stop = 1;
+        }
         if (o->pid > 0) {
             kill(o->pid, SIGTERM);
             o->state = W_STOPPING;
@@ -735,6 +884,17 @@ static void begin_stop(const char *why)
             o->state = W_STOPPED;
         }
     }
+}
+
+/* The admin port asked for recycles (host_admin.h). */
+static void on_wake(void)
+{
+    uint64_t n;
+    ssize_t ignored = read(M.wakefd, &n, sizeof n);
+    (void)ignored;
+    for (size_t i = 0; i < M.n_owners; i++)
+        if (sw_hostview_take_recycle(i))
+            hand_over(&M.owners[i]);
 }
 
 static void on_signal(void)
@@ -800,6 +960,8 @@ static void on_deadlines(double now)
                        o->user->name, (long)o->pid);
                 kill(o->pid, SIGKILL);
             }
+            if (o->prev.pid > 0)
+                kill(o->prev.pid, SIGKILL);
         }
         M.stop_deadline = now + 3600;
     }
@@ -808,7 +970,7 @@ static void on_deadlines(double now)
 static int all_stopped(void)
 {
     for (size_t i = 0; i < M.n_owners; i++)
-        if (M.owners[i].state != W_STOPPED)
+        if (M.owners[i].state != W_STOPPED || M.owners[i].prev.pid > 0)
             return 0;
     return 1;
 }
@@ -844,7 +1006,9 @@ static void serve(void)
             else if (*(sw_host_tag_t *)tag == SW_TAG_RELAY)
                 read_relay(tag, 0);
             else if (*(sw_host_tag_t *)tag == SW_TAG_CONTROL)
-                read_control(((control_t *)tag)->owner);
+                read_control(((control_t *)tag)->owner, tag);
+            else if (*(sw_host_tag_t *)tag == SW_TAG_WAKE)
+                on_wake();
             else
                 sw_router_on_event(M.router, tag);
         }
@@ -869,6 +1033,10 @@ static void cleanup(void)
         close_relay(&o->out);
         close_relay(&o->err);
         close_control(o);
+        close_relay(&o->prev.out);
+        close_relay(&o->prev.err);
+        if (o->prev.control.fd >= 0)
+            close(o->prev.control.fd);
         for (size_t a = 0; a < o->n_apps; a++)
             sw_applog_put(o->logs[a]);
         free(o->apps);
@@ -899,6 +1067,8 @@ static void cleanup(void)
         close(M.devnull);
     if (M.sigfd >= 0)
         close(M.sigfd);
+    if (M.wakefd >= 0)
+        close(M.wakefd);
     if (M.epfd >= 0)
         close(M.epfd);
 }
@@ -927,8 +1097,12 @@ int sw_host_run(sw_config_t *cfg, const char *text, size_t len)
         snprintf(err, sizeof err, "host mode set-up: %s", strerror(errno));
         goto fail;
     }
+    static const sw_host_tag_t wake_tag = SW_TAG_WAKE;
+    M.wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event wake = {.events = EPOLLIN, .data.ptr = (void *)&wake_tag};
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (epoll_ctl(M.epfd, EPOLL_CTL_ADD, M.sigfd, &ev) < 0) {
+    if (M.wakefd < 0 || epoll_ctl(M.epfd, EPOLL_CTL_ADD, M.wakefd, &wake) < 0 ||
+        epoll_ctl(M.epfd, EPOLL_CTL_ADD, M.sigfd, &ev) < 0) {
         snprintf(err, sizeof err, "epoll_ctl: %s", strerror(errno));
         goto fail;
     }

@@ -3,6 +3,7 @@
 #include "host_admin.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,10 +29,18 @@ typedef struct {
     pid_t pid;                 /* -1 when none */
     int ctl;                   /* the master's end of its control channel; -1 */
     struct timespec started_at;
-    unsigned starts;
+    int started;               /* a worker was ever started */
+    unsigned restarts;         /* workers started after a death */
     char last_exit[128];       /* "" when it never ended */
     double restart_at;         /* V_DOWN: CLOCK_MONOTONIC of the next start, < 0: none */
     json_t *server;            /* its last report's "server", or NULL */
+    /* Recycles: asked (not yet taken by the loop), running (taken), and
+     * how many have ended with their last outcome; an admin request waits
+     * until ended passes the count it saw when it asked. */
+    int recycle_asked, recycle_running;
+    unsigned recycles_ended;
+    sw_cmd_result_t recycle_result;
+    char recycle_msg[1200];
 } wview_t;
 
 typedef struct {
@@ -62,6 +71,7 @@ static struct {
     json_int_t next_id;
     struct timespec started_real;
     double started_mono;
+    int wakefd;
 } V = {.lock = PTHREAD_MUTEX_INITIALIZER, .answered = PTHREAD_COND_INITIALIZER};
 
 static double now_mono(void)
@@ -72,9 +82,10 @@ static double now_mono(void)
 }
 
 int sw_hostview_init(const sw_config_t *cfg, const sw_user_config_t *const *owners,
-                     size_t n_owners)
+                     size_t n_owners, int wakefd)
 {
     V.cfg = cfg;
+    V.wakefd = wakefd;
     clock_gettime(CLOCK_REALTIME, &V.started_real);
     V.started_mono = now_mono();
     V.w = calloc(n_owners ? n_owners : 1, sizeof *V.w);
@@ -116,16 +127,20 @@ void sw_hostview_free(void)
 
 /* ---- what the loop reports --------------------------------------------------- */
 
-void sw_hostview_started(size_t owner, pid_t pid, int ctl)
+void sw_hostview_started(size_t owner, pid_t pid, int ctl, unsigned restarts,
+                         int new_process)
 {
     pthread_mutex_lock(&V.lock);
     wview_t *w = &V.w[owner];
     w->state = V_STARTING;
     w->pid = pid;
     w->ctl = ctl;
-    w->starts++;
+    w->restarts = restarts;
     w->restart_at = -1;
-    clock_gettime(CLOCK_REALTIME, &w->started_at);
+    if (new_process) {
+        w->started = 1;
+        clock_gettime(CLOCK_REALTIME, &w->started_at);
+    }
     pthread_mutex_unlock(&V.lock);
 }
 
@@ -156,6 +171,33 @@ void sw_hostview_died(size_t owner, const char *how, double restart_in_s)
     pthread_mutex_unlock(&V.lock);
 }
 
+int sw_hostview_take_recycle(size_t owner)
+{
+    pthread_mutex_lock(&V.lock);
+    wview_t *w = &V.w[owner];
+    int asked = w->recycle_asked && !w->recycle_running;
+    if (asked) {
+        w->recycle_asked = 0;
+        w->recycle_running = 1;
+    }
+    pthread_mutex_unlock(&V.lock);
+    return asked;
+}
+
+void sw_hostview_recycled(size_t owner, sw_cmd_result_t result, const char *msg)
+{
+    pthread_mutex_lock(&V.lock);
+    wview_t *w = &V.w[owner];
+    if (w->recycle_running) {
+        w->recycle_running = 0;
+        w->recycle_result = result;
+        snprintf(w->recycle_msg, sizeof w->recycle_msg, "%s", msg);
+        w->recycles_ended++;
+        pthread_cond_broadcast(&V.answered);
+    }
+    pthread_mutex_unlock(&V.lock);
+}
+
 static aview_t *owned_app(size_t owner, const char *name)
 {
     for (size_t i = 0; i < V.n_a; i++)
@@ -178,13 +220,16 @@ void sw_hostview_message(size_t owner, json_t *msg)
             aview_t *a = name ? owned_app(owner, name) : NULL;
             if (!a || !json_is_object(app))
                 continue;   /* a worker speaks for its owner's apps only */
+            /* Copies: the cache is touched under view_lock only, and
+             * shares no object (nor its reference count) with the
+             * message, which the loop frees without the lock. */
             json_decref(a->json);
-            a->json = json_incref(app);
+            a->json = json_deep_copy(app);
         }
         json_t *server = json_object_get(msg, "server");
         if (json_is_object(server)) {
             json_decref(V.w[owner].server);
-            V.w[owner].server = json_incref(server);
+            V.w[owner].server = json_deep_copy(server);
         }
     } else if (strcmp(op, "result") == 0) {
         json_int_t id = json_integer_value(json_object_get(msg, "id"));
@@ -216,7 +261,7 @@ static const char *vstate_name(vstate_t s)
 static json_t *process_json(const wview_t *w)
 {
     char started[32] = "";
-    int have_start = w->starts > 0 && sw_status_rfc3339(w->started_at.tv_sec, started) == 0;
+    int have_start = w->started && sw_status_rfc3339(w->started_at.tv_sec, started) == 0;
     json_t *j = json_object();
     if (!j)
         return NULL;
@@ -224,7 +269,7 @@ static json_t *process_json(const wview_t *w)
     json_object_set_new(j, "user", json_string(w->user->run_as ? w->user->run_as : ""));
     json_object_set_new(j, "state", json_string(vstate_name(w->state)));
     json_object_set_new(j, "started_at", have_start ? json_string(started) : json_null());
-    json_object_set_new(j, "restarts", json_integer(w->starts > 0 ? w->starts - 1 : 0));
+    json_object_set_new(j, "restarts", json_integer(w->restarts));
     json_object_set_new(j, "last_exit", w->last_exit[0] ? json_string(w->last_exit)
                                                         : json_null());
     double left = w->restart_at >= 0 ? w->restart_at - now_mono() : -1;
@@ -257,7 +302,7 @@ static json_t *app_json_locked(const aview_t *a)
     if (w->state == V_STARTING && !a->json)
         json_object_set_new(j, "state", json_string("loading"));
     else if (w->state == V_DOWN)
-        json_object_set_new(j, "state", json_string(w->starts > 0 ? "failed" : "loading"));
+        json_object_set_new(j, "state", json_string(w->started ? "failed" : "loading"));
     json_object_set_new(j, "process", process_json(w));
     return j;
 }
@@ -449,10 +494,13 @@ static json_t *server_json(void *ctx)
         json_t *p = process_json(w);
         if (p) {
             json_object_set_new(p, "owner", json_string(w->user->name));
+            /* Copies of the values: the answer leaves the lock. */
             json_t *rss = json_object_get(w->server, "rss_bytes");
-            json_object_set(p, "rss_bytes", w->state != V_DOWN && rss ? rss : json_null());
-            json_object_set(p, "python", w->server ? json_object_get(w->server, "python")
-                                                   : json_null());
+            const char *python = json_string_value(json_object_get(w->server, "python"));
+            json_object_set_new(p, "rss_bytes", w->state != V_DOWN && json_is_integer(rss)
+                                                    ? json_integer(json_integer_value(rss))
+                                                    : json_null());
+            json_object_set_new(p, "python", python ? json_string(python) : json_null());
             json_array_append_new(workers, p);
         }
     }
@@ -468,15 +516,82 @@ static json_t *server_json(void *ctx)
     return j;
 }
 
+/* The time wait_s from now, for pthread_cond_timedwait. */
+static struct timespec deadline_in(double wait_s)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)wait_s;
+    until.tv_nsec += (long)((wait_s - floor(wait_s)) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    return until;
+}
+
+/* A handover of one owner's worker, or of every worker (owner NULL; the
+ * master itself is not replaced: that needs a restart of the service). The
+ * loop runs it (host.c hand_over); a request asked while one runs waits
+ * for the next, so it sees a process started after it asked. */
 static sw_cmd_result_t recycle(void *ctx, const char *owner, const char *user, double wait_s,
                                char *msg, size_t msglen)
 {
     (void)ctx;
-    (void)owner;
-    (void)user;
-    (void)wait_s;
-    snprintf(msg, msglen, "recycle is not available in host mode yet: restart the service");
-    return SW_CMD_CONFLICT;
+    msg[0] = '\0';
+    size_t first = 0, last = V.n_w;
+    if (owner) {
+        while (first < V.n_w && strcmp(V.w[first].user->name, owner) != 0)
+            first++;
+        if (first == V.n_w) {
+            snprintf(msg, msglen, "no process of owner %s (an owner of no app has none)", owner);
+            return SW_CMD_CONFLICT;
+        }
+        last = first + 1;
+    }
+    sw_log(SW_LOG_INFO, NULL, "recycle of %s asked by %s", owner ? owner : "every worker", user);
+    unsigned *target = calloc(V.n_w + 1, sizeof *target);
+    if (!target) {
+        snprintf(msg, msglen, "out of memory");
+        return SW_CMD_CONFLICT;
+    }
+    pthread_mutex_lock(&V.lock);
+    for (size_t i = first; i < last; i++) {
+        wview_t *w = &V.w[i];
+        /* One running now started before this request: wait for the next. */
+        target[i] = w->recycles_ended + 1 + (w->recycle_running ? 1 : 0);
+        w->recycle_asked = 1;
+    }
+    pthread_mutex_unlock(&V.lock);
+    uint64_t one = 1;
+    ssize_t ignored = write(V.wakefd, &one, sizeof one);
+    (void)ignored;
+    if (wait_s < 0) {
+        free(target);
+        return SW_CMD_ACCEPTED;
+    }
+    struct timespec until = deadline_in(wait_s);
+    sw_cmd_result_t result = SW_CMD_DONE;
+    pthread_mutex_lock(&V.lock);
+    for (size_t i = first; i < last; i++) {
+        wview_t *w = &V.w[i];
+        while (w->recycles_ended < target[i])
+            if (pthread_cond_timedwait(&V.answered, &V.lock, &until) == ETIMEDOUT)
+                break;
+        if (w->recycles_ended < target[i]) {
+            result = SW_CMD_TIMEOUT;
+            snprintf(msg, msglen, "the new process of %s was not ready in time",
+                     w->user->name);
+            break;
+        }
+        if (w->recycle_result != SW_CMD_DONE && result == SW_CMD_DONE) {
+            result = w->recycle_result;
+            snprintf(msg, msglen, "%s: %s", w->user->name, w->recycle_msg);
+        }
+    }
+    pthread_mutex_unlock(&V.lock);
+    free(target);
+    return result;
 }
 
 /* Per worker: up, restarts; per app: its requests by status class, from
@@ -495,11 +610,11 @@ static char *metrics(void *ctx)
     for (size_t i = 0; i < V.n_w; i++)
         fprintf(f, "subwsgi_worker_up{owner=\"%s\"} %d\n", V.w[i].user->name,
                 V.w[i].state == V_SERVING);
-    fputs("# HELP subwsgi_worker_restarts_total Worker processes started after the first.\n"
+    fputs("# HELP subwsgi_worker_restarts_total Worker processes started after a death.\n"
           "# TYPE subwsgi_worker_restarts_total counter\n", f);
     for (size_t i = 0; i < V.n_w; i++)
         fprintf(f, "subwsgi_worker_restarts_total{owner=\"%s\"} %u\n", V.w[i].user->name,
-                V.w[i].starts > 0 ? V.w[i].starts - 1 : 0);
+                V.w[i].restarts);
     fputs("# HELP subwsgi_requests_total Responses sent by the app, by status class.\n"
           "# TYPE subwsgi_requests_total counter\n", f);
     static const char *const classes[] = {"2xx", "3xx", "4xx", "5xx"};

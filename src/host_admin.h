@@ -22,16 +22,20 @@
 #include "config.h"
 
 /* Before anything else: the owners (index = the master's owner index),
- * their [user:NAME] entries borrowed from cfg, which outlives the view. */
+ * their [user:NAME] entries borrowed from cfg, which outlives the view;
+ * wakefd: an eventfd of the loop's, written when a recycle is asked. */
 int sw_hostview_init(const sw_config_t *cfg, const sw_user_config_t *const *owners,
-                     size_t n_owners);
+                     size_t n_owners, int wakefd);
 void sw_hostview_free(void);
 
 /* A worker of owner was started (ctl: the master's end of its control
- * channel, still the loop's to close), is serving, died (how: "signal 11
+ * channel, still the loop's to close; restarts: after deaths so far;
+ * new_process 0: the previous worker is back after a failed handover), is
+ * serving, died (how: "signal 11
  * (SIGSEGV) at ...", restart_in_s: its backoff, < 0 when it stays down);
  * every command waiting on it then fails. */
-void sw_hostview_started(size_t owner, pid_t pid, int ctl);
+void sw_hostview_started(size_t owner, pid_t pid, int ctl, unsigned restarts,
+                         int new_process);
 void sw_hostview_serving(size_t owner);
 void sw_hostview_died(size_t owner, const char *how, double restart_in_s);
 
@@ -39,6 +43,12 @@ void sw_hostview_died(size_t owner, const char *how, double restart_in_s);
  * report speaks for the owner's apps only; a result answers a command
  * sent to that owner). Borrowed. */
 void sw_hostview_message(size_t owner, json_t *msg);
+
+/* Recycles (POST /v1/server/recycle[?owner=]): whether one of owner's
+ * was asked since the loop last looked (then it is the loop's to run), and
+ * its outcome, which answers every admin request waiting for it. */
+int sw_hostview_take_recycle(size_t owner);
+void sw_hostview_recycled(size_t owner, sw_cmd_result_t result, const char *msg);
 
 /* The admin backend on this view. */
 sw_backend_t sw_hostview_backend(void);

@@ -18,7 +18,7 @@
 typedef struct sw_router sw_router_t;
 
 /* Every epoll tag of the master starts with one of these. */
-typedef enum { SW_TAG_RELAY = 1, SW_TAG_ROUTER, SW_TAG_CONTROL } sw_host_tag_t;
+typedef enum { SW_TAG_RELAY = 1, SW_TAG_ROUTER, SW_TAG_CONTROL, SW_TAG_WAKE } sw_host_tag_t;
 
 /* A router for cfg's shared listeners (cfg->scgi), on the master's epoll
  * set. owners[i] is the [user:NAME] of owner i. Returns NULL with a

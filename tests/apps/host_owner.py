@@ -9,6 +9,8 @@ run by that owner's worker process.
 - GET /sleep?S: sleeps S seconds (a request in flight).
 - With HOST_CRASH_AT_IMPORT=1 in its env, importing it crashes the
   process (a crash loop).
+- While a file named "broken" is next to it, importing it raises (a bad
+  deploy: a new process cannot load it).
 """
 import ctypes
 import json
@@ -17,6 +19,8 @@ import time
 
 if os.environ.get("HOST_CRASH_AT_IMPORT") == "1":
     ctypes.string_at(0)
+if os.path.exists(os.path.join(os.path.dirname(__file__), "broken")):
+    raise RuntimeError("this deploy is broken")
 
 
 def application(environ, start_response):

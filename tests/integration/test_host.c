@@ -260,9 +260,10 @@ Test(host, each_owner_runs_in_a_process_of_their_own_as_their_user)
     cr_expect(kill((pid_t)b, 0) < 0 && errno == ESRCH, "bob's worker outlived the master");
 }
 
-/* Load on bob's app from a thread: requests until told to stop. */
+/* Load on an app from a thread: requests until told to stop. */
 typedef struct {
     const char *addr;
+    const char *uri;            /* NULL: "/" */
     atomic_int stop;
     atomic_long ok, failed;
     char last_error[256];
@@ -274,7 +275,8 @@ static void *load_loop(void *arg)
     while (!atomic_load(&l->stop)) {
         sw_scgi_response_t r;
         char err[256];
-        if (h_request_try(l->addr, "GET", "/", NULL, 0, NULL, 0, 10, &r, err, sizeof err) == 0 &&
+        if (h_request_try(l->addr, "GET", l->uri ? l->uri : "/", NULL, 0, NULL, 0, 10, &r, err,
+                          sizeof err) == 0 &&
             r.status == 200) {
             atomic_fetch_add(&l->ok, 1);
         } else {
@@ -461,5 +463,68 @@ Test(host, one_admin_port_serves_every_owner_from_the_master)
     cr_expect(strstr(json_string_value(json_object_get(p, "last_exit")), "signal 11 (SIGSEGV)"),
               "last_exit: %s", json_string_value(json_object_get(p, "last_exit")));
     json_decref(p);
+    h_server_stop_clean(e.srv);
+}
+
+Test(host, recycling_one_owner_drops_nothing_and_leaves_the_other_alone)
+{
+    env_t e = make_owners();
+    e.admin_port = h_free_port();
+    start(&e, NULL);
+    long a = worker_pid(e.alice_scgi, "/site/whoami");
+    long b = worker_pid(e.bob_scgi, "/whoami");
+    load_t la = {.addr = e.alice_scgi, .uri = "/site/"}, lb = {.addr = e.bob_scgi};
+    load_t ls = {.addr = e.shared, .uri = "/site/"};
+    pthread_t ta, tb, ts;
+    cr_assert(pthread_create(&ta, NULL, load_loop, &la) == 0);
+    cr_assert(pthread_create(&tb, NULL, load_loop, &lb) == 0);
+    cr_assert(pthread_create(&ts, NULL, load_loop, &ls) == 0);
+    h_nap(0.3);
+
+    /* Under load: alice's worker is handed over to a new process. */
+    json_t *j = NULL;
+    cr_expect_eq(h_admin_call(e.admin_port, ADMIN_TOKEN, "POST",
+                              "/v1/server/recycle?owner=alice&wait=30", &j, 40), 200);
+    json_decref(j);
+    /* The old process may take a connection or two more before it has
+     * stopped accepting (it drains). */
+    long a2 = a;
+    double t0 = h_now();
+    while (a2 == a && h_now() - t0 < 10)
+        a2 = worker_pid(e.alice_scgi, "/site/whoami");
+    cr_expect_neq(a2, a, "alice's worker was not replaced");
+    h_nap(0.3);
+
+    /* A deploy that cannot load: the handover fails with the traceback,
+     * and the running process serves on. */
+    char *broken = h_fmt("%s/alice/broken", e.dir);
+    h_write_file(broken, "", 0);
+    cr_expect_eq(h_admin_call(e.admin_port, ADMIN_TOKEN, "POST",
+                              "/v1/server/recycle?owner=alice&wait=30", &j, 40), 422);
+    char *text = json_dumps(j, 0);
+    cr_expect(strstr(text, "this deploy is broken") != NULL, "the failure: %s", text);
+    free(text);
+    json_decref(j);
+    for (int i = 0; i < 5; i++)
+        cr_expect_eq(worker_pid(e.alice_scgi, "/site/whoami"), a2,
+                     "the failed handover replaced it");
+    unlink(broken);
+
+    atomic_store(&la.stop, 1);
+    atomic_store(&lb.stop, 1);
+    atomic_store(&ls.stop, 1);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_join(ts, NULL);
+    load_t *loads[] = {&la, &lb, &ls};
+    const char *names[] = {"alice's listener", "bob's listener", "the shared listener"};
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(atomic_load(&loads[i]->failed), 0, "%s lost %ld of %ld requests (%s)",
+                     names[i], atomic_load(&loads[i]->failed),
+                     atomic_load(&loads[i]->ok) + atomic_load(&loads[i]->failed),
+                     loads[i]->last_error);
+        cr_expect_gt(atomic_load(&loads[i]->ok), 10, "%s", names[i]);
+    }
+    cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), b, "bob's worker was replaced");
     h_server_stop_clean(e.srv);
 }
