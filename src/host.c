@@ -98,6 +98,11 @@ typedef struct owner {
     } prev;
     char failed_why[1024];     /* the FAILED reason of a start, for a handover */
     int handover_waiting;      /* asked while the last one's old process drained */
+    /* Handovers the worker asked for itself (host_control.h "recycle":
+     * a process reload, recycle-rss, SIGUSR2): their ids, answered on the
+     * asking (old) worker's channel when the handover ends. */
+    json_int_t asks[8];
+    size_t n_asks;
     double started_mono;       /* when the current worker was started */
     struct timespec started_real;
     unsigned restarts;         /* workers started after the first */
@@ -132,6 +137,8 @@ static struct {
     double stop_deadline;
     int told_ready;            /* READY=1 sent to systemd */
 } M = {.config_fd = -1, .devnull = -1, .epfd = -1, .sigfd = -1, .admin_fd = -1, .wakefd = -1};
+
+static void handover_ended(owner_t *o, control_t *asker, sw_cmd_result_t r, const char *msg);
 
 static double now_mono(void)
 {
@@ -481,7 +488,7 @@ static void worker_ready(owner_t *o, const char *text)
             o->prev.told_to_stop = 1;
             sw_log(SW_LOG_INFO, NULL, "worker %s: handed over from process %ld to %ld",
                    o->user->name, (long)o->prev.pid, (long)o->pid);
-            sw_hostview_recycled((size_t)(o - M.owners), SW_CMD_DONE, "");
+            handover_ended(o, &o->prev.control, SW_CMD_DONE, "");
         }
         sw_router_owner_serving(M.router, (size_t)(o - M.owners), 1);
         sw_hostview_serving((size_t)(o - M.owners));
@@ -605,13 +612,28 @@ static void move_control(control_t *to, control_t *from)
 
 static void start_worker(owner_t *o);
 
+/* A handover ended (result r): the admin requests waiting for it are
+ * answered (host_admin.h), and so are the asks of the old worker, on its
+ * channel (asker). */
+static void handover_ended(owner_t *o, control_t *asker, sw_cmd_result_t r, const char *msg)
+{
+    sw_hostview_recycled((size_t)(o - M.owners), r, msg);
+    for (size_t i = 0; i < o->n_asks; i++) {
+        json_t *m = json_pack("{s:s, s:I, s:i, s:s}", "op", "result", "id", o->asks[i],
+                              "result", (int)r, "msg", msg);
+        if (m && asker->fd >= 0)
+            sw_ctl_send(asker->fd, m);
+        json_decref(m);
+    }
+    o->n_asks = 0;
+}
+
 /* A graceful handover of o's worker: a new one starts with the same
  * sockets while the current one serves on; when the new one is ready the
  * old one drains (worker_ready), and when it fails to start the old one
  * simply carries on (worker_died). */
 static void hand_over(owner_t *o)
 {
-    size_t idx = (size_t)(o - M.owners);
     if (o->prev.pid > 0) {
         /* The last handover's old process still drains: this one starts
          * when it has ended (previous_ended). */
@@ -619,7 +641,7 @@ static void hand_over(owner_t *o)
         return;
     }
     if (o->state != W_SERVING) {
-        sw_hostview_recycled(idx, SW_CMD_CONFLICT, "the owner's process is not serving");
+        handover_ended(o, &o->control, SW_CMD_CONFLICT, "the owner's process is not serving");
         return;
     }
     sw_log(SW_LOG_INFO, NULL, "worker %s: handing over process %ld to a new one", o->user->name,
@@ -653,7 +675,7 @@ static void hand_back(owner_t *o, const char *how)
              o->failed_why[0] ? o->failed_why : "it did not say why");
     sw_log(SW_LOG_ERROR, NULL, "worker %s: handover failed (%s); process %ld serves on",
            o->user->name, why, (long)o->pid);
-    sw_hostview_recycled(idx, SW_CMD_FAILED, why);
+    handover_ended(o, &o->control, SW_CMD_FAILED, why);
 }
 
 static void start_worker(owner_t *o)
@@ -719,6 +741,33 @@ fail:
     sw_hostview_died((size_t)(o - M.owners), why, BACKOFF_MAX_S);
 }
 
+/* One message of a worker (host_control.h). A draining previous worker no
+ * longer speaks for the apps (its reports are dropped), but answers the
+ * commands it was sent. */
+static void on_control_message(owner_t *o, control_t *c, json_t *m)
+{
+    const char *op = json_string_value(json_object_get(m, "op"));
+    if (op && strcmp(op, "recycle") == 0) {
+        json_t *id = json_object_get(m, "id");
+        if (c != &o->control || !json_is_integer(id))
+            return;
+        if (o->n_asks == sizeof o->asks / sizeof o->asks[0]) {
+            json_t *r = json_pack("{s:s, s:O, s:i, s:s}", "op", "result", "id", id, "result",
+                                  (int)SW_CMD_CONFLICT, "msg", "too many handovers asked");
+            if (r)
+                sw_ctl_send(c->fd, r);
+            json_decref(r);
+            return;
+        }
+        o->asks[o->n_asks++] = json_integer_value(id);
+        sw_log(SW_LOG_INFO, NULL, "worker %s asked for a handover of itself", o->user->name);
+        hand_over(o);
+        return;
+    }
+    if (c == &o->control || (op && strcmp(op, "result") == 0))
+        sw_hostview_message((size_t)(o - M.owners), m);
+}
+
 /* Messages from a worker's control channel (c: the current worker's or a
  * previous one's); its end: the worker died (its death is handled when it
  * is reaped). */
@@ -728,9 +777,7 @@ static void read_control(owner_t *o, control_t *c)
         int status;
         json_t *m = sw_ctl_recv(c->fd, &status);
         if (m) {
-            /* A draining previous worker no longer speaks for the apps. */
-            if (c == &o->control)
-                sw_hostview_message((size_t)(o - M.owners), m);
+            on_control_message(o, c, m);
             json_decref(m);
         } else if (status == 1) {
             epoll_ctl(M.epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -834,7 +881,7 @@ static void previous_ended(owner_t *o, int status)
     if (!o->prev.told_to_stop) {
         /* It died while its successor was starting: the successor is the
          * owner's worker now (or dies too, and is restarted as usual). */
-        sw_hostview_recycled((size_t)(o - M.owners), SW_CMD_DONE, "");
+        handover_ended(o, &o->prev.control, SW_CMD_DONE, "");
     }
     o->prev.pid = -1;
     if (o->handover_waiting && !M.stopping) {

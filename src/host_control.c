@@ -88,10 +88,42 @@ static struct {
     pthread_t thread;
     int started;
     atomic_int stopping;
-    pthread_mutex_t lock;      /* commands, and its condition */
+    pthread_mutex_t lock;      /* commands, asks, and their conditions */
     pthread_cond_t ended;
     int commands;              /* command threads running now */
-} W = {.fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER, .ended = PTHREAD_COND_INITIALIZER};
+    /* What this worker asked the master (a recycle of itself), waiting
+     * for the master's result. */
+    pthread_cond_t replied;
+    struct ask *asks;
+    json_int_t next_ask;
+} W = {.fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER, .ended = PTHREAD_COND_INITIALIZER,
+       .replied = PTHREAD_COND_INITIALIZER};
+
+typedef struct ask {
+    json_int_t id;
+    int done;
+    sw_cmd_result_t result;
+    char msg[1200];
+    struct ask *next;
+} ask_t;
+
+/* A result the master sent for one of this worker's asks. */
+static void on_reply(json_t *m)
+{
+    json_int_t id = json_integer_value(json_object_get(m, "id"));
+    json_int_t r = json_integer_value(json_object_get(m, "result"));
+    const char *text = json_string_value(json_object_get(m, "msg"));
+    pthread_mutex_lock(&W.lock);
+    for (ask_t *a = W.asks; a; a = a->next) {
+        if (a->id != id || a->done)
+            continue;
+        a->done = 1;
+        a->result = r >= SW_CMD_DONE && r <= SW_CMD_CONFLICT ? (sw_cmd_result_t)r : SW_CMD_FAILED;
+        snprintf(a->msg, sizeof a->msg, "%s", text ? text : "");
+        pthread_cond_broadcast(&W.replied);
+    }
+    pthread_mutex_unlock(&W.lock);
+}
 
 /* Bounds the wait of sw_ctl_worker_stop for commands still running. */
 #define STOP_WAIT_S 10
@@ -200,6 +232,21 @@ static void on_command(json_t *m)
     pthread_attr_destroy(&attr);
 }
 
+/* At the stop: the master's replies already sent (a handover this worker
+ * asked for answers it just before telling it to drain) still reach the
+ * threads waiting for them. */
+static void take_last_replies(void)
+{
+    int status;
+    json_t *m;
+    while ((m = sw_ctl_recv(W.fd, &status)) != NULL || status == -1) {
+        const char *op = m ? json_string_value(json_object_get(m, "op")) : NULL;
+        if (op && strcmp(op, "result") == 0)
+            on_reply(m);
+        json_decref(m);
+    }
+}
+
 static void *control_main(void *arg)
 {
     (void)arg;
@@ -218,7 +265,11 @@ static void *control_main(void *arg)
         int status;
         json_t *m = sw_ctl_recv(W.fd, &status);
         if (m) {
-            on_command(m);
+            const char *op = json_string_value(json_object_get(m, "op"));
+            if (op && strcmp(op, "result") == 0)
+                on_reply(m);
+            else
+                on_command(m);
             json_decref(m);
         } else if (status == 1) {
             /* The master is gone: so is this worker (its parent death
@@ -248,6 +299,7 @@ void sw_ctl_worker_stop(void)
         return;
     atomic_store(&W.stopping, 1);
     pthread_join(W.thread, NULL);
+    take_last_replies();
     W.started = 0;
     /* Commands still running read the server, which shuts down next. */
     struct timespec until;
@@ -260,4 +312,47 @@ void sw_ctl_worker_stop(void)
     if (W.commands > 0)
         sw_log(SW_LOG_WARN, NULL, "%d admin commands still running at shutdown", W.commands);
     pthread_mutex_unlock(&W.lock);
+}
+
+sw_cmd_result_t sw_ctl_worker_recycle(const char *user, double wait_s, char *msg, size_t msglen)
+{
+    msg[0] = '\0';
+    if (!W.started) {
+        snprintf(msg, msglen, "no control channel to the master");
+        return SW_CMD_CONFLICT;
+    }
+    ask_t a = {.result = SW_CMD_TIMEOUT};
+    pthread_mutex_lock(&W.lock);
+    a.id = ++W.next_ask;
+    a.next = W.asks;
+    W.asks = &a;
+    pthread_mutex_unlock(&W.lock);
+    json_t *m = json_pack("{s:s, s:I, s:s}", "op", "recycle", "id", a.id, "user", user);
+    int sent = m && sw_ctl_send(W.fd, m) == 0;
+    json_decref(m);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_s > 0 ? (time_t)wait_s + 1 : 0;
+    pthread_mutex_lock(&W.lock);
+    while (sent && wait_s >= 0 && !a.done)
+        if (pthread_cond_timedwait(&W.replied, &W.lock, &until) != 0)
+            break;
+    for (ask_t **pp = &W.asks; *pp; pp = &(*pp)->next)
+        if (*pp == &a) {
+            *pp = a.next;
+            break;
+        }
+    pthread_mutex_unlock(&W.lock);
+    if (!sent) {
+        snprintf(msg, msglen, "cannot reach the master");
+        return SW_CMD_CONFLICT;
+    }
+    if (wait_s < 0)
+        return SW_CMD_ACCEPTED;
+    if (!a.done) {
+        snprintf(msg, msglen, "the new process was not ready in time");
+        return SW_CMD_TIMEOUT;
+    }
+    snprintf(msg, msglen, "%s", a.msg);
+    return a.result;
 }

@@ -9,6 +9,11 @@
  *   {"op": "report", "apps": [APP...], "server": {...}}  every second and
  *        after each command (status.h's documents)
  *   {"op": "result", "id": N, "result": R, "msg": TEXT}  R: sw_cmd_result_t
+ *   {"op": "recycle", "id": N, "user": USER}  a process reload of one of its
+ *        apps (reload_mode = process, recycle-rss) or SIGUSR2: the master
+ *        hands the owner's worker over (this worker is the old one), then
+ *   master -> worker {"op": "result", "id": N, "result": R, "msg": TEXT}
+ *        before it tells the old one to drain.
  *
  * The worker's side runs on a thread of its own (sw_ctl_worker_start): it
  * answers through single mode's admin backend (admin/backend_server.h), so a
@@ -39,6 +44,12 @@ void sw_ctl_size_buffers(int fd);
 /* In a worker: starts the thread that reports to the master on fd and runs
  * its commands on server s. Returns 0 or -1. */
 int sw_ctl_worker_start(struct sw_server *s, int fd);
+
+/* In a worker: asks the master for a handover of this worker and waits up
+ * to wait_s (< 0: not at all, ACCEPTED) for its result (any thread but
+ * the control thread). */
+#include "app.h"
+sw_cmd_result_t sw_ctl_worker_recycle(const char *user, double wait_s, char *msg, size_t msglen);
 
 /* Stops it (at shutdown). */
 void sw_ctl_worker_stop(void);

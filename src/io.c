@@ -263,8 +263,11 @@ static void stop_listening(sw_io_t *io)
         sw_listener_t *ls = &io->listeners[i];
         if (ls->fd < 0)
             continue;
-        /* Take what the kernel already accepted before closing. */
-        accept_all(io, ls);
+        /* Take what the kernel already accepted before closing. Not from a
+         * host-mode master's channel: its connections wait there for this
+         * worker's successor (the master keeps the channel open). */
+        if (!ls->passed)
+            accept_all(io, ls);
         epoll_ctl(io->epfd, EPOLL_CTL_DEL, ls->fd, NULL);
         close(ls->fd);
         ls->fd = -1;

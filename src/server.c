@@ -29,6 +29,7 @@
 #include "backend_server.h"
 #include "handover.h"
 #include "host.h"
+#include "host_control.h"
 #include "http.h"
 #include "interp.h"
 #include "io.h"
@@ -840,6 +841,10 @@ sw_cmd_result_t sw_server_recycle(sw_server_t *s, const char *user, double wait_
 
 static sw_cmd_result_t recycle_for_reload(const char *user, double wait_s, char *msg, size_t len)
 {
+    /* A host-mode worker is handed over by its master, which holds its
+     * sockets and starts its successor (host.h). */
+    if (sw_host_is_worker())
+        return sw_ctl_worker_recycle(user, wait_s, msg, len);
     return sw_server_recycle(the_server, user, wait_s, msg, len);
 }
 
@@ -871,6 +876,16 @@ static void serve_until_stopped(sw_server_t *s)
         int sig;
         if (sigwait(&set, &sig) != 0)
             continue;
+        if (sig == SIGHUP && sw_host_is_worker()) {
+            sw_log(SW_LOG_WARN, NULL, "SIGHUP: a host-mode worker's config is its master's: "
+                   "send SIGHUP to the master");
+            continue;
+        }
+        if (sig == SIGUSR2 && sw_host_is_worker()) {
+            char msg[256];
+            sw_ctl_worker_recycle("(SIGUSR2)", -1, msg, sizeof msg);
+            continue;
+        }
         if (sig == SIGHUP) {
             sw_config_t *next = NULL;
             if (s->quick) {

@@ -528,3 +528,40 @@ Test(host, recycling_one_owner_drops_nothing_and_leaves_the_other_alone)
     cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), b, "bob's worker was replaced");
     h_server_stop_clean(e.srv);
 }
+
+Test(host, a_process_reload_hands_over_that_owners_worker_alone)
+{
+    env_t e = make_owners();
+    e.admin_port = h_free_port();
+    start(&e, "[app:alice-proc]\nwsgi = %d/alice/app.py\nowner = alice\nmount = /proc\n"
+              "reload = process\n");
+    long a = worker_pid(e.alice_scgi, "/proc/whoami");
+    long b = worker_pid(e.bob_scgi, "/whoami");
+    load_t lb = {.addr = e.bob_scgi}, la = {.addr = e.alice_scgi, .uri = "/site/"};
+    pthread_t tb, ta;
+    cr_assert(pthread_create(&tb, NULL, load_loop, &lb) == 0);
+    cr_assert(pthread_create(&ta, NULL, load_loop, &la) == 0);
+
+    json_t *j = NULL;
+    cr_expect_eq(h_admin_call(e.admin_port, ALICE_TOKEN, "POST",
+                              "/v1/apps/alice-proc/reload?wait=30", &j, 40), 200,
+                 "%s\n%s", j ? json_dumps(j, 0) : "", h_log_tail(e.srv));
+    json_decref(j);
+    long a2 = a;
+    double t0 = h_now();
+    while (a2 == a && h_now() - t0 < 10)
+        a2 = worker_pid(e.alice_scgi, "/proc/whoami");
+    cr_expect_neq(a2, a, "a process reload kept alice's process");
+    cr_expect(h_log_wait(e.srv, "worker alice asked for a handover of itself", 5));
+
+    atomic_store(&lb.stop, 1);
+    atomic_store(&la.stop, 1);
+    pthread_join(tb, NULL);
+    pthread_join(ta, NULL);
+    cr_expect_eq(atomic_load(&lb.failed), 0, "bob lost %ld requests (%s)",
+                 atomic_load(&lb.failed), lb.last_error);
+    cr_expect_eq(atomic_load(&la.failed), 0, "alice lost %ld requests (%s)",
+                 atomic_load(&la.failed), la.last_error);
+    cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), b, "bob's worker was replaced");
+    h_server_stop_clean(e.srv);
+}
