@@ -34,6 +34,7 @@
 
 #include "applog.h"
 #include "handover.h"
+#include "crashpad.h"
 #include "host_admin.h"
 #include "host_control.h"
 #include "../admin/http.h"
@@ -95,7 +96,11 @@ typedef struct owner {
         relay_t out, err;
         control_t control;
         int told_to_stop;
+        void *pad;
+        int pad_fd;
     } prev;
+    void *pad;                 /* what the worker runs (crashpad.h), one per process */
+    int pad_fd;
     char failed_why[1024];     /* the FAILED reason of a start, for a handover */
     int handover_waiting;      /* asked while the last one's old process drained */
     /* Handovers the worker asked for itself (host_control.h "recycle":
@@ -289,6 +294,7 @@ static int build_owners(char *err, size_t errlen)
         o->control = (control_t){.tag = SW_TAG_CONTROL, .owner = o, .fd = -1};
         o->prev.pid = -1;
         o->prev.out.fd = o->prev.err.fd = -1;
+        o->pad_fd = o->prev.pad_fd = -1;
         o->prev.control = (control_t){.tag = SW_TAG_CONTROL, .owner = o, .fd = -1};
         o->apps = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *o->apps);
         o->logs = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *o->logs);
@@ -651,6 +657,10 @@ static void hand_over(owner_t *o)
     move_relay(&o->prev.out, &o->out);
     move_relay(&o->prev.err, &o->err);
     move_control(&o->prev.control, &o->control);
+    o->prev.pad = o->pad;
+    o->prev.pad_fd = o->pad_fd;
+    o->pad = NULL;
+    o->pad_fd = -1;
     close_relay(&o->ready);
     o->failed_why[0] = '\0';
     start_worker(o);
@@ -666,6 +676,11 @@ static void hand_back(owner_t *o, const char *how)
     move_relay(&o->out, &o->prev.out);
     move_relay(&o->err, &o->prev.err);
     move_control(&o->control, &o->prev.control);
+    sw_crashpad_destroy(o->pad, o->pad_fd);
+    o->pad = o->prev.pad;
+    o->pad_fd = o->prev.pad_fd;
+    o->prev.pad = NULL;
+    o->prev.pad_fd = -1;
     o->state = W_SERVING;
     sw_hostview_started(idx, o->pid, o->control.fd, o->restarts, 0);
     sw_hostview_serving(idx);
@@ -689,15 +704,19 @@ static void start_worker(owner_t *o)
     }
     sw_ctl_size_buffers(ctl[0]);
     sw_ctl_size_buffers(ctl[1]);
-    char config_env[48], control_env[48];
+    sw_crashpad_destroy(o->pad, o->pad_fd);
+    o->pad = sw_crashpad_create(&o->pad_fd);   /* without one, crashes name no app */
+    char config_env[48], control_env[48], pad_env[48];
     snprintf(config_env, sizeof config_env, "SUBWSGI_CONFIG_FD=%zu", 3 + o->n_fds + 1);
     snprintf(control_env, sizeof control_env, "SUBWSGI_CONTROL_FD=%zu", 3 + o->n_fds + 2);
-    const char *env[] = {config_env, control_env, NULL};
-    const int extra[] = {M.config_fd, ctl[1]};
+    snprintf(pad_env, sizeof pad_env, "SUBWSGI_CRASHPAD_FD=%zu", 3 + o->n_fds + 3);
+    const char *env[] = {config_env, control_env, o->pad ? pad_env : NULL, NULL};
+    const int extra[] = {M.config_fd, ctl[1], o->pad_fd};
     char *argv[] = {(char *)sw_handover_exe(), "--host-worker", (char *)o->user->name, "-c",
                     M.cfg->file, NULL};
     sw_spawn_t sp = {.fds = o->fds, .names = (const char *const *)o->fd_names, .n = o->n_fds,
-                     .extra_fds = extra, .n_extra = 2, .extra_env = env, .argv = argv,
+                     .extra_fds = extra, .n_extra = o->pad ? 3 : 2, .extra_env = env,
+                     .argv = argv,
                      .stdin_fd = M.devnull, .stdout_fd = out[1], .stderr_fd = err[1]};
     int ready;
     if (sw_handover_spawn(&sp, &o->pid, &ready, why, sizeof why) < 0)
@@ -811,10 +830,16 @@ static void worker_died(owner_t *o, int status)
     close_relay(&o->out);
     close_relay(&o->err);
 
-    char how[64], at[32];
+    char how[64], at[32], running[512];
     describe_status(status, how, sizeof how);
     sw_log_timestamp(at);
     snprintf(o->last_exit, sizeof o->last_exit, "%s at %s", how, at);
+    /* What it was running when it died (its apps may have written over
+     * that memory: describe treats it as untrusted). */
+    sw_crashpad_describe(o->pad, running, sizeof running);
+    if (running[0] && !M.stopping)
+        sw_log(SW_LOG_ERROR, NULL, "worker %s (pid %ld) was running: %s", o->user->name,
+               (long)o->pid, running);
     pid_t pid = o->pid;
     o->pid = -1;
     size_t idx = (size_t)(o - M.owners);
@@ -878,6 +903,9 @@ static void previous_ended(owner_t *o, int status)
     describe_status(status, how, sizeof how);
     sw_log(SW_LOG_INFO, NULL, "worker %s: the previous process %ld ended (%s)", o->user->name,
            (long)o->prev.pid, how);
+    sw_crashpad_destroy(o->prev.pad, o->prev.pad_fd);
+    o->prev.pad = NULL;
+    o->prev.pad_fd = -1;
     if (!o->prev.told_to_stop) {
         /* It died while its successor was starting: the successor is the
          * owner's worker now (or dies too, and is restarted as usual). */
@@ -1084,6 +1112,8 @@ static void cleanup(void)
         close_relay(&o->prev.err);
         if (o->prev.control.fd >= 0)
             close(o->prev.control.fd);
+        sw_crashpad_destroy(o->pad, o->pad_fd);
+        sw_crashpad_destroy(o->prev.pad, o->prev.pad_fd);
         for (size_t a = 0; a < o->n_apps; a++)
             sw_applog_put(o->logs[a]);
         free(o->apps);

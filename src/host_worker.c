@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "crashpad.h"
 #include "handover.h"
 #include "host_control.h"
 #include "log.h"
@@ -117,6 +118,11 @@ int sw_host_worker_main(const char *owner, const char *file)
     }
     int fd = (int)strtol(fd_text, NULL, 10);
     unsetenv("SUBWSGI_CONFIG_FD");
+    const char *pad_text = getenv("SUBWSGI_CRASHPAD_FD");
+    if (pad_text) {
+        sw_crashpad_attach((int)strtol(pad_text, NULL, 10));
+        unsetenv("SUBWSGI_CRASHPAD_FD");
+    }
     const char *ctl_text = getenv("SUBWSGI_CONTROL_FD");
     if (ctl_text) {
         control_fd = (int)strtol(ctl_text, NULL, 10);

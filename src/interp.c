@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "crashpad.h"
 #include "log.h"
 #include "queue.h"
 #include "reqctx.h"
@@ -487,7 +488,11 @@ sw_interp_t *sw_interp_create(sw_app_t *app, sw_generation_t *g, sw_isolation_t 
     it->state = PyThreadState_GetInterpreter(ts);
     it->id = PyInterpreterState_GetID(it->state);
 
-    if (sw_wsgi_prepare(it) < 0 || load_app(it) < 0) {
+    /* A crash in the import (a C extension's) names the app (crashpad.h). */
+    sw_crashpad_enter(app->name, "import", g->cfg->wsgi);
+    int loaded = sw_wsgi_prepare(it) == 0 && load_app(it) == 0;
+    sw_crashpad_leave();
+    if (!loaded) {
         log_load_error(it, app->name, refusal, refusal_len, error);
         back_to_main(it);
         end_interpreter(it);
@@ -817,7 +822,10 @@ static void *worker_main(void *arg)
         sw_wsgi_result_t res = {0};
         PyEval_RestoreThread(w->ts);
         sw_watchdog_request_begin(w, it->request_timeout);
+        sw_crashpad_enter(app->name, sw_request_header(r, "REQUEST_METHOD"),
+                          sw_request_header(r, "REQUEST_URI"));
         sw_wsgi_serve(w, r, &res);
+        sw_crashpad_leave();
         sw_watchdog_request_end(w);
         /* A streamed body cut short by the client (read under the GIL, as
          * reqctx.h wants): the client's doing, counted apart. */

@@ -321,6 +321,11 @@ Test(host, a_crashing_worker_is_restarted_and_other_owners_never_notice)
                                                            "restarting now", NULL}, 10),
               "no crash line:\n%s", h_log_tail(e.srv));
     cr_log_info("alice answered again %.2f s after her worker's crash", took);
+    /* The log names the app and the request that were running. */
+    cr_expect(h_log_wait_line(e.srv, (const char *const[]){"worker alice", "was running:",
+                                                           "alice-crash GET /crash/segv", NULL},
+                              5),
+              "no line naming the crashing request:\n%s", h_log_tail(e.srv));
 
     /* os._exit(3) in an app: the third death in a row backs off 2 s. */
     r = try_get(e.alice_scgi, "/crash/exit", 30);
@@ -351,6 +356,9 @@ Test(host, a_worker_that_keeps_crashing_backs_off)
     cr_expect(h_log_wait_line(e.srv, (const char *const[]){"worker alice", "restarting now",
                                                            NULL}, 30),
               "no first restart:\n%s", h_log_tail(e.srv));
+    cr_expect(h_log_wait_line(e.srv, (const char *const[]){"worker alice", "was running:",
+                                                           "alice-broken import", NULL}, 5),
+              "no line naming the crashing import:\n%s", h_log_tail(e.srv));
     cr_expect(h_log_wait_line(e.srv, (const char *const[]){"worker alice", "restarting in 1 s",
                                                            NULL}, 30),
               "no 1 s backoff:\n%s", h_log_tail(e.srv));
