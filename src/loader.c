@@ -466,10 +466,18 @@ static void run_command(cmd_t *c)
         break;
     }
     case SW_LOADER_REMOVE:
-        sw_watch_forget(c->app);
-        sw_app_retire(c->app, c->user, 1);
+        sw_loader_remove_now(c->app, c->user);
         break;
     }
+}
+
+/* Neither Python nor the coordinator's own state: any thread may run it.
+ * The coordinator keeps the app on L.apps and lets it go in housekeep once
+ * it is removed and quiet. */
+void sw_loader_remove_now(sw_app_t *app, const char *user)
+{
+    sw_watch_forget(app);   /* a touch-reload must not rebuild it */
+    sw_app_retire(app, user, 1);
 }
 
 static void *coordinator_main(void *arg)

@@ -516,7 +516,7 @@ static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
         return 0;
     }
     s->old_cfgs = olds;
-    size_t n_added = 0, n_reload = 0, n_removed = 0, n_apps = 0;
+    size_t n_added = 0, n_reload = 0, n_removed = 0, n_apps = 0, n_not_added = 0;
 
     pthread_rwlock_wrlock(&s->lock);
     for (size_t i = 0; i < next->n_apps; i++) {
@@ -526,7 +526,25 @@ static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
             app = sw_app_new(ac, next);
             if (!app) {
                 sw_log(SW_LOG_ERROR, ac->name, "SIGHUP: out of memory: this new app is not "
-                       "added");
+                       "added; the next SIGHUP retries");
+                n_not_added++;
+                continue;
+            }
+            /* Queued before the app is published, so that an app the
+             * loader will never know is never routed: only the loader
+             * loads it and answers its queued requests (load-timeout), so
+             * routed without its ADD it would take requests and answer
+             * none. Not added, its requests get 404 at once, as when
+             * sw_app_new fails. Nothing after this loop can fail, so the
+             * ADD never runs for an app that is then left out; the loader
+             * may begin loading it before the routes below exist, which
+             * only means it serves sooner. (L.lock under the server lock:
+             * top to bottom in server.h's order.) */
+            if (sw_loader_post(SW_LOADER_ADD, app, "(SIGHUP)") < 0) {
+                sw_log(SW_LOG_ERROR, ac->name, "SIGHUP: out of memory queueing its load: this "
+                       "new app is not added; the next SIGHUP retries");
+                sw_app_unref(app);   /* never shared: this frees it */
+                n_not_added++;
                 continue;
             }
             added[n_added++] = app;
@@ -557,10 +575,13 @@ static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
         sw_log(SW_LOG_ERROR, NULL, "SIGHUP: routes: %s", err);
     pthread_rwlock_unlock(&s->lock);
 
-    for (size_t i = 0; i < n_added; i++)
-        sw_loader_post(SW_LOADER_ADD, added[i], "(SIGHUP)");
     for (size_t i = 0; i < n_removed; i++) {
-        sw_loader_post(SW_LOADER_REMOVE, removed[i], "(SIGHUP)");
+        /* Out of the list and the routes already, and the new config may
+         * give its mount to another app: keeping it is not possible, so a
+         * REMOVE that cannot be queued is done here (it needs no loader
+         * thread). Dropped, its generation would never be retired. */
+        if (sw_loader_post(SW_LOADER_REMOVE, removed[i], "(SIGHUP)") < 0)
+            sw_loader_remove_now(removed[i], "(SIGHUP)");
         sw_app_unref(removed[i]);   /* the app list's reference */
     }
     for (size_t i = 0; i < n_reload; i++) {
@@ -572,8 +593,12 @@ static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
         if (r == SW_CMD_CONFLICT || r == SW_CMD_FAILED)
             sw_log(SW_LOG_WARN, reload[i]->name, "SIGHUP: cannot reload: %s", msg);
     }
+    char not_added[96] = "";
+    if (n_not_added > 0)
+        snprintf(not_added, sizeof not_added, "; %zu new apps not added (out of memory: "
+                 "see above)", n_not_added);
     sw_log(SW_LOG_INFO, NULL, "SIGHUP: %s applied: %zu apps added, %zu removed, %zu reloading, "
-           "%zu users", next->file, n_added, n_removed, n_reload, next->n_users);
+           "%zu users%s", next->file, n_added, n_removed, n_reload, next->n_users, not_added);
     free(added);
     free(reload);
     free(removed);
