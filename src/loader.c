@@ -44,8 +44,8 @@
 typedef struct cmd {
     sw_loader_cmd_t kind;
     sw_app_t *app;                 /* counted reference */
-    char user[64];
     struct cmd *next;
+    char user[];                   /* whole: user names have no length limit */
 } cmd_t;
 
 static struct {
@@ -73,14 +73,17 @@ static void *keeper_main(void *arg);
 
 int sw_loader_post(sw_loader_cmd_t kind, sw_app_t *app, const char *user)
 {
-    cmd_t *c = SW_FAULT("loader_post") ? NULL : calloc(1, sizeof *c);
+    if (!user)
+        user = "-";
+    size_t len = strlen(user);
+    cmd_t *c = SW_FAULT("loader_post") ? NULL : calloc(1, sizeof *c + len + 1);
     if (!c) {
         sw_log(SW_LOG_ERROR, app->name, "out of memory queueing a command; it is dropped");
         return -1;
     }
     c->kind = kind;
     c->app = sw_app_ref(app);
-    snprintf(c->user, sizeof c->user, "%s", user ? user : "-");
+    memcpy(c->user, user, len + 1);
     pthread_mutex_lock(&L.lock);
     if (L.tail)
         L.tail->next = c;

@@ -67,7 +67,9 @@ struct sw_server {
     char python_desc[128];        /* sw_python_describe, once, before any thread */
     /* process handover (main thread; recycle_* under recycle_lock) */
     unsigned long handovers;      /* over the life of the service */
-    char handover_by[64];         /* who asked for the handover that started us */
+    /* Who asked for the handover that started us: malloc'd (whole; user
+     * names have no length limit), NULL for "-". */
+    char *handover_by;
     int handed_over;              /* a successor serves: leave the sockets */
     /* recycle-rss, read by whoever asks for a reload (admin, watch, worker
      * threads) without the server lock: atomics. */
@@ -79,7 +81,7 @@ struct sw_server {
     unsigned long recycle_asked, recycle_done;
     sw_cmd_result_t recycle_result;
     char recycle_msg[4096];
-    char recycle_user[64];
+    char *recycle_user;           /* malloc'd (whole), NULL for "-" */
 };
 
 static sw_server_t *the_server;   /* for the process-reload hook */
@@ -688,7 +690,8 @@ static void restore_state(sw_server_t *s)
             s->admin_bound_here = 1;
     }
     const char *by = json_string_value(json_object_get(root, "requested_by"));
-    snprintf(s->handover_by, sizeof s->handover_by, "%s", by ? by : "-");
+    free(s->handover_by);
+    s->handover_by = by ? strdup(by) : NULL;   /* NULL when out of memory too: "-" */
     json_t *apps = json_object_get(root, "apps");
     for (size_t i = 0; i < s->n_apps; i++) {
         sw_app_t *a = s->apps[i];
@@ -763,9 +766,13 @@ static int handover(sw_server_t *s, const char *signal_name, const sw_config_t *
 {
     pthread_mutex_lock(&s->recycle_lock);
     unsigned long asked = s->recycle_asked;
-    char user[64];
-    snprintf(user, sizeof user, "%s", s->recycle_pending ? s->recycle_user : signal_name);
+    /* A copy: recycle_user may be replaced once the lock goes. */
+    const char *asker = !s->recycle_pending ? signal_name
+                        : s->recycle_user   ? s->recycle_user
+                                            : "-";
+    char *user_copy = strdup(asker);
     pthread_mutex_unlock(&s->recycle_lock);
+    const char *user = user_copy ? user_copy : signal_name;   /* out of memory: the signal */
 
     const sw_config_t *cfg = next ? next : s->cfg;
     int fds[SW_HANDOVER_MAX_FDS];
@@ -815,6 +822,7 @@ static int handover(sw_server_t *s, const char *signal_name, const sw_config_t *
     s->recycle_pending = 0;
     pthread_cond_broadcast(&s->recycle_done_cond);
     pthread_mutex_unlock(&s->recycle_lock);
+    free(user_copy);
     return rc == 0;
 }
 
@@ -826,7 +834,8 @@ sw_cmd_result_t sw_server_recycle(sw_server_t *s, const char *user, double wait_
     if (!s->recycle_pending) {
         s->recycle_pending = 1;
         s->recycle_asked++;
-        snprintf(s->recycle_user, sizeof s->recycle_user, "%s", user ? user : "-");
+        free(s->recycle_user);
+        s->recycle_user = user ? strdup(user) : NULL;   /* NULL (out of memory too): "-" */
         /* Every other thread blocks SIGUSR2: the main thread takes it. */
         kill(getpid(), SIGUSR2);
     }
@@ -980,6 +989,9 @@ static void free_all(sw_server_t *s)
         sw_config_free(s->old_cfgs[i]);
     free(s->old_cfgs);
     sw_config_free(s->cfg);
+    free(s->handover_by);
+    free(s->recycle_user);
+    s->handover_by = s->recycle_user = NULL;   /* the struct lives until _exit */
     pthread_rwlock_destroy(&s->lock);
 }
 
@@ -1043,7 +1055,8 @@ int sw_server_run(sw_config_t *cfg, int quick)
     /* A successor's first load is the handover's: recorded as such, for the
      * user who asked (the control panel shows it as the last reload). */
     int successor = sw_handover_is_successor();
-    if (sw_loader_start(s->apps, s->n_apps, successor ? s->handover_by : "(start-up)",
+    if (sw_loader_start(s->apps, s->n_apps,
+                        successor ? (s->handover_by ? s->handover_by : "-") : "(start-up)",
                         successor ? "handover" : "load", err, sizeof err) < 0)
         goto fail_started;
     sw_io_limits_t limits = {
