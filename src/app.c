@@ -90,6 +90,8 @@ void sw_app_unref(sw_app_t *app)
     pthread_cond_destroy(&app->changed);
     pthread_mutex_destroy(&app->lock);
     free(app->last.error);
+    free(app->last.requested_by);
+    free(app->held_by);
     sw_applog_put(app->log);
     free(app);
 }
@@ -178,6 +180,7 @@ void sw_app_get_status(sw_app_t *app, sw_app_status_t *out)
     out->has_last = app->has_last;
     out->last = app->last;
     out->last.error = app->last.error ? strdup(app->last.error) : NULL;
+    out->last.requested_by = app->last.requested_by ? strdup(app->last.requested_by) : NULL;
     size_t samples = app->latency_n < SW_LATENCY_RING ? app->latency_n : SW_LATENCY_RING;
     if (lat)
         memcpy(lat, app->latency_ms, samples * sizeof *lat);
@@ -195,8 +198,10 @@ void sw_app_status_free(sw_app_status_t *st)
 {
     free(st->interps);
     free(st->last.error);
+    free(st->last.requested_by);
     st->interps = NULL;
     st->last.error = NULL;
+    st->last.requested_by = NULL;
 }
 
 /* ---- commands -------------------------------------------------------------- */
@@ -323,7 +328,10 @@ sw_cmd_result_t sw_app_config_changed(sw_app_t *app, const char *user, char *msg
         const sw_generation_t *b = pending_build(app);
         if (b && b->cfg != app->cfg) {
             app->reload_held = 1;
-            snprintf(app->held_by, sizeof app->held_by, "%s", user);
+            /* Out of memory: the reload is still held, by "-". */
+            char *by = strdup(user);
+            free(app->held_by);
+            app->held_by = by;
         }
         pthread_mutex_unlock(&app->lock);
         msg[0] = '\0';
@@ -338,20 +346,23 @@ sw_cmd_result_t sw_app_config_changed(sw_app_t *app, const char *user, char *msg
  * process reload takes the server's). */
 static void run_held_reload(sw_app_t *app)
 {
-    char user[sizeof app->held_by];
+    char *held_by = NULL;   /* taken from the app */
     pthread_mutex_lock(&app->lock);
     int due = app->reload_held && !app->busy_loading;
     if (due) {
         app->reload_held = 0;
-        snprintf(user, sizeof user, "%s", app->held_by);
+        held_by = app->held_by;
+        app->held_by = NULL;
     }
     pthread_mutex_unlock(&app->lock);
     if (!due)
         return;
+    const char *user = held_by ? held_by : "-";
     char msg[256];
     sw_cmd_result_t r = sw_app_reload(app, user, -1, msg, sizeof msg);
     if (r == SW_CMD_CONFLICT || r == SW_CMD_FAILED)
         sw_log(SW_LOG_WARN, app->name, "%s: cannot reload: %s", user, msg);
+    free(held_by);
 }
 
 sw_cmd_result_t sw_app_destroy(sw_app_t *app, const char *user, double wait_s,
@@ -463,11 +474,12 @@ void sw_app_count_response(sw_app_t *app, int status, double duration_ms)
 static void record_start(sw_app_t *app, const char *action, const char *user, int generation)
 {
     free(app->last.error);
+    free(app->last.requested_by);
     memset(&app->last, 0, sizeof app->last);
     app->has_last = 1;
     app->last.generation = generation;
     snprintf(app->last.action, sizeof app->last.action, "%s", action);
-    snprintf(app->last.requested_by, sizeof app->last.requested_by, "%s", user);
+    app->last.requested_by = strdup(user);   /* NULL when out of memory: shown as null */
     snprintf(app->last.result, sizeof app->last.result, "running");
     clock_gettime(CLOCK_REALTIME, &app->last.started_at);
 }
@@ -543,7 +555,6 @@ sw_generation_t *sw_app_build_begin(sw_app_t *app, const char *user, const char 
     g->destroys_before = app->destroys;
     g->max_requests = g->cfg->max_requests;
     snprintf(g->action, sizeof g->action, "%s", action);
-    snprintf(g->user, sizeof g->user, "%s", user);
     sw_clock_deadline(&g->build_deadline, CLOCK_MONOTONIC, app->load_timeout);
     g->next = app->building;
     app->building = g;

@@ -96,8 +96,8 @@ typedef struct sw_generation {
     const sw_app_config_t *cfg;
     int number;
     unsigned long ticket;         /* the load/reload it answers */
-    char action[16];              /* "load" | "reload" | "handover" ... */
-    char user[64];                /* who asked */
+    char action[16];              /* "load" | "reload" | "handover" ... (who asked
+                                   * is in app->last.requested_by) */
     struct sw_interp **interps;   /* keeper thread only */
     size_t n_interps;
     int retired;                  /* app->queue.lock: workers stop taking requests */
@@ -121,7 +121,9 @@ typedef struct sw_generation {
 typedef struct {
     int generation;               /* the one it built (0 for destroy) */
     char action[16];              /* "reload" | "destroy" | "load" */
-    char requested_by[64];
+    /* Who asked, whole (user names have no length limit): malloc'd, owned
+     * by the record; NULL only when out of memory (status shows null). */
+    char *requested_by;
     struct timespec started_at;   /* CLOCK_REALTIME */
     struct timespec finished_at;
     double duration_ms;
@@ -160,7 +162,7 @@ typedef struct sw_app {
     sw_cmd_result_t done_result;  /* ... and how */
     int reload_held;              /* "config changed" during a build of an older
                                    * config: one more reload once it is answered */
-    char held_by[64];             /* who asked it ("(SIGHUP)") */
+    char *held_by;                /* lock: who asked it ("(SIGHUP)"), malloc'd, or NULL */
     int destroy_pending;
     unsigned long reloads;
     sw_reload_record_t last;
@@ -219,7 +221,8 @@ typedef struct {
     double p50_ms, p99_ms;
     unsigned long reloads;
     int has_last;
-    sw_reload_record_t last;                  /* last.error is a copy */
+    sw_reload_record_t last;                  /* last.error and last.requested_by
+                                               * are copies (sw_app_status_free) */
     sw_load_status_t loads[8];                /* builds running, newest first */
     size_t n_loads;
 } sw_app_status_t;

@@ -44,8 +44,8 @@
 typedef struct cmd {
     sw_loader_cmd_t kind;
     sw_app_t *app;                 /* counted reference */
-    char user[64];
     struct cmd *next;
+    char user[];                   /* whole: user names have no length limit */
 } cmd_t;
 
 static struct {
@@ -73,14 +73,17 @@ static void *keeper_main(void *arg);
 
 int sw_loader_post(sw_loader_cmd_t kind, sw_app_t *app, const char *user)
 {
-    cmd_t *c = SW_FAULT("loader_post") ? NULL : calloc(1, sizeof *c);
+    if (!user)
+        user = "-";
+    size_t len = strlen(user);
+    cmd_t *c = SW_FAULT("loader_post") ? NULL : calloc(1, sizeof *c + len + 1);
     if (!c) {
         sw_log(SW_LOG_ERROR, app->name, "out of memory queueing a command; it is dropped");
         return -1;
     }
     c->kind = kind;
     c->app = sw_app_ref(app);
-    snprintf(c->user, sizeof c->user, "%s", user ? user : "-");
+    memcpy(c->user, user, len + 1);
     pthread_mutex_lock(&L.lock);
     if (L.tail)
         L.tail->next = c;
@@ -466,10 +469,18 @@ static void run_command(cmd_t *c)
         break;
     }
     case SW_LOADER_REMOVE:
-        sw_watch_forget(c->app);
-        sw_app_retire(c->app, c->user, 1);
+        sw_loader_remove_now(c->app, c->user);
         break;
     }
+}
+
+/* Neither Python nor the coordinator's own state: any thread may run it.
+ * The coordinator keeps the app on L.apps and lets it go in housekeep once
+ * it is removed and quiet. */
+void sw_loader_remove_now(sw_app_t *app, const char *user)
+{
+    sw_watch_forget(app);   /* a touch-reload must not rebuild it */
+    sw_app_retire(app, user, 1);
 }
 
 static void *coordinator_main(void *arg)

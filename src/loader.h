@@ -27,6 +27,13 @@ int sw_loader_start(struct sw_app **apps, size_t n, const char *user, const char
  * command could not be queued: the caller must undo what waits for it. */
 int sw_loader_post(sw_loader_cmd_t cmd, struct sw_app *app, const char *user);
 
+/* Does what a REMOVE command does, on the caller's thread: for a REMOVE
+ * that sw_loader_post could not queue (the caller had already taken the
+ * app out of its list and routes, so it cannot keep it). The app drains,
+ * its generations end, and the loader lets it go once quiet, as after a
+ * queued REMOVE. Takes app->lock: the caller holds no app lock. */
+void sw_loader_remove_now(struct sw_app *app, const char *user);
+
 /* Wakes the loader (a worker exited: a retired generation may be done). */
 void sw_loader_wake(void);
 

@@ -69,7 +69,9 @@ struct sw_server {
     char python_desc[128];        /* sw_python_describe, once, before any thread */
     /* process handover (main thread; recycle_* under recycle_lock) */
     unsigned long handovers;      /* over the life of the service */
-    char handover_by[64];         /* who asked for the handover that started us */
+    /* Who asked for the handover that started us: malloc'd (whole; user
+     * names have no length limit), NULL for "-". */
+    char *handover_by;
     int handed_over;              /* a successor serves: leave the sockets */
     /* recycle-rss, read by whoever asks for a reload (admin, watch, worker
      * threads) without the server lock: atomics. */
@@ -81,7 +83,7 @@ struct sw_server {
     unsigned long recycle_asked, recycle_done;
     sw_cmd_result_t recycle_result;
     char recycle_msg[4096];
-    char recycle_user[64];
+    char *recycle_user;           /* malloc'd (whole), NULL for "-" */
 };
 
 static sw_server_t *the_server;   /* for the process-reload hook */
@@ -526,7 +528,7 @@ static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
         return 0;
     }
     s->old_cfgs = olds;
-    size_t n_added = 0, n_reload = 0, n_removed = 0, n_apps = 0;
+    size_t n_added = 0, n_reload = 0, n_removed = 0, n_apps = 0, n_not_added = 0;
 
     pthread_rwlock_wrlock(&s->lock);
     for (size_t i = 0; i < next->n_apps; i++) {
@@ -536,7 +538,25 @@ static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
             app = sw_app_new(ac, next);
             if (!app) {
                 sw_log(SW_LOG_ERROR, ac->name, "SIGHUP: out of memory: this new app is not "
-                       "added");
+                       "added; the next SIGHUP retries");
+                n_not_added++;
+                continue;
+            }
+            /* Queued before the app is published, so that an app the
+             * loader will never know is never routed: only the loader
+             * loads it and answers its queued requests (load-timeout), so
+             * routed without its ADD it would take requests and answer
+             * none. Not added, its requests get 404 at once, as when
+             * sw_app_new fails. Nothing after this loop can fail, so the
+             * ADD never runs for an app that is then left out; the loader
+             * may begin loading it before the routes below exist, which
+             * only means it serves sooner. (L.lock under the server lock:
+             * top to bottom in server.h's order.) */
+            if (sw_loader_post(SW_LOADER_ADD, app, "(SIGHUP)") < 0) {
+                sw_log(SW_LOG_ERROR, ac->name, "SIGHUP: out of memory queueing its load: this "
+                       "new app is not added; the next SIGHUP retries");
+                sw_app_unref(app);   /* never shared: this frees it */
+                n_not_added++;
                 continue;
             }
             added[n_added++] = app;
@@ -567,10 +587,13 @@ static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
         sw_log(SW_LOG_ERROR, NULL, "SIGHUP: routes: %s", err);
     pthread_rwlock_unlock(&s->lock);
 
-    for (size_t i = 0; i < n_added; i++)
-        sw_loader_post(SW_LOADER_ADD, added[i], "(SIGHUP)");
     for (size_t i = 0; i < n_removed; i++) {
-        sw_loader_post(SW_LOADER_REMOVE, removed[i], "(SIGHUP)");
+        /* Out of the list and the routes already, and the new config may
+         * give its mount to another app: keeping it is not possible, so a
+         * REMOVE that cannot be queued is done here (it needs no loader
+         * thread). Dropped, its generation would never be retired. */
+        if (sw_loader_post(SW_LOADER_REMOVE, removed[i], "(SIGHUP)") < 0)
+            sw_loader_remove_now(removed[i], "(SIGHUP)");
         sw_app_unref(removed[i]);   /* the app list's reference */
     }
     for (size_t i = 0; i < n_reload; i++) {
@@ -582,8 +605,12 @@ static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
         if (r == SW_CMD_CONFLICT || r == SW_CMD_FAILED)
             sw_log(SW_LOG_WARN, reload[i]->name, "SIGHUP: cannot reload: %s", msg);
     }
+    char not_added[96] = "";
+    if (n_not_added > 0)
+        snprintf(not_added, sizeof not_added, "; %zu new apps not added (out of memory: "
+                 "see above)", n_not_added);
     sw_log(SW_LOG_INFO, NULL, "SIGHUP: %s applied: %zu apps added, %zu removed, %zu reloading, "
-           "%zu users", next->file, n_added, n_removed, n_reload, next->n_users);
+           "%zu users%s", next->file, n_added, n_removed, n_reload, next->n_users, not_added);
     free(added);
     free(reload);
     free(removed);
@@ -673,7 +700,8 @@ static void restore_state(sw_server_t *s)
             s->admin_bound_here = 1;
     }
     const char *by = json_string_value(json_object_get(root, "requested_by"));
-    snprintf(s->handover_by, sizeof s->handover_by, "%s", by ? by : "-");
+    free(s->handover_by);
+    s->handover_by = by ? strdup(by) : NULL;   /* NULL when out of memory too: "-" */
     json_t *apps = json_object_get(root, "apps");
     for (size_t i = 0; i < s->n_apps; i++) {
         sw_app_t *a = s->apps[i];
@@ -748,9 +776,13 @@ static int handover(sw_server_t *s, const char *signal_name, const sw_config_t *
 {
     pthread_mutex_lock(&s->recycle_lock);
     unsigned long asked = s->recycle_asked;
-    char user[64];
-    snprintf(user, sizeof user, "%s", s->recycle_pending ? s->recycle_user : signal_name);
+    /* A copy: recycle_user may be replaced once the lock goes. */
+    const char *asker = !s->recycle_pending ? signal_name
+                        : s->recycle_user   ? s->recycle_user
+                                            : "-";
+    char *user_copy = strdup(asker);
     pthread_mutex_unlock(&s->recycle_lock);
+    const char *user = user_copy ? user_copy : signal_name;   /* out of memory: the signal */
 
     const sw_config_t *cfg = next ? next : s->cfg;
     int fds[SW_HANDOVER_MAX_FDS];
@@ -800,6 +832,7 @@ static int handover(sw_server_t *s, const char *signal_name, const sw_config_t *
     s->recycle_pending = 0;
     pthread_cond_broadcast(&s->recycle_done_cond);
     pthread_mutex_unlock(&s->recycle_lock);
+    free(user_copy);
     return rc == 0;
 }
 
@@ -811,7 +844,8 @@ sw_cmd_result_t sw_server_recycle(sw_server_t *s, const char *user, double wait_
     if (!s->recycle_pending) {
         s->recycle_pending = 1;
         s->recycle_asked++;
-        snprintf(s->recycle_user, sizeof s->recycle_user, "%s", user ? user : "-");
+        free(s->recycle_user);
+        s->recycle_user = user ? strdup(user) : NULL;   /* NULL (out of memory too): "-" */
         /* Every other thread blocks SIGUSR2: the main thread takes it. */
         kill(getpid(), SIGUSR2);
     }
@@ -979,6 +1013,9 @@ static void free_all(sw_server_t *s)
         sw_config_free(s->old_cfgs[i]);
     free(s->old_cfgs);
     sw_config_free(s->cfg);
+    free(s->handover_by);
+    free(s->recycle_user);
+    s->handover_by = s->recycle_user = NULL;   /* the struct lives until _exit */
     pthread_rwlock_destroy(&s->lock);
 }
 
@@ -1045,7 +1082,8 @@ int sw_server_run(sw_config_t *cfg, int quick)
     /* A host-mode worker is started like a successor (host.h) but its
      * first load is a load. */
     int successor = sw_handover_is_successor() && !sw_host_is_worker();
-    if (sw_loader_start(s->apps, s->n_apps, successor ? s->handover_by : "(start-up)",
+    if (sw_loader_start(s->apps, s->n_apps,
+                        successor ? (s->handover_by ? s->handover_by : "-") : "(start-up)",
                         successor ? "handover" : "load", err, sizeof err) < 0)
         goto fail_started;
     sw_io_limits_t limits = {

@@ -19,9 +19,10 @@
  *  5    app->lock (app.h)           the app's state machine, generations
  *                                   (gen/old/building and their fields marked
  *                                   "lock"), reload record, latency ring
- *  6    L.lock (loader.c)           command queue, keeper count (leaf but for
- *                                   nothing: taken under app->lock by
- *                                   sw_loader_post)
+ *  6    L.lock (loader.c)           command queue, keeper count (a leaf:
+ *                                   taken under app->lock by sw_loader_post,
+ *                                   and under the server lock by SIGHUP's
+ *                                   ADD)
  *  6    main_app_lock (loader.c)    which app runs in the main interpreter
  *  6    W.lock (watch.c)            watched files, pending reloads
  *  7    app->queue.lock (queue.h)   the request queue (a leaf)

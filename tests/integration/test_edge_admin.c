@@ -6,7 +6,7 @@
  * connections cannot lock the panel out (an authenticated GET /v1/apps
  * answers within 1 s with 100, and with more than the port keeps for them).
  * A user name of any length is the caller's whole name, in the visibility
- * check and in the audit line. POST /v1/server/recycle?owner= (host mode)
+ * check, the audit line, the app's last_reload and the log. POST /v1/server/recycle?owner= (host mode)
  * is a 400 in single mode.
  *
  * Servers get root (admin) and alice (user), and two apps: ablog (owner
@@ -388,6 +388,18 @@ Test(edge_admin, over_long_uri_and_headers_answer_json)
  * copied the caller's name into 64 bytes: a user whose name was 66 bytes
  * saw no app of its own, and saw and controlled every app of the user
  * named by its first 63 bytes; its audit lines named that user too. */
+/* longapp's last_reload.requested_by is want. */
+static void expect_requested_by(int port, const char *token, const char *want, const char *when)
+{
+    json_t *j = NULL;
+    cr_assert_eq(h_admin_call(port, token, "GET", "/v1/apps/longapp", &j, IO_TIMEOUT), 200);
+    const char *by = json_string_value(
+        json_object_get(json_object_get(j, "last_reload"), "requested_by"));
+    cr_expect(by && strcmp(by, want) == 0, "%s: requested_by %s, want %s", when,
+              by ? by : "(none)", want);
+    json_decref(j);
+}
+
 Test(edge_admin, long_user_name_is_not_cut_short)
 {
     char *shortname = h_fmt("%063d", 7);          /* "000...07", 63 bytes */
@@ -427,6 +439,16 @@ Test(edge_admin, long_user_name_is_not_cut_short)
     const char *audit[] = {h_fmt("audit user=%s app=longapp action=reload result=ok", longname),
                            NULL};
     cr_expect_not_null(h_log_wait_line(e.srv, audit, 10), "no audit line naming %s; log:\n%s",
+                       longname, h_log_tail(e.srv));
+    /* So does the app's status: last_reload.requested_by went through the
+     * loader's command and the reload record, each of which cut it at 63
+     * bytes (to shortname, another user) before they copied it whole. */
+    expect_requested_by(e.port, token, longname, "after the reload");
+    cr_expect_eq(h_admin_call(e.port, token, "POST", "/v1/apps/longapp/destroy?wait=30", NULL,
+                              IO_TIMEOUT), 200);
+    expect_requested_by(e.port, token, longname, "after the destroy");
+    const char *ending[] = {"[longapp]", h_fmt("destroy (by %s): draining", longname), NULL};
+    cr_expect_not_null(h_log_wait_line(e.srv, ending, 10), "no destroy line naming %s; log:\n%s",
                        longname, h_log_tail(e.srv));
     h_server_stop_clean(e.srv);
 }

@@ -6,8 +6,10 @@
  * start closes what it opened, never fd 0, and start-up fails with its
  * reason; a handover whose successor's environment cannot be built is
  * refused and the old process keeps serving; a new app that SIGHUP cannot
- * allocate is logged and the others go on. And the shipped binary has no
- * fault points.
+ * allocate, or whose loader command cannot be queued, is not added (404,
+ * logged, the next SIGHUP retries) and the others go on; an app whose
+ * removal cannot be queued is removed all the same. And the shipped binary
+ * has no fault points.
  *
  * Every test runs src/subwsgi-fault, whatever SW_SUBWSGI says: only that
  * binary has fault points, so under make check-tsan (SW_SUBWSGI = the
@@ -372,7 +374,107 @@ Test(faults, sighup_app_that_cannot_be_allocated_is_logged_and_others_go_on)
     h_server_stop_clean(e.srv);
 }
 
-/* ---- 5. the facility itself ------------------------------------------------------------- */
+/* ---- 5. a new or removed app whose loader command SIGHUP cannot queue ------------------- */
+
+/* loader_post@2: a's start-up load is the 1st command, the ADD of b (new
+ * in the SIGHUP's config) the 2nd. Before the fix the ADD's failure was
+ * ignored: b was routed and reported added, but the loader never knew it,
+ * so it never loaded and nothing (not even load-timeout, which only the
+ * loader enforces) ever answered its requests: they hung.
+ *
+ * What an operator wants at 3 a.m.: b is not added, exactly as when b
+ * itself cannot be allocated (section 4). Its routes are not installed, so
+ * its requests get 404 at once (b never served anyone, so nobody depended
+ * on it: nothing of the running site changes), GET /v1/apps/b is 404, an
+ * error line under [b] says why and that the next SIGHUP retries, the
+ * summary line does not count b as added and says one was not, and the
+ * next SIGHUP adds b. The alternative, b added but answering 503 after
+ * load-timeout until something retries, would be one more state ("routed
+ * but unmanaged") with a retry path that runs only when memory runs out. */
+Test(faults, sighup_app_whose_add_cannot_be_queued_is_not_added)
+{
+    env_t e = start("loader_post@2", one_app);
+    cr_assert(strstr(h_status_body(e.scgi, "/a/"), "200 a generation=1"), "%s",
+              h_log_tail(e.srv));
+    h_replace_file(e.ini, config_text(&e, "[app:a]\nwsgi = %s\nmount = /a\nthreads = 1\n"
+                                          "[app:b]\nwsgi = %s\nmount = /b\nthreads = 1\n"));
+    kill(e.srv->proc->pid, SIGHUP);
+    const char *any[] = {"SIGHUP", "applied:", NULL};
+    cr_assert(h_log_wait_line(e.srv, any, 10), "%s", h_log_tail(e.srv));
+    const char *applied[] = {"SIGHUP", "applied: 0 apps added, 0 removed", NULL};
+    cr_expect(h_log_wait_line(e.srv, applied, 1), "b counted as added\n%s", h_log_tail(e.srv));
+    const char *why[] = {"error [b]", "this new app is not added", "the next SIGHUP retries",
+                         NULL};
+    cr_expect(h_log_wait_line(e.srv, why, 1), "no line for the app left out\n%s",
+              h_log_tail(e.srv));
+    const char *failed[] = {"SIGHUP", "1 new apps not added", NULL};
+    cr_expect(h_log_wait_line(e.srv, failed, 1), "the summary does not say b failed\n%s",
+              h_log_tail(e.srv));
+    /* Answered at once, not after the client gives up. */
+    h_async_t *req = h_async_get(e.scgi, "/b/", 15);
+    cr_assert(h_async_wait(req, 20), "GET /b/ never returned");
+    cr_expect_eq(req->rc, 0, "GET /b/ was not answered within 15 s: %s\n%s", req->err,
+                 h_log_tail(e.srv));
+    cr_expect_eq(req->resp.status, 404, "GET /b/: %d", req->resp.status);
+    cr_expect_eq(admin(&e, "GET", "/v1/apps/b", NULL), 404);
+    cr_expect(strstr(h_status_body(e.scgi, "/a/"), "200 a generation=1"));
+
+    /* The config still names b: the next SIGHUP (3rd command) adds it. */
+    kill(e.srv->proc->pid, SIGHUP);
+    const char *again[] = {"SIGHUP", "applied: 1 apps added, 0 removed", NULL};
+    cr_expect(h_log_wait_line(e.srv, again, 10), "%s", h_log_tail(e.srv));
+    wait_body(&e, "/b/", "200 b generation=1", 20);
+    cr_expect_str_eq(app_state(&e, "b"), "serving");
+    h_server_stop_clean(e.srv);
+}
+
+/* loader_post@3: a's and b's start-up loads are the 1st and 2nd commands,
+ * the REMOVE of b (gone from the SIGHUP's config) the 3rd. Before the fix
+ * b left the app list and its routes, but its generation was never
+ * retired: its interpreters and workers lived on, unreachable, until exit
+ * (and its touch-reload could still rebuild them). The config no longer
+ * names b and another app may now own its mount, so keeping b is not an
+ * option: it is removed all the same (the REMOVE needs no loader thread),
+ * i.e. it drains, its generation ends and the loader lets it go, as after
+ * a queued REMOVE. Re-adding b later starts afresh. */
+Test(faults, sighup_app_whose_remove_cannot_be_queued_is_removed_all_the_same)
+{
+    env_t e = start("loader_post@3", "[app:a]\nwsgi = %s\nmount = /a\nthreads = 1\n"
+                                     "[app:b]\nwsgi = %s\nmount = /b\nthreads = 1\n");
+    cr_assert(strstr(h_status_body(e.scgi, "/a/"), "200 a generation=1"), "%s",
+              h_log_tail(e.srv));
+    cr_assert(strstr(h_status_body(e.scgi, "/b/"), "200 b generation=1"), "%s",
+              h_log_tail(e.srv));
+    h_replace_file(e.ini, config_text(&e, one_app));
+    kill(e.srv->proc->pid, SIGHUP);
+    const char *applied[] = {"SIGHUP", "applied: 0 apps added, 1 removed", NULL};
+    cr_assert(h_log_wait_line(e.srv, applied, 10), "%s", h_log_tail(e.srv));
+    const char *oom[] = {"error [b]", "out of memory queueing a command", NULL};
+    cr_expect(h_log_wait_line(e.srv, oom, 5), "not injected?\n%s", h_log_tail(e.srv));
+    const char *draining[] = {"[b]", "ending (by (SIGHUP)): draining generation 1", NULL};
+    cr_expect(h_log_wait_line(e.srv, draining, 10), "b's generation was never retired\n%s",
+              h_log_tail(e.srv));
+    const char *ended[] = {"[b]", "generation 1 ended", NULL};
+    cr_expect(h_log_wait_line(e.srv, ended, 10), "b's generation never ended\n%s",
+              h_log_tail(e.srv));
+    const char *gone[] = {"[b] removed", NULL};
+    cr_expect(h_log_wait_line(e.srv, gone, 10), "the loader never let b go\n%s",
+              h_log_tail(e.srv));
+    cr_expect(strstr(h_status_body(e.scgi, "/b/"), "404"));
+    cr_expect_eq(admin(&e, "GET", "/v1/apps/b", NULL), 404);
+    cr_expect(strstr(h_status_body(e.scgi, "/a/"), "200 a generation=1"));
+
+    /* Added again, b is a new app: one b, loaded afresh. */
+    h_replace_file(e.ini, config_text(&e, "[app:a]\nwsgi = %s\nmount = /a\nthreads = 1\n"
+                                          "[app:b]\nwsgi = %s\nmount = /b\nthreads = 1\n"));
+    kill(e.srv->proc->pid, SIGHUP);
+    const char *again[] = {"SIGHUP", "applied: 1 apps added, 0 removed", NULL};
+    cr_expect(h_log_wait_line(e.srv, again, 10), "%s", h_log_tail(e.srv));
+    wait_body(&e, "/b/", "200 b generation=1", 20);
+    h_server_stop_clean(e.srv);
+}
+
+/* ---- 6. the facility itself ------------------------------------------------------------- */
 
 static int file_has(const char *path, const char *needle)
 {

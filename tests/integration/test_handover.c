@@ -169,6 +169,35 @@ Test(handover, ten_handovers_under_load_lose_nothing)
     json_decref(app);
 }
 
+/* A recycle by a user whose name is longer than 64 bytes (names have no
+ * length limit): the successor records the handover for that whole name.
+ * The asker went through three 64-byte copies (the recycle request, the
+ * handover, the successor's start-up), each of which cut it to another
+ * user's name. */
+Test(handover, long_user_name_is_recorded_whole_across_a_handover)
+{
+    char *longname = h_fmt("%070d-admin", 7);   /* 76 bytes */
+    env_t e = start_with(h_fmt("[user:%s]\ntoken-sha256 = "
+                               "83d9645c69aefd4e48ad799f7d05e3f586ecd4cd56efb50e145729439460f8b3\n"
+                               "role = admin\n", longname),
+                         plain_app("v"), "");
+    const char *long_token = "long-admin-token-0123456789";
+    int st = h_admin_call(e.admin_port, long_token, "POST", "/v1/server/recycle?wait=60", NULL,
+                          120);
+    cr_assert_eq(st, 200, "recycle: %d\n%s", st, h_log_tail(e.srv));
+    json_t *app = NULL;
+    cr_assert_eq(h_admin_call(e.admin_port, TOKEN, "GET", "/v1/apps/site", &app, 120), 200);
+    json_t *last = json_object_get(app, "last_reload");
+    cr_expect_str_eq(json_string_value(json_object_get(last, "action")), "handover");
+    const char *by = json_string_value(json_object_get(last, "requested_by"));
+    cr_expect(by && strcmp(by, longname) == 0, "requested_by %s, want %s", by ? by : "(none)",
+              longname);
+    json_decref(app);
+    const char *asked[] = {h_fmt("handover asked by %s", longname), NULL};
+    cr_expect(h_log_wait_line(e.srv, asked, 5), "no log line naming %s\n%s", longname,
+              h_log_tail(e.srv));
+}
+
 Test(handover, broken_new_code_aborts_and_the_old_process_serves)
 {
     env_t e = start(plain_app("old"), "");

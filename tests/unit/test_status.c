@@ -52,7 +52,7 @@ static void fill(sw_app_status_t *st)
     st->has_last = 1;
     st->last.generation = 3;
     snprintf(st->last.action, sizeof st->last.action, "reload");
-    snprintf(st->last.requested_by, sizeof st->last.requested_by, "alice");
+    st->last.requested_by = "alice";   /* never freed here: sw_app_status_free is not called */
     st->last.started_at = (struct timespec){T_2026_11_26_13_00_00, 123000000};
     st->last.finished_at = (struct timespec){T_2026_11_26_13_00_00, 535999999};
     st->last.duration_ms = 412.4;
