@@ -573,3 +573,61 @@ Test(host, a_process_reload_hands_over_that_owners_worker_alone)
     cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), b, "bob's worker was replaced");
     h_server_stop_clean(e.srv);
 }
+
+/* nginx in front, as a hosting machine has it: bob's blog through the
+ * shared listener (the master routes), alice's site through her own. */
+Test(host, nginx_serves_one_site_by_the_shared_listener_and_one_by_an_owners)
+{
+    const char *ng = h_nginx();
+    if (*ng == '\0' || access(ng, X_OK) != 0)
+        cr_skip_test("nginx is not installed (SW_NGINX=\"%s\"): apt-get install nginx and "
+                     "re-run configure", ng);
+    env_t e = make_owners();
+    start(&e, NULL);
+    int port = h_free_port();
+    const char *params = access("/etc/nginx/scgi_params", R_OK) == 0
+                             ? "include /etc/nginx/scgi_params;"
+                             : "scgi_param REQUEST_METHOD $request_method; "
+                               "scgi_param REQUEST_URI $request_uri; "
+                               "scgi_param QUERY_STRING $query_string; "
+                               "scgi_param DOCUMENT_URI $document_uri; "
+                               "scgi_param SERVER_PROTOCOL $server_protocol; "
+                               "scgi_param SERVER_NAME $server_name; "
+                               "scgi_param SERVER_PORT $server_port; "
+                               "scgi_param CONTENT_LENGTH $content_length;";
+    char *server = h_fmt("server {\n"
+                         "    listen 127.0.0.1:%d;\n"
+                         "    server_name localhost;\n"
+                         "    location /blog/ { %s scgi_pass %s; }\n"
+                         "    location /blog-not/ { %s scgi_pass %s; }\n"
+                         "    location /site/ { %s scgi_pass %s; }\n"
+                         "}\n",
+                         port, params, e.shared, params, e.shared, params, e.alice_scgi);
+    h_nginx_t n = h_nginx_start(server, port);
+    const struct { const char *path, *body; } want[] = {
+        {"/blog/", "hello from bob-blog"},
+        {"/site/", "hello from alice-site"},
+    };
+    for (int round = 0; round < 20; round++) {
+        for (size_t i = 0; i < 2; i++) {
+            h_http_resp_t r;
+            char err[256] = "";
+            int rc = h_http(port, "GET", want[i].path, NULL, 0, NULL, 0, H_IO_TIMEOUT, &r, err,
+                            sizeof err);
+            cr_assert_eq(rc, 0, "GET %s through nginx: %s", want[i].path, err);
+            cr_expect_eq(r.status, 200, "GET %s: %d %s\nnginx:\n%s", want[i].path, r.status,
+                         r.body, h_nginx_log(&n));
+            cr_expect(r.body && strcmp(r.body, want[i].body) == 0, "GET %s: %s", want[i].path,
+                      r.body);
+            h_http_free(&r);
+        }
+    }
+    /* Through nginx too, a path no app is mounted at is the master's 404. */
+    h_http_resp_t r;
+    char err[256] = "";
+    cr_assert_eq(h_http(port, "GET", "/blog-not/", NULL, 0, NULL, 0, H_IO_TIMEOUT, &r, err,
+                        sizeof err), 0, "%s", err);
+    cr_expect_eq(r.status, 404, "GET /blog-not/: %d %s", r.status, r.body);
+    h_http_free(&r);
+    h_server_stop_clean(e.srv);
+}
