@@ -39,6 +39,7 @@
 #include "host_control.h"
 #include "../admin/http.h"
 #include "host_router.h"
+#include "host_sighup.h"
 #include "listen.h"
 #include "log.h"
 
@@ -103,6 +104,7 @@ typedef struct owner {
     int pad_fd;
     char failed_why[1024];     /* the FAILED reason of a start, for a handover */
     int handover_waiting;      /* asked while the last one's old process drained */
+    int handover_when_serving; /* a SIGHUP changed its config while it started */
     /* Handovers the worker asked for itself (host_control.h "recycle":
      * a process reload, recycle-rss, SIGUSR2): their ids, answered on the
      * asking (old) worker's channel when the handover ends. */
@@ -137,6 +139,9 @@ static struct {
     int admin_bound_here;
     sw_addr_t admin_addr;
     int wakefd;                /* eventfd: the admin port asked for a recycle */
+    char *text;                /* the config text M.cfg was parsed from */
+    sw_config_t **old_cfgs;    /* replaced by SIGHUP: kept (names are borrowed from them) */
+    size_t n_old_cfgs;
     int pid_file_written;
     int stopping;
     double stop_deadline;
@@ -144,6 +149,7 @@ static struct {
 } M = {.config_fd = -1, .devnull = -1, .epfd = -1, .sigfd = -1, .admin_fd = -1, .wakefd = -1};
 
 static void handover_ended(owner_t *o, control_t *asker, sw_cmd_result_t r, const char *msg);
+static void hand_over(owner_t *o);
 
 static double now_mono(void)
 {
@@ -498,6 +504,10 @@ static void worker_ready(owner_t *o, const char *text)
         }
         sw_router_owner_serving(M.router, (size_t)(o - M.owners), 1);
         sw_hostview_serving((size_t)(o - M.owners));
+        if (o->handover_when_serving && o->prev.pid <= 0) {
+            o->handover_when_serving = 0;
+            hand_over(o);
+        }
         sw_log(SW_LOG_INFO, NULL, "worker %s (pid %ld, user %s) serves %zu apps",
                o->user->name, (long)o->pid, o->user->run_as ? o->user->run_as : "-", o->n_apps);
     } else if (strncmp(text, "FAILED ", 7) == 0) {
@@ -961,6 +971,200 @@ static void begin_stop(const char *why)
     }
 }
 
+/* ---- SIGHUP ------------------------------------------------------------------------ */
+
+static int str_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int strv_same(const sw_strv_t *a, const sw_strv_t *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->items[i], b->items[i]) != 0)
+            return 0;
+    return 1;
+}
+
+/* The listeners of owner in cfg, as their text forms, sorted into out
+ * (one per line). */
+static void owner_listeners(const sw_config_t *cfg, const char *owner, char *out, size_t len)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    const sw_user_config_t *u = sw_config_user(cfg, owner);
+    for (size_t i = 0; u && i < u->scgi.n; i++)
+        o += (size_t)snprintf(out + o, o < len ? len - o : 0, "%s\n", u->scgi.items[i]);
+    for (size_t a = 0; a < cfg->n_apps; a++)
+        if (cfg->apps[a].owner && strcmp(cfg->apps[a].owner, owner) == 0)
+            for (size_t i = 0; i < cfg->apps[a].scgi.n; i++)
+                o += (size_t)snprintf(out + o, o < len ? len - o : 0, "%s\n",
+                                      cfg->apps[a].scgi.items[i]);
+}
+
+/* What the master itself holds and SIGHUP cannot change in place; why in
+ * why when something of it changed. */
+static int master_unchanged(const sw_config_t *next, char *why, size_t len)
+{
+    const sw_config_t *cur = M.cfg;
+    const char *what = next->mode != SW_MODE_HOST ? "mode"
+                       : !strv_same(&cur->scgi, &next->scgi) ? "[server] scgi"
+                       : !str_same(cur->admin, next->admin) ? "admin"
+                       : !str_same(cur->admin_tls_cert, next->admin_tls_cert) ||
+                         !str_same(cur->admin_tls_key, next->admin_tls_key) ? "admin TLS"
+                       : !str_same(cur->error_log, next->error_log) ||
+                         !str_same(cur->access_log, next->access_log) ? "a log file"
+                       : !str_same(cur->pid_file, next->pid_file) ? "pid-file"
+                       : cur->socket_mode != next->socket_mode ? "socket-mode" : NULL;
+    if (what) {
+        snprintf(why, len, "%s changed", what);
+        return 0;
+    }
+    /* The same owners of apps, in the same order, with the same sockets. */
+    size_t k = 0;
+    for (size_t u = 0; u < next->n_users; u++) {
+        const char *name = next->users[u].name;
+        int has_apps = 0;
+        for (size_t a = 0; a < next->n_apps && !has_apps; a++)
+            has_apps = next->apps[a].owner && strcmp(next->apps[a].owner, name) == 0;
+        if (!has_apps)
+            continue;
+        if (k >= M.n_owners || strcmp(M.owners[k].user->name, name) != 0) {
+            snprintf(why, len, "the owners of apps changed (%s)", name);
+            return 0;
+        }
+        char was[2048], now[2048];
+        owner_listeners(cur, name, was, sizeof was);
+        owner_listeners(next, name, now, sizeof now);
+        if (strcmp(was, now) != 0) {
+            snprintf(why, len, "the listeners of owner %s changed", name);
+            return 0;
+        }
+        k++;
+    }
+    if (k != M.n_owners) {
+        snprintf(why, len, "the owners of apps changed (one has no app any more)");
+        return 0;
+    }
+    return 1;
+}
+
+/* An owner's apps (names and log rings) from cfg. */
+static int owner_apps(owner_t *o, const sw_config_t *cfg)
+{
+    const char **apps = calloc(cfg->n_apps + 1, sizeof *apps);
+    sw_applog_t **logs = calloc(cfg->n_apps + 1, sizeof *logs);
+    if (!apps || !logs) {
+        free(apps);
+        free(logs);
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t a = 0; a < cfg->n_apps; a++) {
+        if (!cfg->apps[a].owner || strcmp(cfg->apps[a].owner, o->user->name) != 0)
+            continue;
+        logs[n] = sw_applog_get(cfg->apps[a].name);
+        apps[n++] = cfg->apps[a].name;
+    }
+    for (size_t i = 0; i < o->n_apps; i++)
+        sw_applog_put(o->logs[i]);
+    free(o->apps);
+    free(o->logs);
+    o->apps = apps;
+    o->logs = logs;
+    o->n_apps = n;
+    return 0;
+}
+
+/* SIGHUP (DESIGN section 9): the config file again; each owner whose part
+ * of it changed gets a new worker by a handover, the others never notice.
+ * What the master holds itself (its listeners, the admin port, the logs,
+ * the owners of apps and their sockets) needs a restart of the service:
+ * then nothing changes and the log says why. */
+static void reload_config(void)
+{
+    sw_errors_t errs = {0};
+    char *text = sw_config_read(M.cfg->file, &errs);
+    sw_config_t *next = text ? sw_config_parse_string(M.cfg->file, text, &errs) : NULL;
+    char why[512];
+    if (!next) {
+        for (size_t i = 0; i < errs.lines.n; i++)
+            sw_log(SW_LOG_ERROR, NULL, "SIGHUP: %s", errs.lines.items[i]);
+        sw_log(SW_LOG_ERROR, NULL, "SIGHUP: the config has errors: nothing changed");
+        goto out;
+    }
+    if (!master_unchanged(next, why, sizeof why)) {
+        sw_log(SW_LOG_ERROR, NULL, "SIGHUP: %s: that needs a restart of the service; "
+               "nothing changed", why);
+        goto out;
+    }
+    int *changed = calloc(M.n_owners + 1, sizeof *changed);
+    const sw_user_config_t **users = calloc(M.n_owners + 1, sizeof *users);
+    const char **names = calloc(M.n_owners + 1, sizeof *names);
+    sw_config_t **old = realloc(M.old_cfgs, (M.n_old_cfgs + 1) * sizeof *old);
+    if (old)
+        M.old_cfgs = old;
+    int fd = old && changed && users && names ? config_memfd(text, strlen(text), why, sizeof why)
+                                              : -1;
+    for (size_t i = 0; fd >= 0 && i < M.n_owners; i++) {
+        const char *name = M.owners[i].user->name;
+        char *was = sw_host_owner_fingerprint(M.text, M.cfg, name);
+        char *now = sw_host_owner_fingerprint(text, next, name);
+        changed[i] = !was || !now || strcmp(was, now) != 0;
+        free(was);
+        free(now);
+        users[i] = sw_config_user(next, name);
+        names[i] = users[i]->name;
+    }
+    if (fd < 0 || sw_router_set_config(M.router, next, names) < 0 ||
+        sw_hostview_set_config(next, users) < 0) {
+        sw_log(SW_LOG_ERROR, NULL, "SIGHUP: out of memory: nothing changed");
+        if (fd >= 0)
+            close(fd);
+        free(changed);
+        free(users);
+        free(names);
+        goto out;
+    }
+    M.old_cfgs[M.n_old_cfgs++] = M.cfg;
+    M.cfg = next;
+    next = NULL;
+    free(M.text);
+    M.text = text;
+    text = NULL;
+    close(M.config_fd);
+    M.config_fd = fd;
+    size_t n_changed = 0;
+    for (size_t i = 0; i < M.n_owners; i++) {
+        owner_t *o = &M.owners[i];
+        o->user = users[i];
+        owner_apps(o, M.cfg);
+        if (!changed[i])
+            continue;
+        n_changed++;
+        /* Its next process reads the new config (the memfd above). */
+        if (o->state == W_SERVING) {
+            hand_over(o);
+        } else if (o->state == W_STARTING) {
+            o->handover_when_serving = 1;
+        } else if (o->state == W_BACKOFF) {
+            o->restart_at = now_mono();   /* the new config may be the fix */
+            o->streak = 0;
+        }
+    }
+    sw_log(SW_LOG_INFO, NULL, "SIGHUP: applied: %zu of %zu owners' workers handed over to the "
+           "new config, the others unchanged", n_changed, M.n_owners);
+    free(changed);
+    free(users);
+    free(names);
+out:
+    sw_errors_free(&errs);
+    sw_config_free(next);
+    free(text);
+}
+
 /* The admin port asked for recycles (host_admin.h). */
 static void on_wake(void)
 {
@@ -992,9 +1196,14 @@ static void on_signal(void)
                 sw_log(SW_LOG_INFO, NULL, "SIGUSR1: log files reopened");
             break;
         }
+        case SIGHUP:
+            if (!M.stopping)
+                reload_config();
+            break;
         default:
-            sw_log(SW_LOG_WARN, NULL, "SIG%s: not applied in host mode yet (restart the "
-                   "service to apply a new config)", sigabbrev_np((int)si.ssi_signo));
+            sw_log(SW_LOG_WARN, NULL, "SIG%s: replacing the master is not available in host "
+                   "mode yet (restart the service; POST /v1/server/recycle replaces every "
+                   "worker)", sigabbrev_np((int)si.ssi_signo));
             break;
         }
     }
@@ -1150,13 +1359,26 @@ static void cleanup(void)
         close(M.epfd);
 }
 
+/* The config and those SIGHUP replaced (their strings were borrowed). */
+static void free_configs(void)
+{
+    sw_config_free(M.cfg);
+    for (size_t i = 0; i < M.n_old_cfgs; i++)
+        sw_config_free(M.old_cfgs[i]);
+    free(M.old_cfgs);
+    free(M.text);
+    M.cfg = NULL;
+}
+
 int sw_host_run(sw_config_t *cfg, const char *text, size_t len)
 {
     char err[512] = "";
     M.cfg = cfg;
+    M.text = strndup(text, len);
     if (sw_log_open(cfg->error_log, cfg->access_log, err, sizeof err) < 0) {
         fprintf(stderr, "subwsgi: %s\n", err);
-        sw_config_free(cfg);
+        free(M.text);
+        free_configs();
         return 2;
     }
     sigset_t set;
@@ -1209,7 +1431,7 @@ int sw_host_run(sw_config_t *cfg, const char *text, size_t len)
     sw_log(SW_LOG_INFO, NULL, "stopped");
     cleanup();
     sw_log_close();
-    sw_config_free(cfg);
+    free_configs();
     return 0;
 fail:
     sw_log(SW_LOG_ERROR, NULL, "%s", err);
@@ -1218,6 +1440,6 @@ fail:
             kill(M.owners[i].pid, SIGKILL);
     cleanup();
     sw_log_close();
-    sw_config_free(cfg);
+    free_configs();
     return 2;
 }

@@ -72,6 +72,12 @@ static struct {
     struct timespec started_real;
     double started_mono;
     int wakefd;
+    struct retired {
+        aview_t *a;
+        size_t n;
+    } *retired;                /* app views a SIGHUP replaced: admin handlers may still
+                                * hold one (app_find), so they live until the end */
+    size_t n_retired;
 } V = {.lock = PTHREAD_MUTEX_INITIALIZER, .answered = PTHREAD_COND_INITIALIZER};
 
 static double now_mono(void)
@@ -79,6 +85,29 @@ static double now_mono(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The app views of cfg (its apps whose owner is one of V.w's), each with
+ * what old (n_old, may be NULL) had for the app of that name and owner. */
+static aview_t *app_views(const sw_config_t *cfg, const aview_t *old, size_t n_old, size_t *n)
+{
+    aview_t *a = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *a);
+    *n = 0;
+    for (size_t i = 0; a && i < cfg->n_apps; i++) {
+        const sw_app_config_t *app = &cfg->apps[i];
+        for (size_t o = 0; app->owner && o < V.n_w; o++) {
+            if (strcmp(V.w[o].user->name, app->owner) != 0)
+                continue;
+            json_t *json = NULL;
+            for (size_t k = 0; k < n_old; k++)
+                if (old[k].owner == o && strcmp(old[k].cfg->name, app->name) == 0)
+                    json = json_deep_copy(old[k].json);
+            a[(*n)++] = (aview_t){.cfg = app, .owner = o, .json = json,
+                                  .log = sw_applog_get(app->name)};
+            break;
+        }
+    }
+    return a;
 }
 
 int sw_hostview_init(const sw_config_t *cfg, const sw_user_config_t *const *owners,
@@ -89,35 +118,60 @@ int sw_hostview_init(const sw_config_t *cfg, const sw_user_config_t *const *owne
     clock_gettime(CLOCK_REALTIME, &V.started_real);
     V.started_mono = now_mono();
     V.w = calloc(n_owners ? n_owners : 1, sizeof *V.w);
-    V.a = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *V.a);
-    if (!V.w || !V.a)
+    if (!V.w)
         return -1;
     V.n_w = n_owners;
     for (size_t i = 0; i < n_owners; i++)
         V.w[i] = (wview_t){.user = owners[i], .state = V_DOWN, .pid = -1, .ctl = -1,
                            .restart_at = -1};
-    for (size_t i = 0; i < cfg->n_apps; i++) {
-        const sw_app_config_t *app = &cfg->apps[i];
-        for (size_t o = 0; app->owner && o < n_owners; o++) {
-            if (strcmp(owners[o]->name, app->owner) != 0)
-                continue;
-            V.a[V.n_a++] = (aview_t){.cfg = app, .owner = o, .log = sw_applog_get(app->name)};
-            break;
-        }
+    V.a = app_views(cfg, NULL, 0, &V.n_a);
+    return V.a ? 0 : -1;
+}
+
+static void free_views(aview_t *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_decref(a[i].json);
+        sw_applog_put(a[i].log);
     }
+    free(a);
+}
+
+int sw_hostview_set_config(const sw_config_t *cfg, const sw_user_config_t *const *owners)
+{
+    pthread_mutex_lock(&V.lock);
+    size_t n;
+    struct retired *retired = realloc(V.retired, (V.n_retired + 1) * sizeof *retired);
+    if (retired)
+        V.retired = retired;
+    aview_t *a = retired ? app_views(cfg, V.a, V.n_a, &n) : NULL;
+    if (!a) {
+        pthread_mutex_unlock(&V.lock);
+        return -1;
+    }
+    /* Handles of the old views may be held by admin requests: retired,
+     * not freed. */
+    V.retired[V.n_retired++] = (struct retired){V.a, V.n_a};
+    V.a = a;
+    V.n_a = n;
+    V.cfg = cfg;
+    for (size_t i = 0; i < V.n_w; i++)
+        V.w[i].user = owners[i];
+    pthread_mutex_unlock(&V.lock);
     return 0;
 }
 
 void sw_hostview_free(void)
 {
     pthread_mutex_lock(&V.lock);
-    for (size_t i = 0; i < V.n_a; i++) {
-        json_decref(V.a[i].json);
-        sw_applog_put(V.a[i].log);
-    }
+    free_views(V.a, V.n_a);
+    for (size_t i = 0; i < V.n_retired; i++)
+        free_views(V.retired[i].a, V.retired[i].n);
+    free(V.retired);
+    V.retired = NULL;
+    V.n_retired = 0;
     for (size_t i = 0; i < V.n_w; i++)
         json_decref(V.w[i].server);
-    free(V.a);
     free(V.w);
     V.a = NULL;
     V.w = NULL;
@@ -314,17 +368,19 @@ static aview_t *view_of(sw_backend_app_t *h)
     return (aview_t *)(void *)h;
 }
 
-/* The config does not change under the master (no SIGHUP in host mode
- * yet): the users are read without a lock; the copy is the caller's. */
+/* The users are read under view_lock (a SIGHUP swaps the config); the
+ * copy is the caller's. */
 static int authenticate(void *ctx, const char *authorization, sw_user_config_t *out)
 {
     (void)ctx;
     *out = (sw_user_config_t){0};
+    pthread_mutex_lock(&V.lock);   /* a SIGHUP swaps the config */
     const sw_user_config_t *u = sw_auth_user(V.cfg, authorization);
     if (u) {
         out->name = strdup(u->name);
         out->role = u->role;
     }
+    pthread_mutex_unlock(&V.lock);
     return out->name ? 0 : -1;
 }
 
@@ -348,19 +404,21 @@ static json_t *apps(void *ctx, const sw_user_config_t *user)
 static sw_backend_app_t *app_find(void *ctx, const char *name, const char **owner)
 {
     (void)ctx;
-    for (size_t i = 0; i < V.n_a; i++) {
+    aview_t *found = NULL;
+    pthread_mutex_lock(&V.lock);
+    for (size_t i = 0; i < V.n_a && !found; i++)
         if (strcmp(V.a[i].cfg->name, name) == 0) {
             *owner = V.a[i].cfg->owner;
-            return (sw_backend_app_t *)(void *)&V.a[i];
+            found = &V.a[i];
         }
-    }
-    return NULL;
+    pthread_mutex_unlock(&V.lock);
+    return (sw_backend_app_t *)(void *)found;
 }
 
 static void app_release(void *ctx, sw_backend_app_t *h)
 {
     (void)ctx;
-    (void)h;   /* views live as long as the master */
+    (void)h;   /* views live as long as the master (a SIGHUP retires them) */
 }
 
 static json_t *app_json(void *ctx, sw_backend_app_t *h)

@@ -28,6 +28,11 @@ int sw_hostview_init(const sw_config_t *cfg, const sw_user_config_t *const *owne
                      size_t n_owners, int wakefd);
 void sw_hostview_free(void);
 
+/* After a SIGHUP that kept the owners (same order): the new config's apps
+ * and users (each owner's [user:NAME] of cfg). Returns 0, or -1 (out of
+ * memory: the old ones stay). */
+int sw_hostview_set_config(const sw_config_t *cfg, const sw_user_config_t *const *owners);
+
 /* A worker of owner was started (ctl: the master's end of its control
  * channel, still the loop's to close; restarts: after deaths so far;
  * new_process 0: the previous worker is back after a failed handover), is

@@ -139,6 +139,47 @@ static void answer(sw_router_t *r, hconn_t *c, int status, const char *reason,
 
 /* ---- set-up ------------------------------------------------------------------- */
 
+/* The same routes the workers build for their shared listeners (server.c
+ * routes_for): an app with a listener of its own is served there only.
+ * Into routes (one table per listener, empty). Returns 0 or -1. */
+static int build_routes(sw_router_t *r, const sw_config_t *cfg, const char *const *owners,
+                        sw_route_table_t *routes)
+{
+    for (size_t a = 0; a < cfg->n_apps; a++) {
+        const sw_app_config_t *app = &cfg->apps[a];
+        if (app->scgi.n > 0 || !app->owner)
+            continue;
+        size_t o = 0;
+        while (o < r->n_owners && strcmp(owners[o], app->owner) != 0)
+            o++;
+        if (o == r->n_owners)
+            continue;
+        for (size_t l = 0; l < r->n_listeners; l++)
+            for (size_t m = 0; m < app->n_mounts; m++)
+                if (sw_route_add(&routes[l], app->mounts[m].host, app->mounts[m].prefix,
+                                 (struct sw_app *)(void *)&r->targets[o]) < 0)
+                    return -1;
+    }
+    return 0;
+}
+
+int sw_router_set_config(sw_router_t *r, const sw_config_t *cfg, const char *const *owners)
+{
+    sw_route_table_t *routes = calloc(r->n_listeners + 1, sizeof *routes);
+    if (!routes || build_routes(r, cfg, owners, routes) < 0) {
+        for (size_t l = 0; routes && l < r->n_listeners; l++)
+            sw_route_free(&routes[l]);
+        free(routes);
+        return -1;
+    }
+    for (size_t l = 0; l < r->n_listeners; l++)
+        sw_route_free(&r->routes[l]);
+    free(r->routes);
+    r->routes = routes;
+    r->cfg = cfg;
+    return 0;
+}
+
 sw_router_t *sw_router_new(int epfd, const sw_config_t *cfg, const char *const *owners,
                            size_t n_owners, char *err, size_t errlen)
 {
@@ -164,26 +205,10 @@ sw_router_t *sw_router_new(int epfd, const sw_config_t *cfg, const char *const *
                                         .index = i};
     for (size_t i = 0; i < nl * no; i++)
         r->channels[i] = -1;
-    /* The same routes the workers build for their shared listeners
-     * (server.c routes_for): an app with a listener of its own is served
-     * there only. */
     for (size_t o = 0; o < no; o++)
         r->targets[o].owner = o;
-    for (size_t a = 0; a < cfg->n_apps; a++) {
-        const sw_app_config_t *app = &cfg->apps[a];
-        if (app->scgi.n > 0 || !app->owner)
-            continue;
-        size_t o = 0;
-        while (o < no && strcmp(owners[o], app->owner) != 0)
-            o++;
-        if (o == no)
-            continue;
-        for (size_t l = 0; l < nl; l++)
-            for (size_t m = 0; m < app->n_mounts; m++)
-                if (sw_route_add(&r->routes[l], app->mounts[m].host, app->mounts[m].prefix,
-                                 (struct sw_app *)(void *)&r->targets[o]) < 0)
-                    goto nomem;
-    }
+    if (build_routes(r, cfg, owners, r->routes) < 0)
+        goto nomem;
     return r;
 nomem:
     snprintf(err, errlen, "out of memory");

@@ -26,6 +26,11 @@ typedef enum { SW_TAG_RELAY = 1, SW_TAG_ROUTER, SW_TAG_CONTROL, SW_TAG_WAKE } sw
 sw_router_t *sw_router_new(int epfd, const sw_config_t *cfg, const char *const *owners,
                            size_t n_owners, char *err, size_t errlen);
 
+/* After a SIGHUP that kept the listeners and the owners (same order): the
+ * new config's routes and limits. cfg must outlive the router (or the
+ * next call). Returns 0, or -1 (out of memory: the old ones stay). */
+int sw_router_set_config(sw_router_t *r, const sw_config_t *cfg, const char *const *owners);
+
 /* Starts accepting on listener i (cfg->scgi.items[i]), fd listening. */
 int sw_router_listen(sw_router_t *r, size_t listener, int fd, char *err, size_t errlen);
 

@@ -61,6 +61,7 @@ typedef struct {
     char *shared;               /* [server] scgi: the master routes it */
     char *bob_secret;           /* a file only bob may read */
     int admin_port;             /* 0: no admin port */
+    char *ini;                  /* the config's text */
 } env_t;
 
 /* Two OS users, each with a directory holding a copy of the app; bob's also
@@ -149,6 +150,7 @@ static void start(env_t *e, const char *alice_extra)
     char *env[] = {h_fmt("ASAN_OPTIONS=%s%shandle_segv=0", asan ? asan : "", asan ? ":" : ""),
                    h_fmt("TSAN_OPTIONS=%s%shandle_segv=0", tsan ? tsan : "", tsan ? " " : ""),
                    NULL};
+    e->ini = ini;
     e->srv = h_server_config(e->dir, e->alice_scgi, ini, env);
     cr_assert(h_log_wait(e->srv, "ready: 2 owners", 30), "master not ready:\n%s",
               h_log_tail(e->srv));
@@ -629,5 +631,84 @@ Test(host, nginx_serves_one_site_by_the_shared_listener_and_one_by_an_owners)
                         sizeof err), 0, "%s", err);
     cr_expect_eq(r.status, 404, "GET /blog-not/: %d %s", r.status, r.body);
     h_http_free(&r);
+    h_server_stop_clean(e.srv);
+}
+
+/* ini with the first "from" replaced by "to". */
+static char *replaced(const char *ini, const char *from, const char *to)
+{
+    const char *at = strstr(ini, from);
+    cr_assert(at, "no \"%s\" in the config", from);
+    return h_fmt("%.*s%s%s", (int)(at - ini), ini, to, at + strlen(from));
+}
+
+static void sighup_with(env_t *e, const char *ini, const char *expect)
+{
+    h_replace_file(h_fmt("%s/subwsgi.ini", e->dir), ini);
+    size_t before = h_count(h_log(e->srv), expect);
+    kill(e->srv->proc->pid, SIGHUP);
+    double t0 = h_now();
+    char *log = NULL;
+    while (h_now() - t0 < 10) {
+        free(log);
+        log = h_log(e->srv);
+        if (h_count(log, expect) > before)
+            break;
+        h_nap(0.05);
+    }
+    cr_expect(h_count(log, expect) > before, "no \"%s\" after SIGHUP:\n%s", expect,
+              h_log_tail(e->srv));
+    free(log);
+}
+
+Test(host, sighup_hands_over_the_owners_whose_config_changed_and_no_other)
+{
+    env_t e = make_owners();
+    e.admin_port = h_free_port();
+    start(&e, NULL);
+    long a = worker_pid(e.alice_scgi, "/site/whoami");
+    long b = worker_pid(e.bob_scgi, "/whoami");
+    load_t lb = {.addr = e.bob_scgi}, la = {.addr = e.alice_scgi, .uri = "/site/"};
+    pthread_t tb, ta;
+    cr_assert(pthread_create(&tb, NULL, load_loop, &lb) == 0);
+    cr_assert(pthread_create(&ta, NULL, load_loop, &la) == 0);
+
+    /* The same config: nobody notices. */
+    sighup_with(&e, e.ini, "SIGHUP: applied: 0 of 2 owners");
+    cr_expect_eq(worker_pid(e.alice_scgi, "/site/whoami"), a);
+    cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), b);
+
+    /* alice's app changes: her worker alone is handed over. */
+    char *next = replaced(e.ini, "environ = HOST_APP=alice-site\n",
+                          "environ = HOST_APP=alice-site-v2\n");
+    sighup_with(&e, next, "SIGHUP: applied: 1 of 2 owners");
+    double t0 = h_now();
+    char *r = NULL;
+    while (h_now() - t0 < 10) {
+        r = try_get(e.alice_scgi, "/site/", 30);
+        if (strcmp(r, "200 hello from alice-site-v2") == 0)
+            break;
+        h_nap(0.05);
+    }
+    cr_expect_str_eq(r, "200 hello from alice-site-v2");
+    cr_expect_neq(worker_pid(e.alice_scgi, "/site/whoami"), a);
+    cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), b, "bob's worker was replaced");
+
+    /* What the master holds itself needs a restart: nothing changes. */
+    sighup_with(&e, replaced(next, h_fmt("admin = 127.0.0.1:%d\n", e.admin_port),
+                             "admin = 127.0.0.1:1\n"),
+                "needs a restart of the service; nothing changed");
+    sighup_with(&e, replaced(next, "[server]\n", "[server]\nno-such-key = 1\n"),
+                "the config has errors: nothing changed");
+    cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), b);
+
+    atomic_store(&lb.stop, 1);
+    atomic_store(&la.stop, 1);
+    pthread_join(tb, NULL);
+    pthread_join(ta, NULL);
+    cr_expect_eq(atomic_load(&lb.failed), 0, "bob lost %ld requests (%s)",
+                 atomic_load(&lb.failed), lb.last_error);
+    cr_expect_eq(atomic_load(&la.failed), 0, "alice lost %ld requests (%s)",
+                 atomic_load(&la.failed), la.last_error);
     h_server_stop_clean(e.srv);
 }
