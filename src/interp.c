@@ -487,7 +487,11 @@ sw_interp_t *sw_interp_create(sw_app_t *app, sw_generation_t *g, sw_isolation_t 
     it->state = PyThreadState_GetInterpreter(ts);
     it->id = PyInterpreterState_GetID(it->state);
 
-    if (sw_wsgi_prepare(it) < 0 || load_app(it) < 0) {
+    int loaded = sw_wsgi_prepare(it) == 0 && load_app(it) == 0;
+    /* What the import printed without a final '\n' comes before the
+     * outcome (no Python call: fine with the exception still set). */
+    sw_wsgi_flush_logs(it);
+    if (!loaded) {
         log_load_error(it, app->name, refusal, refusal_len, error);
         back_to_main(it);
         end_interpreter(it);

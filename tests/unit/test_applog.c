@@ -123,9 +123,9 @@ Test(applog, registry_feeds_by_name_and_shares)
     sw_applog_t *b = sw_applog_get("ut-app");
     cr_assert_not_null(a);
     cr_expect_eq(a, b, "two apps of one name share the ring");
-    sw_applog_add("ut-app", SW_LOG_INFO, T, "hello", 5);
-    sw_applog_add("ut-other", SW_LOG_INFO, T, "not ours", 8);
-    sw_applog_add(NULL, SW_LOG_INFO, T, "the server's", 12);
+    sw_applog_add("ut-app", SW_LOG_INFO, T, "hello", 5, NULL, 0);
+    sw_applog_add("ut-other", SW_LOG_INFO, T, "not ours", 8, NULL, 0);
+    sw_applog_add(NULL, SW_LOG_INFO, T, "the server's", 12, NULL, 0);
     sw_applog_put(b);
     size_t n = 1;
     sw_applog_line_t *l = read_n(a, 10, n);
