@@ -6,6 +6,7 @@
   wsgi.errors, and text left without its newline at the request's end.
 - GET /raise: raises RuntimeError("boom-marker") (a traceback).
 - GET /long?N: prints N "x" and then "after-long" in one write.
+- GET /many?N: prints N lines "many I", one print() each.
 """
 import sys
 
@@ -27,5 +28,8 @@ def application(environ, start_response):
     elif path == "/long":
         n = int(environ.get("QUERY_STRING") or "20000")
         sys.stdout.write("x" * n + "\nafter-long\n")
+    elif path == "/many":
+        for i in range(int(environ.get("QUERY_STRING") or "100")):
+            print("many", i)
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"ok\n"]
