@@ -48,6 +48,7 @@ static int handler(void *user, const char *section, const char *name,
 static void key_set(ctx_t *c, const char *name, const char *value);
 static void check_all(ctx_t *c);
 static void check_owners(ctx_t *c);
+static void set_log_files(sw_config_t *cfg);
 static bool apps_share_listener(ctx_t *c, size_t a, size_t b);
 static const sw_strv_t *owner_scgi(ctx_t *c, const sw_app_config_t *app);
 
@@ -329,6 +330,7 @@ sw_config_t *sw_config_parse_string(const char *label, const char *text,
                rc);
     check_all(&c);
     if (c.nerr == 0) {
+        set_log_files(c.cfg);
         ret = c.cfg;
         c.cfg = NULL;
     }
@@ -1149,6 +1151,23 @@ static void check_owners(ctx_t *c)
     }
 }
 
+/* Each app whose owner has a log-dir logs to LOG_DIR/NAME.log as well (the
+ * loader opens it: applog.h). NAME matches [A-Za-z0-9_.-]+, so the file is
+ * always directly in LOG_DIR. */
+static void set_log_files(sw_config_t *cfg)
+{
+    for (size_t i = 0; i < cfg->n_apps; i++) {
+        sw_app_config_t *a = &cfg->apps[i];
+        const sw_user_config_t *u = sw_config_user(cfg, a->owner);
+        if (u == NULL || u->log_dir == NULL)
+            continue;
+        size_t dl = strlen(u->log_dir), nl = strlen(a->name);
+        a->log_file = cfg_xmalloc(dl + nl + sizeof "/.log");
+        snprintf(a->log_file, dl + nl + sizeof "/.log", "%s%s%s.log", u->log_dir,
+                 dl > 0 && u->log_dir[dl - 1] == '/' ? "" : "/", a->name);
+    }
+}
+
 /* An app's listeners: its own scgi, else the [server] ones; in host mode
  * also its owner's (returned by owner_scgi()). */
 static bool apps_share_listener(ctx_t *c, size_t a, size_t b)
@@ -1556,6 +1575,7 @@ static void app_free(sw_app_config_t *app)
     sw_strv_free(&app->env);
     free(app->owner);
     free(app->touch_reload);
+    free(app->log_file);
 }
 
 static void user_free(sw_user_config_t *u)

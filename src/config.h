@@ -85,6 +85,8 @@ typedef struct {
     int max_requests;         /* reload once a generation served this many; 0 = never */
     sw_reload_cfg_t reload;   /* auto | interpreter | process */
     int request_buffering;    /* read the body before queuing (default); 0: stream */
+    char *log_file;           /* LOG_DIR/NAME.log when the owner has a log-dir
+                                 (derived, not a key); else NULL */
 } sw_app_config_t;
 
 typedef struct {

@@ -1194,6 +1194,12 @@ static void on_signal(void)
                 sw_log(SW_LOG_ERROR, NULL, "SIGUSR1: %s", err);
             else
                 sw_log(SW_LOG_INFO, NULL, "SIGUSR1: log files reopened");
+            /* The workers write their apps' LOG_DIR files (applog.h). Not
+             * one still starting: until it blocks SIGUSR1 the signal
+             * would kill it. */
+            for (size_t i = 0; i < M.n_owners; i++)
+                if (M.owners[i].state == W_SERVING && M.owners[i].pid > 0)
+                    kill(M.owners[i].pid, SIGUSR1);
             break;
         }
         case SIGHUP:

@@ -492,6 +492,9 @@ sw_interp_t *sw_interp_create(sw_app_t *app, sw_generation_t *g, sw_isolation_t 
     sw_crashpad_enter(app->name, "import", g->cfg->wsgi);
     int loaded = sw_wsgi_prepare(it) == 0 && load_app(it) == 0;
     sw_crashpad_leave();
+    /* What the import printed without a final '\n' comes before the
+     * outcome (no Python call: fine with the exception still set). */
+    sw_wsgi_flush_logs(it);
     if (!loaded) {
         log_load_error(it, app->name, refusal, refusal_len, error);
         back_to_main(it);

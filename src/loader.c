@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "applog.h"
 #include "clock.h"
 #include "fault.h"
 #include "interp.h"
@@ -334,6 +335,13 @@ static void *keeper_main(void *arg)
 {
     sw_generation_t *g = arg;
     sw_app_t *app = g->app;
+    /* The app's log file (applog.h) before its code runs, so the import's
+     * lines are in it. Here: this process runs as its final user by now
+     * (in host mode the owner's run-as), and this thread holds no lock and
+     * no GIL yet, so an open that blocks (NFS) stalls this build alone. */
+    char err[512];
+    if (sw_applog_set_file(app->log, g->cfg->log_file, err, sizeof err) < 0)
+        sw_log(SW_LOG_ERROR, app->name, "%s; its lines go to the error log only", err);
     sw_python_loader_attach();
     if (build(g) < 0) {
         sw_python_loader_detach();

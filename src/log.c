@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINE_MAX_BYTES 8192
+#define LINE_MAX_BYTES SW_LOG_LINE_MAX
 
 static int error_fd = STDERR_FILENO;
 static int access_fd = STDERR_FILENO;   /* -1 when off */
@@ -98,7 +98,9 @@ int sw_log_reopen(char *err, size_t errlen)
 {
     int rc_error = reopen_one(error_path, error_fd, err, errlen);
     int rc_access = reopen_one(access_path, access_fd, err, errlen);
-    return rc_error < 0 || rc_access < 0 ? -1 : 0;
+    /* The apps' own files (applog.h), rotated with the rest. */
+    int rc_apps = sw_applog_reopen_files(err, errlen);
+    return rc_error < 0 || rc_access < 0 || rc_apps < 0 ? -1 : 0;
 }
 
 void sw_log_close(void)
@@ -124,14 +126,9 @@ void sw_log_timestamp(char out[32])
     snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000L);
 }
 
-static void write_line(int fd, char *line, size_t len)
+static void write_all(int fd, const char *line, size_t len)
 {
-    if (fd < 0)
-        return;
-    if (len >= LINE_MAX_BYTES)
-        len = LINE_MAX_BYTES - 1;
-    line[len++] = '\n';
-    while (len > 0) {
+    while (fd >= 0 && len > 0) {
         ssize_t w = write(fd, line, len);
         if (w < 0 && errno == EINTR)
             continue;
@@ -140,6 +137,32 @@ static void write_line(int fd, char *line, size_t len)
         line += w;
         len -= (size_t)w;
     }
+}
+
+/* Ends line (len bytes, cut at the bound) with its '\n'; returns the new
+ * length. line has LINE_MAX_BYTES of room. */
+static size_t end_line(char *line, size_t len)
+{
+    if (len >= LINE_MAX_BYTES)
+        len = LINE_MAX_BYTES - 1;
+    line[len++] = '\n';
+    return len;
+}
+
+static void write_line(int fd, char *line, size_t len)
+{
+    if (fd >= 0)
+        write_all(fd, line, end_line(line, len));
+}
+
+/* An error-log line (its text at line + p, n bytes in all): to the error
+ * log, and when it names an app to that app's ring and log file too. */
+static void emit(sw_log_level_t level, const char *app, const char *ts, char *line,
+                 size_t p, size_t n)
+{
+    size_t total = end_line(line, n);
+    sw_applog_add(app, level, ts, line + p, total - 1 - p, line, total);
+    write_all(error_fd, line, total);
 }
 
 const char *sw_log_level_name(sw_log_level_t level)
@@ -170,9 +193,9 @@ void sw_log(sw_log_level_t level, const char *app, const char *fmt, ...)
     if (m > 0)
         n += escape(line + n, LINE_MAX_BYTES - 1 - n, msg,
                     (size_t)m < sizeof msg ? (size_t)m : sizeof msg - 1, ESC_TEXT);
-    /* The app's copy for the admin API (GET /v1/apps/NAME/log). */
-    sw_applog_add(app, level, ts, line + p, n - p);
-    write_line(error_fd, line, n);
+    /* Also the app's copy for the admin API (GET /v1/apps/NAME/log) and
+     * its log file. */
+    emit(level, app, ts, line, p, n);
 }
 
 void sw_log_text(sw_log_level_t level, const char *app, const char *text,
@@ -184,8 +207,7 @@ void sw_log_text(sw_log_level_t level, const char *app, const char *text,
         char line[LINE_MAX_BYTES], ts[32];
         size_t n = prefix(line, ts, level, app), p = n;
         n += escape(line + n, LINE_MAX_BYTES - 1 - n, text, piece, ESC_TEXT);
-        sw_applog_add(app, level, ts, line + p, n - p);
-        write_line(error_fd, line, n);
+        emit(level, app, ts, line, p, n);
         if (!nl)
             break;
         text = nl + 1;

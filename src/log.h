@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Bytes of one log line, its prefix included; a longer one is cut. */
+#define SW_LOG_LINE_MAX 8192
+
 typedef enum { SW_LOG_DEBUG, SW_LOG_INFO, SW_LOG_WARN, SW_LOG_ERROR } sw_log_level_t;
 
 /* Opens the logs: "stderr", "off" (access log only) or a path (appended).
@@ -18,15 +21,17 @@ void sw_log_close(void);
 
 /* Reopens the log files sw_log_open opened (not stderr), for log rotation
  * (SIGUSR1): the same file descriptors then point at new files of the same
- * names, so concurrent writers never see a closed one. Returns 0, or -1 with
- * a message in err (that log keeps writing to its old file). */
+ * names, so concurrent writers never see a closed one; and the apps' own
+ * log files (applog.h). Returns 0, or -1 with a message in err (that log
+ * keeps writing to its old file). */
 int sw_log_reopen(char *err, size_t errlen);
 
 /* "2026-11-26T15:40:51.123Z LEVEL [APP] message"; app NULL means the server.
  * Control bytes of the message but tab (and DEL) are written as \xHH, so
  * client or app data in it can neither start a line nor drive a terminal;
  * sw_log_text likewise, after splitting at line feeds. A line that names
- * an app is also kept in that app's ring (applog.h) for the admin API. */
+ * an app is also kept in that app's ring (applog.h) for the admin API and
+ * written to the app's log file, if it has one. */
 void sw_log(sw_log_level_t level, const char *app, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

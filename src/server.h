@@ -30,6 +30,10 @@
  *  9    app->log->lock (applog.c)   one app's last log lines. 8 and 9 are
  *                                   leaves: log.c takes them under any lock
  *                                   above (or a GIL) to copy an app's line
+ * 10    app->log->file_lock         one app's log file (fd, path): a leaf,
+ *       (applog.c)                  taken alone (never with 8 or 9) under
+ *                                   any lock above to write a line; no file
+ *                                   is ever opened while it is held
  *  -    atomics                     counters, app->cfg and app->refs,
  *                                   request contexts' refs and finished flag
  *                                   (reqctx.h), worker seq/deadline

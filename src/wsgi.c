@@ -34,6 +34,9 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->start_response_type);
     Py_VISIT(st->errors_type);
     Py_VISIT(st->file_wrapper_type);
+    Py_VISIT(st->out);
+    Py_VISIT(st->err);
+    Py_VISIT(st->errors);
     return 0;
 }
 
@@ -44,6 +47,9 @@ static int module_clear(PyObject *m)
     Py_CLEAR(st->start_response_type);
     Py_CLEAR(st->errors_type);
     Py_CLEAR(st->file_wrapper_type);
+    Py_CLEAR(st->out);
+    Py_CLEAR(st->err);
+    Py_CLEAR(st->errors);
     return 0;
 }
 
@@ -106,6 +112,31 @@ int sw_wsgi_register_module(void)
 
 /* ---- wsgi.errors / sys.stdout / sys.stderr --------------------------- */
 
+/* Logs the line held in buf (if any) and empties it. Empty lines are not
+ * logged: a line of nothing says nothing in the error log. */
+static void errors_emit(sw_errors_object_t *self)
+{
+    if (self->len > 0)
+        sw_log_text(self->level, self->app_name, self->buf, self->len);
+    self->len = 0;
+}
+
+void sw_errors_flush_line(PyObject *stream)
+{
+    sw_errors_object_t *self = (sw_errors_object_t *)stream;
+    if (!stream)
+        return;
+    errors_emit(self);
+    /* The next text begins a line of its own (a new request's). */
+    self->cutting = 0;
+}
+
+/* Line by line: print("a", 1) writes "a", " ", "1" and "\n" in four
+ * calls, and they make one line. A line longer than the buffer (the
+ * error log's bound) is logged cut there and the rest of it dropped, as
+ * the error log cuts its lines; text without a '\n' is logged when the
+ * buffer fills, at the request's end, or when the interpreter ends. No
+ * allocation per line: the buffer is part of the object. */
 static PyObject *errors_write(PyObject *op, PyObject *arg)
 {
     sw_errors_object_t *self = (sw_errors_object_t *)op;
@@ -118,13 +149,28 @@ static PyObject *errors_write(PyObject *op, PyObject *arg)
     const char *s = PyUnicode_AsUTF8AndSize(arg, &len);
     if (!s)
         return NULL;
-    /* print() writes the text and the newline separately: drop the lone
-     * newline instead of logging an empty line. */
-    Py_ssize_t n = len;
-    if (n > 0 && s[n - 1] == '\n')
-        n--;
-    if (n > 0)
-        sw_log_text(self->level, self->app_name, s, (size_t)n);
+    size_t left = (size_t)len;
+    while (left > 0) {
+        const char *nl = memchr(s, '\n', left);
+        size_t piece = nl ? (size_t)(nl - s) : left;
+        if (!self->cutting) {
+            size_t room = sizeof self->buf - self->len;
+            size_t take = piece < room ? piece : room;
+            memcpy(self->buf + self->len, s, take);
+            self->len += take;
+            if (nl || self->len == sizeof self->buf) {
+                errors_emit(self);
+                /* Full without its end: drop the rest of this line. */
+                self->cutting = !nl;
+            }
+        } else if (nl) {
+            self->cutting = 0;   /* the end of the line being dropped */
+        }
+        if (!nl)
+            break;
+        s = nl + 1;
+        left -= piece + 1;
+    }
     return PyLong_FromSsize_t(PyUnicode_GET_LENGTH(arg));
 }
 
@@ -165,6 +211,9 @@ static PyObject *errors_false(PyObject *op, PyObject *unused)
 static void errors_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
+    /* The interpreter ends (or the app dropped its stream): what it held
+     * of a line is not lost. */
+    sw_errors_flush_line(self);
     tp->tp_free(self);
     Py_DECREF(tp);
 }
@@ -199,6 +248,8 @@ PyObject *sw_errors_new(sw_module_state_t *st, const char *app_name, sw_log_leve
         return NULL;
     o->app_name = app_name;
     o->level = level;
+    o->cutting = 0;
+    o->len = 0;
     return (PyObject *)o;
 }
 
@@ -221,7 +272,7 @@ static int build_environ_template(sw_interp_t *it, sw_module_state_t *st)
         return -1;
     it->environ_template = t;
     if (set_item(t, "wsgi.version", Py_BuildValue("(ii)", 1, 0)) < 0 ||
-        set_item(t, "wsgi.errors", sw_errors_new(st, it->app->name, SW_LOG_WARN)) < 0 ||
+        PyDict_SetItemString(t, "wsgi.errors", st->errors) < 0 ||
         set_item(t, "wsgi.multithread", PyBool_FromLong(cfg->threads > 1)) < 0 ||
         set_item(t, "wsgi.multiprocess", PyBool_FromLong(0)) < 0 ||
         set_item(t, "wsgi.run_once", PyBool_FromLong(0)) < 0 ||
@@ -260,13 +311,15 @@ int sw_wsgi_prepare(sw_interp_t *it)
         return -1;
     it->module = mod;
     sw_module_state_t *st = module_state(mod);
-    PyObject *out = sw_errors_new(st, it->app->name, SW_LOG_INFO);
-    PyObject *err = sw_errors_new(st, it->app->name, SW_LOG_WARN);
-    int rc = (out && err && PySys_SetObject("stdout", out) == 0 &&
-              PySys_SetObject("stderr", err) == 0) ? 0 : -1;
-    Py_XDECREF(out);
-    Py_XDECREF(err);
-    if (rc < 0)
+    /* The module state keeps them, for the flush at each request's end
+     * (the main interpreter's module outlives an app that ran in it). */
+    Py_CLEAR(st->out);
+    Py_CLEAR(st->err);
+    Py_CLEAR(st->errors);
+    if (!(st->out = sw_errors_new(st, it->app->name, SW_LOG_INFO)) ||
+        !(st->err = sw_errors_new(st, it->app->name, SW_LOG_WARN)) ||
+        !(st->errors = sw_errors_new(st, it->app->name, SW_LOG_WARN)) ||
+        PySys_SetObject("stdout", st->out) < 0 || PySys_SetObject("stderr", st->err) < 0)
         return -1;
     PyObject *tb = PyImport_ImportModule("traceback");
     if (!tb)
@@ -278,8 +331,19 @@ int sw_wsgi_prepare(sw_interp_t *it)
     return build_environ_template(it, st);
 }
 
+void sw_wsgi_flush_logs(sw_interp_t *it)
+{
+    if (!it->module)
+        return;
+    sw_module_state_t *st = module_state(it->module);
+    sw_errors_flush_line(st->out);
+    sw_errors_flush_line(st->err);
+    sw_errors_flush_line(st->errors);
+}
+
 void sw_wsgi_release(sw_interp_t *it)
 {
+    sw_wsgi_flush_logs(it);
     Py_CLEAR(it->callable);
     Py_CLEAR(it->environ_template);
     Py_CLEAR(it->environ_extra);
@@ -552,6 +616,8 @@ void sw_wsgi_serve(sw_worker_t *w, sw_request_t *r, sw_wsgi_result_t *out)
     goto done;
 
 error:
+    /* The app's own lines first, then why it failed. */
+    sw_wsgi_flush_logs(it);
     if (ctx->client_aborted) {
         /* The client left mid-body (wsgi.input raised, and the app let it
          * through): the client's doing, not the app's. One line, no
@@ -584,6 +650,8 @@ done:
     }
     if (PyErr_Occurred())
         sw_interp_log_exception(it, ctx->app_name, "unexpected error");
+    /* A line the app left open ends with its request. */
+    sw_wsgi_flush_logs(it);
     out->status = ctx->headers_sent ? ctx->status_code : 0;
     out->bytes = ctx->bytes_sent;
     /* The objects may outlive the request (an app can keep references):

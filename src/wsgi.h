@@ -22,9 +22,15 @@ typedef struct {
 int sw_wsgi_register_module(void);
 
 /* In a new interpreter (its GIL held): imports _subwsgi, points sys.stdout
- * and sys.stderr at the error log, builds the environ template. Returns 0,
- * or -1 with a Python exception set. */
+ * and sys.stderr at the error log (line by line, credited to the app),
+ * builds the environ template. Returns 0, or -1 with a Python exception
+ * set. */
 int sw_wsgi_prepare(sw_interp_t *it);
+
+/* Logs the lines the interpreter's sys.stdout, sys.stderr and wsgi.errors
+ * hold without their '\n' yet (its GIL held): after the import, at each
+ * request's end, at the end. */
+void sw_wsgi_flush_logs(sw_interp_t *it);
 
 /* Releases what sw_wsgi_prepare and the loader stored in it (GIL held). */
 void sw_wsgi_release(sw_interp_t *it);

@@ -20,10 +20,16 @@ typedef struct {
                                   * was logged (once per request) */
 } sw_ctxobject_t;                /* InputStream and StartResponse */
 
+/* wsgi.errors, sys.stdout, sys.stderr: line-buffered into the error log
+ * (and so the app's ring and log file). The buffer is guarded by the GIL
+ * of the object's interpreter: no method releases it. */
 typedef struct {
     PyObject_HEAD
     const char *app_name;        /* borrowed from the config: outlives us */
     sw_log_level_t level;
+    int cutting;                 /* the line outgrew buf: drop to its '\n' */
+    size_t len;                  /* bytes in buf: the line not ended yet */
+    char buf[SW_LOG_LINE_MAX];
 } sw_errors_object_t;
 
 typedef struct {
@@ -37,6 +43,9 @@ typedef struct {
     PyTypeObject *start_response_type;
     PyTypeObject *errors_type;
     PyTypeObject *file_wrapper_type;
+    /* This interpreter's streams (strong references, set by
+     * sw_wsgi_prepare), flushed at each request's end. */
+    PyObject *out, *err, *errors;
 } sw_module_state_t;
 
 /* Type specs, defined in wsgi_input.c and wsgi_response.c. */
@@ -85,5 +94,8 @@ void sw_response_error(sw_reqctx_t *ctx, int status, const char *reason);
 /* A new errors stream object (new reference). */
 PyObject *sw_errors_new(sw_module_state_t *st, const char *app_name,
                         sw_log_level_t level);
+
+/* Logs what the stream holds of a line not ended yet (GIL held). */
+void sw_errors_flush_line(PyObject *stream);
 
 #endif
