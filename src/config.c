@@ -483,6 +483,21 @@ void sw_config_free(sw_config_t *cfg)
     free(cfg);
 }
 
+int sw_strv_equal(const sw_strv_t *a, const sw_strv_t *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->items[i], b->items[i]) != 0)
+            return 0;
+    return 1;
+}
+
+int sw_str_equal(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
 size_t sw_config_keep_owner(sw_config_t *cfg, const char *owner)
 {
     size_t k = 0;

@@ -162,6 +162,9 @@ const sw_user_config_t *sw_config_user(const sw_config_t *cfg, const char *name)
 size_t sw_config_n_owners(const sw_config_t *cfg);
 
 void sw_strv_push(sw_strv_t *v, const char *s);
+/* Same items in the same order; same string, or both NULL. */
+int sw_strv_equal(const sw_strv_t *a, const sw_strv_t *b);
+int sw_str_equal(const char *a, const char *b);
 void sw_strv_free(sw_strv_t *v);
 void sw_errors_add(sw_errors_t *errs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -16,6 +16,10 @@
 #include "fault.h"
 #include "log.h"
 
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
 #define MAX_INHERITED SW_HANDOVER_MAX_FDS
 
 static struct {
@@ -431,4 +435,13 @@ static int socket_matches(int fd, const char *addr_text)
 const char *sw_handover_exe(void)
 {
     return H.exe;
+}
+
+void sw_handover_notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+    sd_notify(0, state);
+#else
+    (void)state;
+#endif
 }

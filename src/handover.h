@@ -64,6 +64,10 @@ typedef struct {
  * why\n" and closes it), or -1 with the reason in why. */
 int sw_handover_spawn(const sw_spawn_t *sp, pid_t *pid, int *ready_r, char *why, size_t whylen);
 
+/* systemd's Type=notify: READY=1, RELOADING=1 (a handover), MAINPID=N (its
+ * successor), STOPPING=1. A no-op without libsystemd or outside systemd. */
+void sw_handover_notify(const char *state);
+
 /* The path of the binary a spawn runs. */
 const char *sw_handover_exe(void);
 

@@ -28,9 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include "applog.h"
 #include "handover.h"
@@ -158,14 +155,6 @@ static double now_mono(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void notify(const char *state)
-{
-#ifdef HAVE_SYSTEMD
-    sd_notify(0, state);
-#else
-    (void)state;
-#endif
-}
 
 /* ---- set-up ------------------------------------------------------------------- */
 
@@ -955,7 +944,7 @@ static void begin_stop(const char *why)
      * margin for its start-up or a wedged shutdown) it is killed. */
     M.stop_deadline = now_mono() + M.cfg->drain_timeout + 10;
     sw_log(SW_LOG_INFO, NULL, "%s: stopping %zu workers", why, M.n_owners);
-    notify("STOPPING=1");
+    sw_handover_notify("STOPPING=1");
     for (size_t i = 0; i < M.n_owners; i++) {
         owner_t *o = &M.owners[i];
         if (o->prev.pid > 0 && !o->prev.told_to_stop) {
@@ -972,21 +961,6 @@ static void begin_stop(const char *why)
 }
 
 /* ---- SIGHUP ------------------------------------------------------------------------ */
-
-static int str_same(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-static int strv_same(const sw_strv_t *a, const sw_strv_t *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->items[i], b->items[i]) != 0)
-            return 0;
-    return 1;
-}
 
 /* The listeners of owner in cfg, as their text forms, sorted into out
  * (one per line). */
@@ -1010,13 +984,13 @@ static int master_unchanged(const sw_config_t *next, char *why, size_t len)
 {
     const sw_config_t *cur = M.cfg;
     const char *what = next->mode != SW_MODE_HOST ? "mode"
-                       : !strv_same(&cur->scgi, &next->scgi) ? "[server] scgi"
-                       : !str_same(cur->admin, next->admin) ? "admin"
-                       : !str_same(cur->admin_tls_cert, next->admin_tls_cert) ||
-                         !str_same(cur->admin_tls_key, next->admin_tls_key) ? "admin TLS"
-                       : !str_same(cur->error_log, next->error_log) ||
-                         !str_same(cur->access_log, next->access_log) ? "a log file"
-                       : !str_same(cur->pid_file, next->pid_file) ? "pid-file"
+                       : !sw_strv_equal(&cur->scgi, &next->scgi) ? "[server] scgi"
+                       : !sw_str_equal(cur->admin, next->admin) ? "admin"
+                       : !sw_str_equal(cur->admin_tls_cert, next->admin_tls_cert) ||
+                         !sw_str_equal(cur->admin_tls_key, next->admin_tls_key) ? "admin TLS"
+                       : !sw_str_equal(cur->error_log, next->error_log) ||
+                         !sw_str_equal(cur->access_log, next->access_log) ? "a log file"
+                       : !sw_str_equal(cur->pid_file, next->pid_file) ? "pid-file"
                        : cur->socket_mode != next->socket_mode ? "socket-mode" : NULL;
     if (what) {
         snprintf(why, len, "%s changed", what);
@@ -1276,7 +1250,7 @@ static void maybe_ready(void)
             return;
     M.told_ready = 1;
     sw_log(SW_LOG_INFO, NULL, "ready: %zu owners, %zu listeners", M.n_owners, M.n_listeners);
-    notify("READY=1");
+    sw_handover_notify("READY=1");
 }
 
 static void serve(void)

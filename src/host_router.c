@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dlist.h"
 #include "log.h"
 #include "request.h"
 #include "route.h"
@@ -84,28 +85,12 @@ static double now_s(void)
 
 static void list_append(hlist_t *l, hconn_t *c)
 {
-    c->prev = l->tail;
-    c->next = NULL;
-    if (l->tail)
-        l->tail->next = c;
-    else
-        l->head = c;
-    l->tail = c;
-    l->count++;
+    SW_DLIST_APPEND(l, c);
 }
 
 static void list_remove(hlist_t *l, hconn_t *c)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        l->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        l->tail = c->prev;
-    c->prev = c->next = NULL;
-    l->count--;
+    SW_DLIST_REMOVE(l, c);
 }
 
 static void drop(sw_router_t *r, hconn_t *c)

@@ -22,6 +22,7 @@
 
 #include "app.h"
 #include "fault.h"
+#include "dlist.h"
 #include "log.h"
 #include "request.h"
 #include "scgi.h"
@@ -140,28 +141,12 @@ static double now_s(void)
 
 static void list_append(conn_list_t *l, conn_t *c)
 {
-    c->prev = l->tail;
-    c->next = NULL;
-    if (l->tail)
-        l->tail->next = c;
-    else
-        l->head = c;
-    l->tail = c;
-    l->count++;
+    SW_DLIST_APPEND(l, c);
 }
 
 static void list_remove(conn_list_t *l, conn_t *c)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        l->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        l->tail = c->prev;
-    c->prev = c->next = NULL;
-    l->count--;
+    SW_DLIST_REMOVE(l, c);
 }
 
 static conn_list_t *list_of(sw_io_t *io, conn_t *c)

@@ -21,9 +21,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#ifdef HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include "app.h"
 #include "backend_server.h"
@@ -376,30 +373,18 @@ static int write_pid_file(const char *path, char *err, size_t errlen)
 
 /* ---- SIGHUP ------------------------------------------------------------------ */
 
-static int strv_equal(const sw_strv_t *a, const sw_strv_t *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->items[i], b->items[i]) != 0)
-            return 0;
-    return 1;
-}
-
-static int str_equal(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
 
 /* Whether the app's code or interpreters must be rebuilt. Mounts, owner and
  * listeners apply without a reload. */
 static int needs_reload(const sw_app_config_t *a, const sw_app_config_t *b)
 {
-    return !str_equal(a->wsgi_file, b->wsgi_file) || !str_equal(a->wsgi_module, b->wsgi_module) ||
-           !str_equal(a->callable, b->callable) || !strv_equal(&a->python_path, &b->python_path) ||
-           !str_equal(a->venv, b->venv) || a->isolation != b->isolation ||
+    return !sw_str_equal(a->wsgi_file, b->wsgi_file) ||
+           !sw_str_equal(a->wsgi_module, b->wsgi_module) ||
+           !sw_str_equal(a->callable, b->callable) ||
+           !sw_strv_equal(&a->python_path, &b->python_path) ||
+           !sw_str_equal(a->venv, b->venv) || a->isolation != b->isolation ||
            a->interpreters != b->interpreters || a->threads != b->threads ||
-           !strv_equal(&a->environ, &b->environ) || !strv_equal(&a->env, &b->env);
+           !sw_strv_equal(&a->environ, &b->environ) || !sw_strv_equal(&a->env, &b->env);
 }
 
 /* Whether address text (as sw_addr_parse prints it) is among specs. */
@@ -475,13 +460,13 @@ static int listeners_changed(const sw_server_t *s, const sw_config_t *next, char
         if (sw_addr_parse(next->admin, &a, err, sizeof err) == 0)
             snprintf(admin_next, sizeof admin_next, "%s", a.text);
     }
-    if (!str_equal(admin_now, next->admin ? admin_next : NULL)) {
+    if (!sw_str_equal(admin_now, next->admin ? admin_next : NULL)) {
         snprintf(why, len, "admin port %.200s -> %.200s", admin_now ? admin_now : "off",
                  next->admin ? admin_next : "off");
         return 1;
     }
-    if (next->admin && (!str_equal(s->cfg->admin_tls_cert, next->admin_tls_cert) ||
-                        !str_equal(s->cfg->admin_tls_key, next->admin_tls_key))) {
+    if (next->admin && (!sw_str_equal(s->cfg->admin_tls_cert, next->admin_tls_cert) ||
+                        !sw_str_equal(s->cfg->admin_tls_key, next->admin_tls_key))) {
         snprintf(why, len, "admin TLS certificate or key changed");
         return 1;
     }
@@ -617,18 +602,6 @@ static int reload_config(sw_server_t *s, sw_config_t **handover_cfg)
     return 0;
 }
 
-/* ---- systemd ------------------------------------------------------------------- */
-
-/* Type=notify: READY, RELOADING (a handover), MAINPID (its successor),
- * STOPPING. A no-op without libsystemd or outside systemd. */
-static void notify(const char *state)
-{
-#ifdef HAVE_SYSTEMD
-    sd_notify(0, state);
-#else
-    (void)state;
-#endif
-}
 
 /* ---- process handover ---------------------------------------------------------- */
 
@@ -797,7 +770,7 @@ static int handover(sw_server_t *s, const char *signal_name, const sw_config_t *
     char why[4096];
     pid_t successor = 0;
     sw_log(SW_LOG_INFO, NULL, "handover asked by %s", user);
-    notify("RELOADING=1");
+    sw_handover_notify("RELOADING=1");
     int rc = sw_handover_run(fds, names, n, state, s->cfg->load_timeout + 30, why, sizeof why,
                              &successor);
     free(state);
@@ -807,7 +780,7 @@ static int handover(sw_server_t *s, const char *signal_name, const sw_config_t *
                (long)successor);
         char main_pid[64];
         snprintf(main_pid, sizeof main_pid, "MAINPID=%ld\nREADY=1", (long)successor);
-        notify(main_pid);
+        sw_handover_notify(main_pid);
         forward_sighup(successor);
         /* Stop taking SCGI connections before anyone is told: a request
          * sent after the answer must reach the new code. What this process
@@ -820,7 +793,7 @@ static int handover(sw_server_t *s, const char *signal_name, const sw_config_t *
         }
         remove_unpassed_socket_files(s, cfg);
     } else {
-        notify("READY=1");
+        sw_handover_notify("READY=1");
         sw_log(SW_LOG_ERROR, NULL, "handover aborted; this process keeps serving:");
         sw_log_text(SW_LOG_ERROR, NULL, why, strlen(why));
     }
@@ -1110,13 +1083,13 @@ int sw_server_run(sw_config_t *cfg, int quick)
     if (sw_handover_is_successor())
         sw_handover_ready();
     else
-        notify("READY=1");
+        sw_handover_notify("READY=1");
 
     sw_host_worker_serving(s);
     serve_until_stopped(s);
     sw_host_worker_stopping();
     if (!s->handed_over)
-        notify("STOPPING=1");
+        sw_handover_notify("STOPPING=1");
     int rc = shutdown_gracefully(s);
     cleanup(s);
     if (rc == 0)

@@ -202,6 +202,18 @@ static long worker_pid(const char *addr, const char *uri)
     return strtol(pid, NULL, 10);
 }
 
+/* The pid serving uri on addr once it is no longer old (up to 10 s: an
+ * old process may take a connection or two more before it stops
+ * accepting, as it drains); old when it never changes. */
+static long new_worker_pid(const char *addr, const char *uri, long old)
+{
+    long pid = old;
+    double t0 = h_now();
+    while (pid == old && h_now() - t0 < 10)
+        pid = worker_pid(addr, uri);
+    return pid;
+}
+
 Test(host, each_owner_runs_in_a_process_of_their_own_as_their_user)
 {
     env_t e = make_owners();
@@ -291,6 +303,24 @@ static void *load_loop(void *arg)
     return NULL;
 }
 
+/* Starts load on addr (uri NULL: "/") on a thread of its own. */
+static void load_start(load_t *l, pthread_t *t, const char *addr, const char *uri)
+{
+    *l = (load_t){.addr = addr, .uri = uri};
+    cr_assert(pthread_create(t, NULL, load_loop, l) == 0);
+}
+
+/* Stops it and expects that it lost nothing (and served some). */
+static void load_stop(load_t *l, pthread_t t, const char *who)
+{
+    atomic_store(&l->stop, 1);
+    pthread_join(t, NULL);
+    cr_expect_eq(atomic_load(&l->failed), 0, "%s lost %ld of %ld requests (%s)", who,
+                 atomic_load(&l->failed), atomic_load(&l->ok) + atomic_load(&l->failed),
+                 l->last_error);
+    cr_expect_gt(atomic_load(&l->ok), 10, "%s: too few requests to tell", who);
+}
+
 Test(host, a_crashing_worker_is_restarted_and_other_owners_never_notice)
 {
     env_t e = make_owners();
@@ -298,9 +328,9 @@ Test(host, a_crashing_worker_is_restarted_and_other_owners_never_notice)
     long bob_before = worker_pid(e.bob_scgi, "/whoami");
     long alice_before = worker_pid(e.alice_scgi, "/site/whoami");
 
-    load_t load = {.addr = e.bob_scgi};
+    load_t load;
     pthread_t t;
-    cr_assert(pthread_create(&t, NULL, load_loop, &load) == 0);
+    load_start(&load, &t, e.bob_scgi, NULL);
 
     /* A segfault in one of alice's apps takes her worker down... */
     char *r = try_get(e.alice_scgi, "/crash/segv", 30);
@@ -338,12 +368,7 @@ Test(host, a_crashing_worker_is_restarted_and_other_owners_never_notice)
     r = try_get(e.alice_scgi, "/site/", 30);
     cr_expect_str_eq(r, "200 hello from alice-site");
 
-    atomic_store(&load.stop, 1);
-    pthread_join(t, NULL);
-    cr_expect_eq(atomic_load(&load.failed), 0, "bob lost %ld of %ld requests (%s)",
-                 atomic_load(&load.failed), atomic_load(&load.ok) + atomic_load(&load.failed),
-                 load.last_error);
-    cr_expect_gt(atomic_load(&load.ok), 10);
+    load_stop(&load, t, "bob");
     cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), bob_before, "bob's worker was replaced");
     h_server_stop_clean(e.srv);
 }
@@ -483,12 +508,11 @@ Test(host, recycling_one_owner_drops_nothing_and_leaves_the_other_alone)
     start(&e, NULL);
     long a = worker_pid(e.alice_scgi, "/site/whoami");
     long b = worker_pid(e.bob_scgi, "/whoami");
-    load_t la = {.addr = e.alice_scgi, .uri = "/site/"}, lb = {.addr = e.bob_scgi};
-    load_t ls = {.addr = e.shared, .uri = "/site/"};
+    load_t la, lb, ls;
     pthread_t ta, tb, ts;
-    cr_assert(pthread_create(&ta, NULL, load_loop, &la) == 0);
-    cr_assert(pthread_create(&tb, NULL, load_loop, &lb) == 0);
-    cr_assert(pthread_create(&ts, NULL, load_loop, &ls) == 0);
+    load_start(&la, &ta, e.alice_scgi, "/site/");
+    load_start(&lb, &tb, e.bob_scgi, NULL);
+    load_start(&ls, &ts, e.shared, "/site/");
     h_nap(0.3);
 
     /* Under load: alice's worker is handed over to a new process. */
@@ -496,12 +520,7 @@ Test(host, recycling_one_owner_drops_nothing_and_leaves_the_other_alone)
     cr_expect_eq(h_admin_call(e.admin_port, ADMIN_TOKEN, "POST",
                               "/v1/server/recycle?owner=alice&wait=30", &j, 40), 200);
     json_decref(j);
-    /* The old process may take a connection or two more before it has
-     * stopped accepting (it drains). */
-    long a2 = a;
-    double t0 = h_now();
-    while (a2 == a && h_now() - t0 < 10)
-        a2 = worker_pid(e.alice_scgi, "/site/whoami");
+    long a2 = new_worker_pid(e.alice_scgi, "/site/whoami", a);
     cr_expect_neq(a2, a, "alice's worker was not replaced");
     h_nap(0.3);
 
@@ -520,21 +539,9 @@ Test(host, recycling_one_owner_drops_nothing_and_leaves_the_other_alone)
                      "the failed handover replaced it");
     unlink(broken);
 
-    atomic_store(&la.stop, 1);
-    atomic_store(&lb.stop, 1);
-    atomic_store(&ls.stop, 1);
-    pthread_join(ta, NULL);
-    pthread_join(tb, NULL);
-    pthread_join(ts, NULL);
-    load_t *loads[] = {&la, &lb, &ls};
-    const char *names[] = {"alice's listener", "bob's listener", "the shared listener"};
-    for (int i = 0; i < 3; i++) {
-        cr_expect_eq(atomic_load(&loads[i]->failed), 0, "%s lost %ld of %ld requests (%s)",
-                     names[i], atomic_load(&loads[i]->failed),
-                     atomic_load(&loads[i]->ok) + atomic_load(&loads[i]->failed),
-                     loads[i]->last_error);
-        cr_expect_gt(atomic_load(&loads[i]->ok), 10, "%s", names[i]);
-    }
+    load_stop(&la, ta, "alice's listener");
+    load_stop(&lb, tb, "bob's listener");
+    load_stop(&ls, ts, "the shared listener");
     cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), b, "bob's worker was replaced");
     h_server_stop_clean(e.srv);
 }
@@ -547,31 +554,22 @@ Test(host, a_process_reload_hands_over_that_owners_worker_alone)
               "reload = process\n");
     long a = worker_pid(e.alice_scgi, "/proc/whoami");
     long b = worker_pid(e.bob_scgi, "/whoami");
-    load_t lb = {.addr = e.bob_scgi}, la = {.addr = e.alice_scgi, .uri = "/site/"};
+    load_t lb, la;
     pthread_t tb, ta;
-    cr_assert(pthread_create(&tb, NULL, load_loop, &lb) == 0);
-    cr_assert(pthread_create(&ta, NULL, load_loop, &la) == 0);
+    load_start(&lb, &tb, e.bob_scgi, NULL);
+    load_start(&la, &ta, e.alice_scgi, "/site/");
 
     json_t *j = NULL;
     cr_expect_eq(h_admin_call(e.admin_port, ALICE_TOKEN, "POST",
                               "/v1/apps/alice-proc/reload?wait=30", &j, 40), 200,
                  "%s\n%s", j ? json_dumps(j, 0) : "", h_log_tail(e.srv));
     json_decref(j);
-    long a2 = a;
-    double t0 = h_now();
-    while (a2 == a && h_now() - t0 < 10)
-        a2 = worker_pid(e.alice_scgi, "/proc/whoami");
-    cr_expect_neq(a2, a, "a process reload kept alice's process");
+    cr_expect_neq(new_worker_pid(e.alice_scgi, "/proc/whoami", a), a,
+                  "a process reload kept alice's process");
     cr_expect(h_log_wait(e.srv, "worker alice asked for a handover of itself", 5));
 
-    atomic_store(&lb.stop, 1);
-    atomic_store(&la.stop, 1);
-    pthread_join(tb, NULL);
-    pthread_join(ta, NULL);
-    cr_expect_eq(atomic_load(&lb.failed), 0, "bob lost %ld requests (%s)",
-                 atomic_load(&lb.failed), lb.last_error);
-    cr_expect_eq(atomic_load(&la.failed), 0, "alice lost %ld requests (%s)",
-                 atomic_load(&la.failed), la.last_error);
+    load_stop(&lb, tb, "bob");
+    load_stop(&la, ta, "alice");
     cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), b, "bob's worker was replaced");
     h_server_stop_clean(e.srv);
 }
@@ -668,10 +666,10 @@ Test(host, sighup_hands_over_the_owners_whose_config_changed_and_no_other)
     start(&e, NULL);
     long a = worker_pid(e.alice_scgi, "/site/whoami");
     long b = worker_pid(e.bob_scgi, "/whoami");
-    load_t lb = {.addr = e.bob_scgi}, la = {.addr = e.alice_scgi, .uri = "/site/"};
+    load_t lb, la;
     pthread_t tb, ta;
-    cr_assert(pthread_create(&tb, NULL, load_loop, &lb) == 0);
-    cr_assert(pthread_create(&ta, NULL, load_loop, &la) == 0);
+    load_start(&lb, &tb, e.bob_scgi, NULL);
+    load_start(&la, &ta, e.alice_scgi, "/site/");
 
     /* The same config: nobody notices. */
     sighup_with(&e, e.ini, "SIGHUP: applied: 0 of 2 owners");
@@ -691,7 +689,7 @@ Test(host, sighup_hands_over_the_owners_whose_config_changed_and_no_other)
         h_nap(0.05);
     }
     cr_expect_str_eq(r, "200 hello from alice-site-v2");
-    cr_expect_neq(worker_pid(e.alice_scgi, "/site/whoami"), a);
+    cr_expect_neq(new_worker_pid(e.alice_scgi, "/site/whoami", a), a);
     cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), b, "bob's worker was replaced");
 
     /* What the master holds itself needs a restart: nothing changes. */
@@ -702,13 +700,7 @@ Test(host, sighup_hands_over_the_owners_whose_config_changed_and_no_other)
                 "the config has errors: nothing changed");
     cr_expect_eq(worker_pid(e.bob_scgi, "/whoami"), b);
 
-    atomic_store(&lb.stop, 1);
-    atomic_store(&la.stop, 1);
-    pthread_join(tb, NULL);
-    pthread_join(ta, NULL);
-    cr_expect_eq(atomic_load(&lb.failed), 0, "bob lost %ld requests (%s)",
-                 atomic_load(&lb.failed), lb.last_error);
-    cr_expect_eq(atomic_load(&la.failed), 0, "alice lost %ld requests (%s)",
-                 atomic_load(&la.failed), la.last_error);
+    load_stop(&lb, tb, "bob");
+    load_stop(&la, ta, "alice");
     h_server_stop_clean(e.srv);
 }
