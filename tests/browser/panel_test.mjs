@@ -6,8 +6,12 @@
 // the test can break it) and ops (owner root). Steps: the page's security
 // headers; a wrong token shows an error; alice signs in and sees only
 // ablog; Reload raises the generation shown; broken code, Reload shows the
-// 422 and its traceback (as text: markup in it stays text); Destroy leaves
-// the app idle; log out clears sessionStorage; root sees both apps; the
+// 422 and its traceback (as text: markup in it stays text); the Log view
+// shows that traceback from the app's log, with the markup the app writes
+// to wsgi.errors on every request shown as text, and works from the
+// keyboard; Destroy leaves the app idle; log out clears sessionStorage;
+// root sees both apps; in host mode (root only: it makes two OS users) the
+// admin sees both owners' apps with their worker processes and a log; the
 // page logged no CSP violation or script error; the server exits cleanly
 // (exit status 0, which ASan's leak check would change).
 import { spawn, spawnSync } from 'node:child_process';
@@ -30,6 +34,10 @@ const WHOLE_RUN_MS = 90000;   // then everything is stopped, the run fails
 
 const ALICE = 'alice-panel-token-0123456789';
 const ROOT = 'root-panel-token-ZYXWVUTSRQ';
+// What ablog writes to wsgi.errors on each request and prints at import:
+// app output is hostile, the page must show it as text.
+const HOSTILE = `<img src=x class=hostile onerror="document.title='pwned'">`;
+const PRINTED = '<b id=printed-markup>printed at import</b>';
 
 // ---- TAP --------------------------------------------------------------------
 
@@ -95,13 +103,19 @@ function hashLine(token) {
   return r.stdout.trim();
 }
 
-/* ablog's code: hello.py, or a SyntaxError whose line carries markup (the
- * page must show it as text). Each version has a different size, so no
- * stale bytecode can match. */
+/* ablog's code: hello.py that prints PRINTED at import and writes HOSTILE
+ * to wsgi.errors on each request, or a SyntaxError whose line carries
+ * markup (the page must show it as text). Each version has a different
+ * size, so no stale bytecode can match. */
 function writeApp(dir, broken) {
   const file = path.join(dir, 'ablog.py');
   if (!broken) {
-    fs.copyFileSync(path.join(srcdir, 'tests/apps/hello.py'), file);
+    fs.writeFileSync(file, fs.readFileSync(path.join(srcdir, 'tests/apps/hello.py'), 'utf8') +
+      '\n\nprint(' + JSON.stringify(PRINTED) + ')\n' +
+      '_hello = application\n\n\n' +
+      'def application(environ, start_response):\n' +
+      '    environ["wsgi.errors"].write(' + JSON.stringify(HOSTILE + ' from a request\n') + ')\n' +
+      '    return _hello(environ, start_response)\n');
   } else {
     fs.writeFileSync(file,
       "NAME = 'broken'\n\n" +
@@ -190,6 +204,32 @@ async function outcome(page) {
       detail: document.getElementById('outcome-detail').textContent,
     };
   });
+}
+
+/* The log dialog as drawn: open, title, each line's level and text. */
+async function logView(page) {
+  return page.evaluate(() => {
+    const d = document.getElementById('log');
+    return {
+      open: d.open,
+      title: document.getElementById('log-title').textContent,
+      process: document.getElementById('log-process').textContent,
+      status: document.getElementById('log-status').textContent,
+      lines: [...document.querySelectorAll('#log-lines .line')].map((l) => ({
+        level: l.dataset.level,
+        text: (l.querySelector('.text') || l).textContent,
+      })),
+    };
+  });
+}
+
+/* Opens name's log with its row's Log button; waits for lines matching re. */
+async function openLog(page, name, re) {
+  await page.click(`button[data-action="log"][data-app="${name}"]`);
+  return until(async () => {
+    const v = await logView(page);
+    return v.open && v.lines.some((l) => re.test(l.text)) && v;
+  }, `${name}'s log to show ${re}`);
 }
 
 async function storage(page) {
@@ -322,6 +362,74 @@ async function main() {
       const shot = path.join(artifacts, 'panel.png');
       await page.screenshot({ path: shot, fullPage: true });
       comment(`screenshot: ${shot}`);
+    });
+
+    await check('Log shows the failed reload\'s traceback, newest last, levels apart', async () => {
+      const v = await openLog(page, 'ablog', /^SyntaxError/);
+      assert(v.title === 'Log: ablog', `title ${v.title}`);
+      assert(v.process === '', `a process line in single mode: ${v.process}`);
+      const texts = v.lines.map((l) => l.text);
+      const tb = texts.findIndex((t) => t.startsWith('Traceback'));
+      const se = texts.findIndex((t) => t.startsWith('SyntaxError'));
+      assert(tb >= 0 && se > tb, `no traceback before the SyntaxError:\n${texts.join('\n')}`);
+      assert(v.lines[tb].level === 'error' && v.lines[se].level === 'error',
+        `traceback levels ${v.lines[tb].level}, ${v.lines[se].level}`);
+      // Oldest first: the reload's failure comes after the requests' lines.
+      const req = texts.findIndex((t) => t.includes('from a request'));
+      assert(req >= 0 && req < tb, `request lines at ${req}, traceback at ${tb}`);
+      assert(/failed/.test(texts[texts.length - 1]), `last line: ${texts[texts.length - 1]}`);
+      // Newest at the bottom, and scrolled there.
+      const box = page.locator('#log-lines');
+      const gap = await box.evaluate((b) => b.scrollHeight - b.scrollTop - b.clientHeight);
+      assert(gap < 8, `not scrolled to the newest line (${gap} px left)`);
+      // Levels look different, not only by their word.
+      const colour = (level) => page.locator(`#log-lines .line[data-level="${level}"] .level`)
+        .first().evaluate((e) => getComputedStyle(e).color);
+      const [err, warn] = [await colour('error'), await colour('warn')];
+      assert(err !== warn, `error and warn in the same colour ${err}`);
+      assert(await box.evaluate((b) => /mono/i.test(getComputedStyle(b).fontFamily)),
+        'the lines are not in a monospace font');
+      const shot = path.join(artifacts, 'panel-log.png');
+      await page.screenshot({ path: shot });
+      comment(`screenshot: ${shot}`);
+    });
+
+    await check('Log: what the app writes is shown as text, never parsed as HTML', async () => {
+      const v = await logView(page);
+      const hostile = v.lines.filter((l) => l.text === HOSTILE + ' from a request');
+      assert(hostile.length === 5, `${hostile.length} hostile lines shown literally, want 5 ` +
+        `(one per request):\n${v.lines.map((l) => l.text).join('\n')}`);
+      assert(hostile.every((l) => l.level === 'warn'), 'wsgi.errors lines are not warn');
+      assert(v.lines.some((l) => l.text === PRINTED && l.level === 'info'),
+        'the markup printed at import is not shown as an info line');
+      assert(v.lines.some((l) => l.text.includes('<img src=x id=injected>')),
+        'the markup in the traceback is not shown');
+      assert(await page.locator('#log img, img.hostile, #printed-markup, #injected').count() === 0,
+        'markup from the log was parsed');
+      assert(await page.title() !== 'pwned', 'the onerror handler ran');
+    });
+
+    await check('Log from the keyboard: Refresh, Follow, Escape returns focus', async () => {
+      traffic(server.scgi, '/alice/', 1);
+      await page.focus('#log-refresh');
+      await page.keyboard.press('Enter');
+      await until(async () => (await logView(page)).lines
+        .filter((l) => l.text.includes('from a request')).length === 6, 'the 6th request line');
+      assert(/lines/.test((await logView(page)).status), 'no status after the refresh');
+      // Follow redraws on its own.
+      await page.focus('#log-follow');
+      await page.keyboard.press('Space');
+      traffic(server.scgi, '/alice/', 1);
+      await until(async () => (await logView(page)).lines
+        .filter((l) => l.text.includes('from a request')).length === 7, 'a followed line');
+      await page.keyboard.press('Space');
+      await page.keyboard.press('Escape');
+      await until(async () => !(await logView(page)).open, 'the dialog to close');
+      // The dialog's close event (a task after close()) moves the focus.
+      await until(async () => await page.evaluate(() => {
+        const a = document.activeElement;
+        return a && a.dataset ? `${a.dataset.action}:${a.dataset.app}` : String(a);
+      }) === 'log:ablog', 'the focus back on ablog\'s Log button');
     });
 
     await check('Destroy asks to confirm, then the app is idle', async () => {
