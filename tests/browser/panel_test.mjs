@@ -30,10 +30,11 @@ const binary = path.join(builddir, 'src/subwsgi');
 const scgiRequest = path.join(builddir, 'src/scgi-request');
 const artifacts = path.join(builddir, 'tests/browser/artifacts');
 const STEP_MS = 15000;        // any one wait; a reload under ASan takes a few s
-const WHOLE_RUN_MS = 90000;   // then everything is stopped, the run fails
+const WHOLE_RUN_MS = 150000;  // then everything is stopped, the run fails
 
 const ALICE = 'alice-panel-token-0123456789';
 const ROOT = 'root-panel-token-ZYXWVUTSRQ';
+const BOB = 'bob-panel-token-9876543210';
 // What ablog writes to wsgi.errors on each request and prints at import:
 // app output is hostile, the page must show it as text.
 const HOSTILE = `<img src=x class=hostile onerror="document.title='pwned'">`;
@@ -164,12 +165,100 @@ async function startQuickServer(dir) {
   return { proc, exited, url: `http://127.0.0.1:${adminPort}/` };
 }
 
-function serverLogTail(dir, lines = 30) {
+function serverLogTail(dir, lines = 30, name = 'server.log') {
   try {
-    return fs.readFileSync(path.join(dir, 'server.log'), 'utf8').split('\n').slice(-lines).join('\n');
+    return fs.readFileSync(path.join(dir, name), 'utf8').split('\n').slice(-lines).join('\n');
   } catch (e) {
     return '(no log)';
   }
+}
+
+// ---- host mode: a master and two owners' workers, as two OS users -----------
+
+const hostUsers = [];   // the OS users this run made, removed at the end
+
+/* Why host mode cannot run here, or null. */
+function hostModeUnavailable() {
+  if (process.getuid() !== 0)
+    return 'host mode needs root (it makes two OS users and the master starts each ' +
+      "owner's worker as one): run make check as root, as CI does";
+  if (!fs.existsSync('/usr/sbin/useradd'))
+    return "no /usr/sbin/useradd (Debian's passwd package) on this machine";
+  return null;
+}
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.error}`);
+  return r.stdout.trim();
+}
+
+/* userdel refuses a user who still has processes: the workers end with
+ * their master, a moment later. Tries for STEP_MS. */
+async function removeHostUsers() {
+  const end = Date.now() + STEP_MS;
+  while (hostUsers.length) {
+    const r = spawnSync('/usr/sbin/userdel', [hostUsers[hostUsers.length - 1]], { encoding: 'utf8' });
+    if (r.status === 0 || r.status === 6 /* no such user */ || Date.now() > end) {
+      if (r.status !== 0) comment(`userdel ${hostUsers[hostUsers.length - 1]}: ${r.stderr}`);
+      hostUsers.pop();
+    } else {
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+}
+
+/* mode = host with owners alice (her own listener too) and bob, one app
+ * each (ablog's code, which logs HOSTILE), mounted on the shared listener;
+ * tokens ROOT (admin), ALICE, BOB. Returns when both workers serve. */
+async function startHostServer(dir) {
+  const shared = `127.0.0.1:${await freePort()}`;
+  const own = `127.0.0.1:${await freePort()}`;
+  const adminPort = await freePort();
+  fs.chmodSync(dir, 0o755);   // the workers, as their owners, read below it
+  const users = {};
+  for (const owner of ['alice', 'bob']) {
+    const user = `swp${process.pid}${owner[0]}`;
+    run('/usr/sbin/useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', user]);
+    hostUsers.push(user);
+    const uid = Number(run('id', ['-u', user]));
+    const gid = Number(run('id', ['-g', user]));
+    const home = path.join(dir, owner);
+    fs.mkdirSync(home, { mode: 0o700 });
+    writeApp(home, false);
+    fs.chownSync(home, uid, gid);
+    fs.chownSync(path.join(home, 'ablog.py'), uid, gid);
+    users[owner] = user;
+  }
+  const config = path.join(dir, 'host.ini');
+  fs.writeFileSync(config, [
+    '[server]', 'mode = host', `scgi = ${shared}`, `admin = 127.0.0.1:${adminPort}`,
+    'drain-timeout = 2', '',
+    '[user:root]', hashLine(ROOT), 'role = admin', '',
+    '[user:alice]', hashLine(ALICE), `run-as = ${users.alice}`, `scgi = ${own}`, '',
+    '[user:bob]', hashLine(BOB), `run-as = ${users.bob}`, '',
+    '[app:asite]', 'owner = alice', `wsgi = ${dir}/alice/ablog.py`, 'mount = /a', '',
+    '[app:bsite]', 'owner = bob', `wsgi = ${dir}/bob/ablog.py`, 'mount = /b', '',
+  ].join('\n'));
+  const log = fs.openSync(path.join(dir, 'host.log'), 'w');
+  const proc = spawn(binary, ['-c', config], { stdio: ['ignore', log, log] });
+  const exited = new Promise((resolve) => proc.on('exit', (code, sig) => resolve({ code, sig })));
+  const url = `http://127.0.0.1:${adminPort}/`;
+  await until(async () => {
+    if (proc.exitCode !== null) throw new Error(`the master exited: ${proc.exitCode}`);
+    const r = await fetch(url + 'v1/apps', { headers: { Authorization: 'Bearer ' + ROOT } })
+      .catch(() => null);
+    if (!r || r.status !== 200) return false;
+    const apps = (await r.json()).apps;
+    return apps.length === 2 && apps.every((a) => a.process && a.process.state === 'serving');
+  }, "both owners' workers to serve");
+  return { proc, exited, url, shared, own, users };
+}
+
+/* A TAP skip line for a check that cannot run here. */
+function skip(name, reason) {
+  testNo++;
+  console.log(`ok ${testNo} - ${name} # SKIP ${reason}`);
 }
 
 /* Real SCGI requests, so the table's counters are not all zero. */
@@ -248,10 +337,13 @@ async function main() {
   fs.mkdirSync(artifacts, { recursive: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'subwsgi-panel-'));
   let server = null;
+  let host = null;
   let browser = null;
   const watchdog = setTimeout(() => {
     console.log(`Bail out! the run took over ${WHOLE_RUN_MS / 1000} s`);
     if (server) server.proc.kill('SIGKILL');
+    if (host) host.proc.kill('SIGKILL');
+    for (const u of hostUsers) spawnSync('/usr/sbin/userdel', [u]);
     process.exit(1);
   }, WHOLE_RUN_MS);
 
@@ -485,6 +577,60 @@ async function main() {
       }
     });
 
+    const hostChecks = [
+      "host mode: the admin sees both owners' apps and their worker processes",
+      "host mode: Log shows an app's lines, relayed from its owner's worker, as text",
+      'host mode: a killed worker shows its restart and last exit',
+    ];
+    const noHost = hostModeUnavailable();
+    if (noHost) {
+      for (const name of hostChecks) skip(name, noHost);
+    } else {
+      host = await startHostServer(dir);
+      traffic(host.shared, '/b/x', 2);
+      await page.goto(host.url);
+      await check(hostChecks[0], async () => {
+        await signIn(page, ROOT);
+        await page.waitForSelector(row('bsite'));
+        const apps = await shownApps(page);
+        assert(JSON.stringify(apps) === '["asite","bsite"]', `apps shown: ${apps}`);
+        for (const [app, owner] of [['asite', 'alice'], ['bsite', 'bob']]) {
+          const p = await field(page, app, 'process-summary');
+          const want = new RegExp(`^worker pid \\d+ · as ${host.users[owner]} · 0 restarts$`);
+          assert(want.test(p), `${app}'s process: ${p}`);
+        }
+        assert(await page.locator(`${row('asite')} [data-field="last-exit"]`).count() === 0,
+          'a last exit before any');
+      });
+      await check(hostChecks[1], async () => {
+        const v = await openLog(page, 'bsite', /from a request/);
+        assert(v.title === 'Log: bsite', `title ${v.title}`);
+        assert(v.process.includes(`user ${host.users.bob}`), `process line: ${v.process}`);
+        const hostile = v.lines.filter((l) => l.text === HOSTILE + ' from a request');
+        assert(hostile.length === 2 && hostile.every((l) => l.level === 'warn'),
+          `hostile lines: ${JSON.stringify(hostile)}`);
+        assert(await page.locator('#log img, img.hostile, #printed-markup').count() === 0,
+          'markup from the log was parsed');
+        await page.keyboard.press('Escape');
+        await until(async () => !(await logView(page)).open, 'the dialog to close');
+      });
+      await check(hostChecks[2], async () => {
+        const before = await field(page, 'asite', 'process-summary');
+        const pid = Number(/pid (\d+)/.exec(before)[1]);
+        process.kill(pid, 'SIGKILL');
+        await until(async () => /· 1 restart$/.test(await field(page, 'asite', 'process-summary')) &&
+          /signal 9/.test(await field(page, 'asite', 'last-exit')), 'the restart in the table');
+        const after = await field(page, 'asite', 'process-summary');
+        assert(!after.includes(`pid ${pid} `), `the same pid after the restart: ${after}`);
+        const bob = await field(page, 'bsite', 'process-summary');
+        assert(bob.endsWith('· 0 restarts'), `bob's worker restarted too: ${bob}`);
+        const shot = path.join(artifacts, 'panel-host.png');
+        await page.screenshot({ path: shot, fullPage: true });
+        comment(`screenshot: ${shot}`);
+        await page.click('#logout');
+      });
+    }
+
     await check('no CSP violation or script error on the page', async () => {
       assert(problems.length === 0, problems.join('\n'));
     });
@@ -497,6 +643,16 @@ async function main() {
     if (browser) await browser.close().catch(() => {});
   }
 
+  if (host) {
+    await check('the host-mode master exits cleanly on SIGTERM', async () => {
+      host.proc.kill('SIGTERM');
+      const { code, sig } = await Promise.race([host.exited,
+        new Promise((r) => setTimeout(() => r({ code: 'none', sig: 'still running' }), STEP_MS))]);
+      if (code === 'none') host.proc.kill('SIGKILL');
+      assert(code === 0, `exit ${code} ${sig || ''}`);
+    });
+  }
+  await removeHostUsers();
   if (server) {
     await check('the server exits cleanly on SIGTERM', async () => {
       server.proc.kill('SIGTERM');
@@ -507,7 +663,10 @@ async function main() {
     });
   }
   clearTimeout(watchdog);
-  if (failed) comment('server log (tail):\n' + serverLogTail(dir));
+  if (failed) {
+    comment('server log (tail):\n' + serverLogTail(dir));
+    if (host) comment('host-mode master log (tail):\n' + serverLogTail(dir, 40, 'host.log'));
+  }
   else fs.rmSync(dir, { recursive: true, force: true });
   console.log(`1..${testNo}`);
   process.exit(failed ? 1 : 0);
