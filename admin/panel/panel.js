@@ -1,20 +1,26 @@
 /* panel.js: the control panel's behaviour. Asks for a token, keeps it in
  * sessionStorage only (never localStorage or a cookie: it should not outlive
- * the tab), lists the caller's apps from GET /v1/apps every few seconds and
- * runs reload/destroy. Everything from the server goes in as textContent,
- * never as HTML: app names, errors and tracebacks come from user code. */
+ * the tab), lists the caller's apps from GET /v1/apps every few seconds,
+ * runs reload/destroy and shows an app's last log lines (GET
+ * /v1/apps/NAME/log). Everything from the server goes in as textContent,
+ * never as HTML: app names, errors, tracebacks and log lines come from user
+ * code. In host mode each app also shows its owner's worker process. */
 'use strict';
 
 (function () {
   const TOKEN_KEY = 'subwsgi.token';
   const REFRESH_MS = 3000;
   const RELOAD_WAIT_S = 60;
+  const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];   // applog.h's, for classes
 
   const $ = (id) => document.getElementById(id);
   let refreshTimer = null;
   let refreshSeq = 0;           // only the newest list answer is drawn
   const busyApps = new Set();   // apps with a reload or destroy in flight
   const openTracebacks = new Set();   // apps whose failure <details> is open
+  let logApp = null;            // the app whose log the dialog shows, or null
+  let logSeq = 0;               // only the newest log answer is drawn
+  let logTimer = null;          // "Follow": the log's own refresh
 
   /* A 401: the token is wrong or was removed from the config. */
   class Unauthorized extends Error {}
@@ -53,6 +59,7 @@
     $('session').hidden = true;
     $('login').hidden = false;
     $('apps-body').replaceChildren();
+    closeLog();
     hideOutcome();
     const err = $('login-error');
     err.textContent = message || '';
@@ -142,6 +149,10 @@
       if (detail) body.append(detail);
     }
     $('apps-empty').hidden = apps.length > 0;
+    if (logApp !== null) {
+      const shown = apps.find((a) => String(a.name) === logApp);
+      if (shown) $('log-process').textContent = processText(shown.process);
+    }
     if (focusKey) {
       for (const b of body.querySelectorAll('button')) {
         if (b.dataset.action === focusKey[0] && b.dataset.app === focusKey[1]) b.focus();
@@ -210,11 +221,18 @@
     });
     destroy.setAttribute('aria-label', 'Destroy ' + name);
     destroy.addEventListener('click', () => runDestroy(name));
+    const log = el('button', {
+      type: 'button', textContent: 'Log', 'data-action': 'log', 'data-app': name,
+    });
+    log.setAttribute('aria-label', 'Log of ' + name);
+    log.setAttribute('aria-haspopup', 'dialog');
+    log.addEventListener('click', () => openLog(name, app));
 
     return el('tr', { 'data-app': name },
       el('th', { scope: 'row', class: 'name', 'data-field': 'name' }, name,
         app.wsgi ? el('span', { class: 'sub' }, app.wsgi) : null,
-        app.owner ? el('span', { class: 'sub' }, 'owner ' + app.owner) : null),
+        app.owner ? el('span', { class: 'sub' }, 'owner ' + app.owner) : null,
+        processCell(app.process)),
       cell('state', badge(app.state)),
       cell('isolation', app.isolation,
         app.isolation_reason ? el('span', { class: 'sub' }, app.isolation_reason) : null),
@@ -227,7 +245,42 @@
       num('latency', ms(lat.p50) + ' / ' + ms(lat.p99)),
       num('reloads', n(app.reloads)),
       cell('last-reload', lastReload(app.last_reload)),
-      el('td', {}, el('div', { class: 'actions' }, reload, destroy)));
+      el('td', {}, el('div', { class: 'actions' }, log, reload, destroy)));
+  }
+
+  /* Host mode: APP.process, the owner's worker (pid, user, restarts, last
+   * exit; while it is not serving, its state and the seconds to its next
+   * start). null in single mode, where there is no such field. */
+  function processCell(p) {
+    if (!p || typeof p !== 'object') return null;
+    const what = [p.pid ? 'pid ' + p.pid : 'no pid'];
+    if (p.user) what.push('as ' + p.user);
+    const r = n(p.restarts);
+    what.push(r + (r === 1 ? ' restart' : ' restarts'));
+    const box = el('span', { class: 'sub process', 'data-field': 'process' },
+      el('span', { 'data-field': 'process-summary' }, 'worker ' + what.join(' · ')));
+    if (p.state && p.state !== 'serving') {
+      box.append(' ', badge(p.state));
+      if (typeof p.restart_in_s === 'number')
+        box.append(', restart in ' + p.restart_in_s.toFixed(1) + ' s');
+    }
+    if (p.last_exit)
+      box.append(el('span', { class: 'exit', 'data-field': 'last-exit' }, 'last exit: ' + p.last_exit));
+    return box;
+  }
+
+  /* The same, as one sentence (the log dialog's subtitle); '' without. */
+  function processText(p) {
+    if (!p || typeof p !== 'object') return '';
+    let s = 'Worker process ' + (p.pid ? p.pid : '(none)');
+    if (p.user) s += ', user ' + p.user;
+    if (p.state) s += ', ' + p.state;
+    if (p.started_at) s += ' since ' + time(p.started_at);
+    const r = n(p.restarts);
+    s += ', ' + r + (r === 1 ? ' restart' : ' restarts');
+    if (typeof p.restart_in_s === 'number') s += ', restart in ' + p.restart_in_s.toFixed(1) + ' s';
+    if (p.last_exit) s += '; last exit: ' + p.last_exit;
+    return s + '.';
   }
 
   function lastReload(lr) {
@@ -362,6 +415,109 @@
     await refresh();
   }
 
+  /* ---- the log dialog ------------------------------------------------------- */
+
+  /* Opens the dialog on name's log. app (as last listed) gives the process
+   * line until the next refresh. */
+  function openLog(name, app) {
+    const dialog = $('log');
+    logApp = name;
+    $('log-title').textContent = 'Log: ' + name;
+    $('log-process').textContent = processText(app && app.process);
+    $('log-lines').replaceChildren();
+    $('log-status').textContent = '';
+    if (!dialog.open) dialog.showModal();
+    $('log-lines').focus();
+    followLog();
+    loadLog(true);
+  }
+
+  function closeLog() {
+    const dialog = $('log');
+    if (dialog.open) dialog.close();   // the close event does the rest
+    else logClosed();
+  }
+
+  /* Escape, Close or signing out: stop, and give focus back to the app's
+   * Log button (a refresh may have redrawn it). */
+  function logClosed() {
+    const name = logApp;
+    logApp = null;
+    logSeq++;
+    stopFollow();
+    if (name === null || $('apps').hidden) return;
+    for (const b of $('apps-body').querySelectorAll('button[data-action="log"]')) {
+      if (b.dataset.app === name) b.focus();
+    }
+  }
+
+  function followLog() {
+    stopFollow();
+    if ($('log-follow').checked && logApp !== null)
+      logTimer = setInterval(() => loadLog(false), REFRESH_MS);
+  }
+
+  function stopFollow() {
+    if (logTimer !== null) clearInterval(logTimer);
+    logTimer = null;
+  }
+
+  /* Fetches and draws the lines. first: scroll to the newest line whatever
+   * the reader's position; later draws stay where the reader scrolled to
+   * unless that was the bottom. */
+  async function loadLog(first) {
+    const name = logApp;
+    if (name === null) return;
+    const seq = ++logSeq;
+    const count = Number($('log-count').value) || 200;
+    $('log-status').textContent = 'Reading the log…';
+    try {
+      const r = await api('GET', '/v1/apps/' + encodeURIComponent(name) + '/log?lines=' + count);
+      if (seq !== logSeq || logApp !== name) return;
+      if (r.status !== 200 || !r.body || !Array.isArray(r.body.lines)) {
+        $('log-status').textContent = 'Could not read the log: ' + describe(r);
+        return;
+      }
+      drawLog(r.body.lines, first);
+      const k = r.body.lines.length;
+      $('log-status').textContent = (k === 1 ? '1 line' : k + ' lines') + ', oldest first; updated ' +
+        new Date().toLocaleTimeString();
+    } catch (e) {
+      if (!(e instanceof Unauthorized) && seq === logSeq)
+        $('log-status').textContent = 'The admin port did not answer: ' + e.message;
+    }
+  }
+
+  function drawLog(lines, first) {
+    const box = $('log-lines');
+    const atBottom = first || box.scrollHeight - box.scrollTop - box.clientHeight < 8;
+    box.replaceChildren();
+    if (lines.length === 0)
+      box.append(el('div', { class: 'line empty' }, 'No lines yet.'));
+    for (const l of lines) box.append(logLine(l || {}));
+    if (atBottom) box.scrollTop = box.scrollHeight;
+  }
+
+  /* One line: time, level, text; the class only from the known levels. */
+  function logLine(l) {
+    const level = String(l.level || '');
+    const cls = LOG_LEVELS.includes(level) ? level : 'info';
+    return el('div', { class: 'line lvl-' + cls, 'data-level': cls },
+      el('span', { class: 'time', title: String(l.time || '') }, clock(l.time)), ' ',
+      el('span', { class: 'level' }, level.toUpperCase().padEnd(5)), ' ',
+      el('span', { class: 'text' }, String(l.text === undefined || l.text === null ? '' : l.text)));
+  }
+
+  /* "HH:MM:SS.mmm", local time, from an RFC 3339 time. */
+  function clock(iso) {
+    if (!iso) return '';
+    const d = new Date(iso);
+    if (isNaN(d)) return String(iso);
+    const two = (x) => String(x).padStart(2, '0');
+    return two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds()) + '.' +
+      String(d.getMilliseconds()).padStart(3, '0');
+  }
+
   /* ---- start -------------------------------------------------------------- */
 
   /* Quick mode (subwsgi --app ... --admin ADDR, loopback or a unix socket
@@ -380,6 +536,11 @@
     $('login-form').addEventListener('submit', signIn);
     $('logout').addEventListener('click', () => signOut(''));
     $('refresh').addEventListener('click', refresh);
+    $('log').addEventListener('close', logClosed);
+    $('log-close').addEventListener('click', closeLog);
+    $('log-refresh').addEventListener('click', () => loadLog(false));
+    $('log-count').addEventListener('change', () => loadLog(true));
+    $('log-follow').addEventListener('change', followLog);
     // A token from earlier in this tab (a page reload) signs in directly.
     if (!token() && await needsNoToken())
       sessionStorage.setItem(TOKEN_KEY, 'quick-mode-needs-no-token');

@@ -5,7 +5,10 @@
  * answering); the Apache mod_proxy_scgi configs, over TCP and over a unix
  * socket, with SCRIPT_NAME/PATH_INFO checked for the /app prefix; and the
  * multiuser hosting configs (--check, the admin API over each admin socket
- * with curl --unix-socket, nginx routing by host).
+ * with curl --unix-socket, nginx routing by host); and host mode's hosting
+ * example (as root, with two OS users made for it: --check, the master and
+ * its two workers, each token's view, each customer's site through nginx,
+ * one via the shared listener and one via the owner's own).
  *
  * Each test copies examples/ into a temp dir (relative paths in an ini are
  * relative to its directory, so the copy keeps the layout) and rewrites only
@@ -14,6 +17,7 @@
  * Debian's packages (plus, on 3.13+, tests/apps/cgi313 for Django and
  * Bottle: see there). Everything else runs as written. */
 #include <criterion/criterion.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -686,4 +690,184 @@ Test(examples, multiuser)
                  "a host reached the other customer's instance");
     for (int i = 0; i < 2; i++)
         h_server_stop_clean(srv[i]);
+}
+
+/* ---- host mode: examples/hosting ------------------------------------------------------ */
+
+static char hosting_users[2][32];   /* the OS users the hosting test made */
+
+/* The master first (userdel refuses a user with processes; the workers end
+ * with it), then the users. */
+static void hosting_fini(void)
+{
+    h_cleanup();
+    for (int i = 0; i < 2; i++) {
+        if (!hosting_users[i][0])
+            continue;
+        char *const argv[] = {"/usr/sbin/userdel", hosting_users[i], NULL};
+        char *out = NULL;
+        h_run(argv, 30, &out);
+        free(out);
+        hosting_users[i][0] = '\0';
+    }
+}
+
+/* GET path with Host: host through nginx on port: "STATUS BODY". */
+static char *host_get(int port, const char *host, const char *path)
+{
+    char *out_file = h_fmt("%s/curl-body", h_tmpdir());
+    char *const argv[] = {CURL, "-sS", "--max-time", "20", "-o", out_file, "-w",
+                          "%{http_code}", "-H", h_fmt("Host: %s", host),
+                          h_fmt("http://127.0.0.1:%d%s", port, path), NULL};
+    char *out = NULL;
+    int st = h_run(argv, 30, &out);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "curl: %s\n%s", h_status_text(st),
+              out ? out : "");
+    char *r = h_fmt("%s %s", out ? out : "", read_text(out_file));
+    free(out);
+    return r;
+}
+
+/* The admin API on port with token: the status, the body in *body. */
+static int admin_get(int port, const char *token, const char *path, char **body)
+{
+    const char *auth[] = {h_fmt("Authorization: Bearer %s", token)};
+    h_http_resp_t r;
+    char err[256] = "";
+    int rc = h_http(port, "GET", path, auth, 1, NULL, 0, H_IO_TIMEOUT, &r, err, sizeof err);
+    cr_assert_eq(rc, 0, "admin GET %s: %s", path, err);
+    int status = r.status;
+    *body = h_fmt("%s", r.body ? r.body : "");
+    h_http_free(&r);
+    return status;
+}
+
+/* examples/hosting: host mode as the README there runs it, with two OS
+ * users made for the test standing in for alice and bob, and /run/subwsgi
+ * and /home moved into a temp dir. The config passes --check, the master
+ * starts a worker per customer as that user, the panel token sees both
+ * apps with their processes and each customer's token only their own,
+ * nginx.conf brings alice.example.com through alice's own listener and
+ * bob.example.com through the shared one (the master routes it), and
+ * bob's requests are in his app's log (GET /v1/apps/NAME/log). Needs
+ * root: it skips, saying so, without. */
+Test(examples, hosting, .fini = hosting_fini)
+{
+    if (geteuid() != 0)
+        cr_skip_test("examples/hosting is host mode: the master starts each customer's worker "
+                     "as that Unix user and the test makes two (useradd), which needs root: "
+                     "run make check as root, as CI does");
+    if (access("/usr/sbin/useradd", X_OK) != 0)
+        cr_skip_test("no /usr/sbin/useradd (Debian's passwd package) on this machine");
+    require_curl();
+    char *ex = copy_examples();
+    char *base = h_tmpdir();
+    cr_assert(chmod(base, 0755) == 0);   /* the workers, as the customers, go below it */
+    char *run = h_fmt("%s/run", base);
+    make_dir(run);
+    make_dir(h_fmt("%s/home", base));
+
+    char *ini = h_fmt("%s/hosting/subwsgi.ini", ex);
+    int admin_port = h_free_port();
+    const char *rewrites[] = {
+        "/run/subwsgi/", h_fmt("%s/", run),
+        "admin = 127.0.0.1:9001", h_fmt("admin = 127.0.0.1:%d", admin_port),
+    };
+    rewrite_file(ini, rewrites, 2);
+    for (int i = 0; i < 2; i++) {
+        const char *u = customers[i];
+        snprintf(hosting_users[i], sizeof hosting_users[i], "swe%ld%c", (long)getpid(), u[0]);
+        char *const add[] = {"/usr/sbin/useradd", "--system", "--no-create-home", "--shell",
+                             "/usr/sbin/nologin", hosting_users[i], NULL};
+        char *out = NULL;
+        int st = h_run(add, 30, &out);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "useradd %s: %s\n%s",
+                  hosting_users[i], h_status_text(st), out ? out : "");
+        free(out);
+        struct passwd *pw = getpwnam(hosting_users[i]);
+        cr_assert(pw, "no user %s after useradd", hosting_users[i]);
+        uid_t uid = pw->pw_uid;
+        gid_t gid = pw->pw_gid;
+
+        /* The README's step 2: the customer's code, and alice's log-dir. */
+        char *home = h_fmt("%s/home/%s", base, u);
+        make_dir(home);
+        make_dir(h_fmt("%s/www", home));
+        char *app = h_fmt("%s/www/app.py", home);
+        write_text(app, read_text(h_fmt("%s/hosting/%s/app.py", ex, u)));
+        cr_assert(chown(home, uid, gid) == 0 && chown(h_fmt("%s/www", home), uid, gid) == 0
+                  && chown(app, uid, gid) == 0);
+        if (i == 0) {   /* --check: a log-dir its owner can write */
+            make_dir(h_fmt("%s/logs", home));
+            cr_assert(chown(h_fmt("%s/logs", home), uid, gid) == 0);
+        }
+        const char *pairs[] = {
+            h_fmt("/home/%s/", u), h_fmt("%s/", home),
+            h_fmt("run-as = %s\n", u), h_fmt("run-as = %s\n", hosting_users[i]),
+        };
+        rewrite_file(ini, pairs, 2);
+    }
+
+    char *const check[] = {h_binary(), "-c", ini, "--check", NULL};
+    char *out = NULL;
+    int st = h_run(check, 30, &out);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0 && out &&
+              strstr(out, "OK (2 apps, host mode, 2 owners)"),
+              "subwsgi -c %s --check: %s\n%s", ini, h_status_text(st), out ? out : "");
+    free(out);
+
+    h_server_t *srv = start_ini(ini, h_fmt("unix:%s/subwsgi.sock", run));
+    cr_assert(h_log_wait(srv, "ready: 2 owners", 30), "the master is not ready:\n%s",
+              h_log_tail(srv));
+
+    /* Each customer's site through nginx: alice's on her own listener,
+     * bob's on the shared one; each runs as its customer. */
+    int port = h_free_port();
+    char *site = read_text(h_fmt("%s/hosting/nginx.conf", ex));
+    site = rewrite(site, "/run/subwsgi/", h_fmt("%s/", run), "hosting/nginx.conf");
+    site = rewrite(site, "listen 80;", h_fmt("listen 127.0.0.1:%d;", port), "hosting/nginx.conf");
+    h_nginx_t n = start_nginx(site, port);
+    for (int i = 0; i < 2; i++) {
+        const char *u = customers[i];
+        char *r = host_get(port, h_fmt("%s.example.com", u), h_fmt("/for-%s", u));
+        char *want = h_fmt("200 Hello from %s's site! user=%s pid=", u, hosting_users[i]);
+        cr_expect(strncmp(r, want, strlen(want)) == 0, "%s.example.com via nginx: %s\n"
+                  "want: %s...\nnginx log:\n%s\nsubwsgi log:\n%s", u, r, want,
+                  h_nginx_log(&n), h_log_tail(srv));
+        cr_expect(strstr(r, h_fmt("app=%s-www path=/for-%s\n", u, u)) != NULL,
+                  "%s.example.com: %s", u, r);
+    }
+    cr_expect(strncmp(host_get(port, "nobody.example.com", "/"), "404 ", 4) == 0,
+              "a host no app is mounted on: not 404 from the master");
+
+    /* The panel's token sees both apps and their workers; a customer's
+     * token only their own. */
+    char *body;
+    int code = admin_get(admin_port, "panel-token-change-me", "/v1/apps", &body);
+    cr_expect_eq(code, 200, "panel GET /v1/apps: %d\n%s", code, body);
+    for (int i = 0; i < 2; i++) {
+        cr_expect(strstr(body, h_fmt("\"%s-www\"", customers[i])) != NULL,
+                  "panel GET /v1/apps lacks %s-www:\n%s", customers[i], body);
+        cr_expect(strstr(body, h_fmt("\"user\": \"%s\"", hosting_users[i])) ||
+                  strstr(body, h_fmt("\"user\":\"%s\"", hosting_users[i])),
+                  "panel GET /v1/apps: no process of user %s:\n%s", hosting_users[i], body);
+    }
+    code = admin_get(admin_port, "alice-token-change-me", "/v1/apps", &body);
+    cr_expect(code == 200 && strstr(body, "\"alice-www\"") && !strstr(body, "bob-www"),
+              "alice's GET /v1/apps: %d\n%s", code, body);
+    code = admin_get(admin_port, "alice-token-change-me", "/v1/apps/bob-www", &body);
+    cr_expect_eq(code, 404, "alice's GET /v1/apps/bob-www: %d\n%s", code, body);
+    code = admin_get(admin_port, "bob-token-change-me", "/v1/server", &body);
+    cr_expect_eq(code, 403, "bob's GET /v1/server: %d\n%s", code, body);
+
+    /* bob's app logs each request (wsgi.errors); the master relays it. */
+    double end = h_now() + 10;
+    do {
+        code = admin_get(admin_port, "bob-token-change-me", "/v1/apps/bob-www/log?lines=50",
+                         &body);
+    } while (!strstr(body, "bob's site served /for-bob") && h_now() < end && (h_nap(0.1), 1));
+    cr_expect(code == 200 && strstr(body, "bob's site served /for-bob"),
+              "bob's GET /v1/apps/bob-www/log: %d\n%s", code, body);
+
+    h_server_stop_clean(srv);
 }
