@@ -118,6 +118,9 @@ int sw_host_worker_main(const char *owner, const char *file)
     }
     int fd = (int)strtol(fd_text, NULL, 10);
     unsetenv("SUBWSGI_CONFIG_FD");
+    /* Only the master talks to systemd: a worker's apps must not find its
+     * socket in their environment (the unit allows the main pid alone). */
+    unsetenv("NOTIFY_SOCKET");
     const char *pad_text = getenv("SUBWSGI_CRASHPAD_FD");
     if (pad_text) {
         sw_crashpad_attach((int)strtol(pad_text, NULL, 10));
