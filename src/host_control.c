@@ -86,7 +86,7 @@ static struct {
     int fd;
     sw_backend_t backend;
     pthread_t thread;
-    int started;
+    atomic_int started;        /* the control thread runs (read by command threads) */
     atomic_int stopping;
     pthread_mutex_t lock;      /* commands, asks, and their conditions */
     pthread_cond_t ended;
@@ -287,20 +287,22 @@ int sw_ctl_worker_start(struct sw_server *s, int fd)
 {
     W.fd = fd;
     W.backend = sw_backend_server(s);
-    if (pthread_create(&W.thread, NULL, control_main, NULL) != 0)
+    atomic_store(&W.started, 1);   /* before any thread that reads it */
+    if (pthread_create(&W.thread, NULL, control_main, NULL) != 0) {
+        atomic_store(&W.started, 0);
         return -1;
-    W.started = 1;
+    }
     return 0;
 }
 
 void sw_ctl_worker_stop(void)
 {
-    if (!W.started)
+    if (!atomic_load(&W.started))
         return;
     atomic_store(&W.stopping, 1);
     pthread_join(W.thread, NULL);
     take_last_replies();
-    W.started = 0;
+    atomic_store(&W.started, 0);
     /* Commands still running read the server, which shuts down next. */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -317,7 +319,7 @@ void sw_ctl_worker_stop(void)
 sw_cmd_result_t sw_ctl_worker_recycle(const char *user, double wait_s, char *msg, size_t msglen)
 {
     msg[0] = '\0';
-    if (!W.started) {
+    if (!atomic_load(&W.started)) {
         snprintf(msg, msglen, "no control channel to the master");
         return SW_CMD_CONFLICT;
     }

@@ -34,6 +34,15 @@
  *       (applog.c)                  taken alone (never with 8 or 9) under
  *                                   any lock above to write a line; no file
  *                                   is ever opened while it is held
+ * 11    W.lock (host_control.c)     a host-mode worker's running admin
+ *                                   commands and its asks to the master
+ *                                   (waited on by their condition only): a
+ *                                   leaf, taken with nothing else held
+ *  -    view_lock (host_admin.c)    host mode's master (no Python, none of
+ *                                   the locks above): its view of the
+ *                                   workers, pending commands and recycles;
+ *                                   a leaf. The master's loop (host.c) has
+ *                                   one thread and no lock of its own.
  *  -    atomics                     counters, app->cfg and app->refs,
  *                                   request contexts' refs and finished flag
  *                                   (reqctx.h), worker seq/deadline
