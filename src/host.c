@@ -71,6 +71,8 @@ typedef struct {
 } control_t;
 
 typedef struct owner {
+    size_t index;              /* in M.owners, the router's and the view's owner index */
+    int removed;               /* a SIGHUP took it out: its worker stops, none restarts */
     const sw_user_config_t *user;
     const char **apps;         /* names of the owner's apps (borrowed from cfg) */
     size_t n_apps;
@@ -126,7 +128,8 @@ static struct {
     int config_fd;             /* memfd: the config text, sealed, for every worker */
     int devnull;
     int epfd, sigfd;
-    owner_t *owners;
+    owner_t **owners;          /* each allocated apart (epoll tags point into them); a
+                                * SIGHUP appends, never removes (removed: marked) */
     size_t n_owners;
     host_listener_t *listeners;
     size_t n_listeners;
@@ -233,42 +236,110 @@ static int add_owner_socket(owner_t *o, const char *spec, char *err, size_t errl
  * listener's name (so its routes are built as for the listener). The
  * master keeps both ends: what a dead worker had not taken yet is there
  * for the next one. */
+static int owner_join_router(owner_t *o, char *err, size_t errlen)
+{
+    const sw_config_t *cfg = M.cfg;
+    int sndbuf = (int)(2 * (cfg->max_header_size + 16384));
+    for (size_t l = 0; l < cfg->scgi.n; l++) {
+        int fd = listener_fd(cfg->scgi.items[l], err, errlen);
+        if (fd < 0)
+            return -1;
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+            snprintf(err, errlen, "socketpair: %s", strerror(errno));
+            return -1;
+        }
+        /* One message carries a whole header: room for the largest. */
+        if (setsockopt(pair[0], SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
+            setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+        o->channels[2 * l] = pair[0];
+        o->channels[2 * l + 1] = pair[1];
+        sw_router_set_channel(M.router, l, o->index, pair[0]);
+        if (pass_to_owner(o, pair[1], listener_name(fd), err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int build_router(char *err, size_t errlen)
 {
     const sw_config_t *cfg = M.cfg;
-    const char **names = calloc(M.n_owners ? M.n_owners : 1, sizeof *names);
+    const char **names = calloc(M.n_owners + 1, sizeof *names);
     if (!names) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < M.n_owners; i++)
-        names[i] = M.owners[i].user->name;
+        names[i] = M.owners[i]->user->name;
     M.router = sw_router_new(M.epfd, cfg, names, M.n_owners, err, errlen);
     free(names);
     if (!M.router)
         return -1;
-    int sndbuf = (int)(2 * (cfg->max_header_size + 16384));
     for (size_t l = 0; l < cfg->scgi.n; l++) {
         int fd = listener_fd(cfg->scgi.items[l], err, errlen);
         if (fd < 0 || sw_router_listen(M.router, l, fd, err, errlen) < 0)
             return -1;
-        for (size_t i = 0; i < M.n_owners; i++) {
-            owner_t *o = &M.owners[i];
-            int pair[2];
-            if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
-                snprintf(err, errlen, "socketpair: %s", strerror(errno));
-                return -1;
-            }
-            /* One message carries a whole header: room for the largest. */
-            if (setsockopt(pair[0], SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0)
-                setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-            o->channels[2 * l] = pair[0];
-            o->channels[2 * l + 1] = pair[1];
-            sw_router_set_channel(M.router, l, i, pair[0]);
-            if (pass_to_owner(o, pair[1], listener_name(fd), err, errlen) < 0)
-                return -1;
-        }
     }
+    for (size_t i = 0; i < M.n_owners; i++)
+        if (owner_join_router(M.owners[i], err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
+static int owner_apps(owner_t *o, const sw_config_t *cfg);
+
+/* A new owner of cfg's apps, appended to M.owners with the next index, with
+ * its listeners (bound here unless already bound); not yet in the router
+ * or the view. Returns it, or NULL with a message in err. */
+static owner_t *owner_new(const sw_config_t *cfg, const sw_user_config_t *user, char *err,
+                          size_t errlen)
+{
+    owner_t **owners = realloc(M.owners, (M.n_owners + 1) * sizeof *owners);
+    owner_t *o = calloc(1, sizeof *o);
+    if (owners)
+        M.owners = owners;
+    if (!owners || !o) {
+        free(o);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    *o = (owner_t){.index = M.n_owners, .user = user, .state = W_STOPPED, .pid = -1};
+    o->ready.fd = o->out.fd = o->err.fd = -1;
+    o->control = (control_t){.tag = SW_TAG_CONTROL, .owner = o, .fd = -1};
+    o->prev.pid = -1;
+    o->prev.out.fd = o->prev.err.fd = -1;
+    o->pad_fd = o->prev.pad_fd = -1;
+    o->prev.control = (control_t){.tag = SW_TAG_CONTROL, .owner = o, .fd = -1};
+    o->channels = calloc(2 * cfg->scgi.n + 1, sizeof *o->channels);
+    if (!o->channels || owner_apps(o, cfg) < 0) {
+        free(o->channels);
+        free(o);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    M.owners[M.n_owners++] = o;   /* cleanup() frees it from here on */
+    for (size_t i = 0; i < 2 * cfg->scgi.n; i++)
+        o->channels[i] = -1;
+    for (size_t i = 0; i < user->scgi.n; i++)
+        if (add_owner_socket(o, user->scgi.items[i], err, errlen) < 0)
+            return NULL;
+    for (size_t a = 0; a < cfg->n_apps; a++) {
+        const sw_app_config_t *app = &cfg->apps[a];
+        if (!app->owner || strcmp(app->owner, user->name) != 0)
+            continue;
+        for (size_t i = 0; i < app->scgi.n; i++)
+            if (add_owner_socket(o, app->scgi.items[i], err, errlen) < 0)
+                return NULL;
+    }
+    return o;
+}
+
+/* Whether user owns an app of cfg (only owners of apps get a worker). */
+static int owns_apps(const sw_config_t *cfg, const char *user)
+{
+    for (size_t a = 0; a < cfg->n_apps; a++)
+        if (cfg->apps[a].owner && strcmp(cfg->apps[a].owner, user) == 0)
+            return 1;
     return 0;
 }
 
@@ -276,63 +347,12 @@ static int build_router(char *err, size_t errlen)
 static int build_owners(char *err, size_t errlen)
 {
     const sw_config_t *cfg = M.cfg;
-    M.owners = calloc(cfg->n_users ? cfg->n_users : 1, sizeof *M.owners);
-    if (!M.owners) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    for (size_t u = 0; u < cfg->n_users; u++) {
-        const sw_user_config_t *user = &cfg->users[u];
-        owner_t *o = &M.owners[M.n_owners];
-        *o = (owner_t){.user = user, .state = W_STOPPED, .pid = -1};
-        o->ready.fd = o->out.fd = o->err.fd = -1;
-        o->control = (control_t){.tag = SW_TAG_CONTROL, .owner = o, .fd = -1};
-        o->prev.pid = -1;
-        o->prev.out.fd = o->prev.err.fd = -1;
-        o->pad_fd = o->prev.pad_fd = -1;
-        o->prev.control = (control_t){.tag = SW_TAG_CONTROL, .owner = o, .fd = -1};
-        o->apps = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *o->apps);
-        o->logs = calloc(cfg->n_apps ? cfg->n_apps : 1, sizeof *o->logs);
-        if (!o->apps || !o->logs) {
-            free(o->apps);
-            free(o->logs);
-            snprintf(err, errlen, "out of memory");
+    for (size_t u = 0; u < cfg->n_users; u++)
+        if (owns_apps(cfg, cfg->users[u].name) && !owner_new(cfg, &cfg->users[u], err, errlen))
             return -1;
-        }
-        for (size_t a = 0; a < cfg->n_apps; a++) {
-            if (!cfg->apps[a].owner || strcmp(cfg->apps[a].owner, user->name) != 0)
-                continue;
-            o->logs[o->n_apps] = sw_applog_get(cfg->apps[a].name);
-            o->apps[o->n_apps++] = cfg->apps[a].name;
-        }
-        if (o->n_apps == 0) {   /* a user with no app: no process */
-            free(o->apps);
-            free(o->logs);
-            continue;
-        }
-        M.n_owners++;
-        o->channels = calloc(2 * cfg->scgi.n + 1, sizeof *o->channels);
-        if (!o->channels) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        for (size_t i = 0; i < 2 * cfg->scgi.n; i++)
-            o->channels[i] = -1;
-        for (size_t i = 0; i < user->scgi.n; i++)
-            if (add_owner_socket(o, user->scgi.items[i], err, errlen) < 0)
-                return -1;
-        for (size_t a = 0; a < cfg->n_apps; a++) {
-            const sw_app_config_t *app = &cfg->apps[a];
-            if (!app->owner || strcmp(app->owner, user->name) != 0)
-                continue;
-            for (size_t i = 0; i < app->scgi.n; i++)
-                if (add_owner_socket(o, app->scgi.items[i], err, errlen) < 0)
-                    return -1;
-        }
-    }
     const sw_user_config_t **users = calloc(M.n_owners + 1, sizeof *users);
     for (size_t i = 0; users && i < M.n_owners; i++)
-        users[i] = M.owners[i].user;
+        users[i] = M.owners[i]->user;
     int rc = users ? sw_hostview_init(cfg, users, M.n_owners, M.wakefd) : -1;
     free(users);
     if (rc < 0) {
@@ -480,6 +500,8 @@ static void relay_access_line(owner_t *o, const char *line, size_t len)
 
 static void worker_ready(owner_t *o, const char *text)
 {
+    if (o->removed)
+        return;   /* a SIGHUP took its owner out while it started: it stops */
     if (strncmp(text, "READY", 5) == 0) {
         if (o->state == W_STARTING)
             o->state = W_SERVING;
@@ -491,8 +513,8 @@ static void worker_ready(owner_t *o, const char *text)
                    o->user->name, (long)o->prev.pid, (long)o->pid);
             handover_ended(o, &o->prev.control, SW_CMD_DONE, "");
         }
-        sw_router_owner_serving(M.router, (size_t)(o - M.owners), 1);
-        sw_hostview_serving((size_t)(o - M.owners));
+        sw_router_owner_serving(M.router, o->index, 1);
+        sw_hostview_serving(o->index);
         if (o->handover_when_serving && o->prev.pid <= 0) {
             o->handover_when_serving = 0;
             hand_over(o);
@@ -622,7 +644,7 @@ static void start_worker(owner_t *o);
  * channel (asker). */
 static void handover_ended(owner_t *o, control_t *asker, sw_cmd_result_t r, const char *msg)
 {
-    sw_hostview_recycled((size_t)(o - M.owners), r, msg);
+    sw_hostview_recycled(o->index, r, msg);
     for (size_t i = 0; i < o->n_asks; i++) {
         json_t *m = json_pack("{s:s, s:I, s:i, s:s}", "op", "result", "id", o->asks[i],
                               "result", (int)r, "msg", msg);
@@ -669,7 +691,7 @@ static void hand_over(owner_t *o)
  * still serving, is the owner's worker again. */
 static void hand_back(owner_t *o, const char *how)
 {
-    size_t idx = (size_t)(o - M.owners);
+    size_t idx = o->index;
     o->pid = o->prev.pid;
     o->prev.pid = -1;
     move_relay(&o->out, &o->prev.out);
@@ -733,7 +755,7 @@ static void start_worker(owner_t *o)
     o->state = W_STARTING;
     o->started_mono = now_mono();
     clock_gettime(CLOCK_REALTIME, &o->started_real);
-    sw_hostview_started((size_t)(o - M.owners), o->pid, ctl[0], o->restarts, 1);
+    sw_hostview_started(o->index, o->pid, ctl[0], o->restarts, 1);
     sw_log(SW_LOG_INFO, NULL, "worker %s: started process %ld", o->user->name, (long)o->pid);
     return;
 fail:
@@ -756,7 +778,7 @@ fail:
     o->streak++;
     o->state = W_BACKOFF;
     o->restart_at = now_mono() + BACKOFF_MAX_S;
-    sw_hostview_died((size_t)(o - M.owners), why, BACKOFF_MAX_S);
+    sw_hostview_died(o->index, why, BACKOFF_MAX_S);
 }
 
 /* One message of a worker (host_control.h). A draining previous worker no
@@ -783,7 +805,7 @@ static void on_control_message(owner_t *o, control_t *c, json_t *m)
         return;
     }
     if (c == &o->control || (op && strcmp(op, "result") == 0))
-        sw_hostview_message((size_t)(o - M.owners), m);
+        sw_hostview_message(o->index, m);
 }
 
 /* Messages from a worker's control channel (c: the current worker's or a
@@ -841,7 +863,15 @@ static void worker_died(owner_t *o, int status)
                (long)o->pid, running);
     pid_t pid = o->pid;
     o->pid = -1;
-    size_t idx = (size_t)(o - M.owners);
+    size_t idx = o->index;
+    if (o->removed) {
+        o->state = W_STOPPED;
+        sw_hostview_died(idx, o->last_exit, -1);
+        close_control(o);
+        sw_log(SW_LOG_INFO, NULL, "worker %s (pid %ld) of a removed owner ended: %s",
+               o->user->name, (long)pid, how);
+        return;
+    }
     if (o->prev.pid > 0 && !o->prev.told_to_stop && !M.stopping) {
         close_control(o);
         hand_back(o, how);
@@ -925,10 +955,10 @@ static void reap(void)
         if (pid <= 0)
             return;
         for (size_t i = 0; i < M.n_owners; i++) {
-            if (M.owners[i].pid == pid)
-                worker_died(&M.owners[i], status);
-            else if (M.owners[i].prev.pid == pid)
-                previous_ended(&M.owners[i], status);
+            if (M.owners[i]->pid == pid)
+                worker_died(M.owners[i], status);
+            else if (M.owners[i]->prev.pid == pid)
+                previous_ended(M.owners[i], status);
         }
     }
 }
@@ -946,7 +976,7 @@ static void begin_stop(const char *why)
     sw_log(SW_LOG_INFO, NULL, "%s: stopping %zu workers", why, M.n_owners);
     sw_handover_notify("STOPPING=1");
     for (size_t i = 0; i < M.n_owners; i++) {
-        owner_t *o = &M.owners[i];
+        owner_t *o = M.owners[i];
         if (o->prev.pid > 0 && !o->prev.told_to_stop) {
             kill(o->prev.pid, SIGTERM);
             o->prev.told_to_stop = 1;
@@ -996,19 +1026,12 @@ static int master_unchanged(const sw_config_t *next, char *why, size_t len)
         snprintf(why, len, "%s changed", what);
         return 0;
     }
-    /* The same owners of apps, in the same order, with the same sockets. */
-    size_t k = 0;
-    for (size_t u = 0; u < next->n_users; u++) {
-        const char *name = next->users[u].name;
-        int has_apps = 0;
-        for (size_t a = 0; a < next->n_apps && !has_apps; a++)
-            has_apps = next->apps[a].owner && strcmp(next->apps[a].owner, name) == 0;
-        if (!has_apps)
+    /* An owner that stays keeps its sockets (new owners bring new ones;
+     * a removed one's go with it). */
+    for (size_t i = 0; i < M.n_owners; i++) {
+        const char *name = M.owners[i]->user->name;
+        if (M.owners[i]->removed || !owns_apps(next, name))
             continue;
-        if (k >= M.n_owners || strcmp(M.owners[k].user->name, name) != 0) {
-            snprintf(why, len, "the owners of apps changed (%s)", name);
-            return 0;
-        }
         char was[2048], now[2048];
         owner_listeners(cur, name, was, sizeof was);
         owner_listeners(next, name, now, sizeof now);
@@ -1016,11 +1039,6 @@ static int master_unchanged(const sw_config_t *next, char *why, size_t len)
             snprintf(why, len, "the listeners of owner %s changed", name);
             return 0;
         }
-        k++;
-    }
-    if (k != M.n_owners) {
-        snprintf(why, len, "the owners of apps changed (one has no app any more)");
-        return 0;
     }
     return 1;
 }
@@ -1052,6 +1070,93 @@ static int owner_apps(owner_t *o, const sw_config_t *cfg)
     return 0;
 }
 
+/* The owner named name that has not been removed, or NULL. */
+static owner_t *live_owner(const char *name)
+{
+    for (size_t i = 0; i < M.n_owners; i++)
+        if (!M.owners[i]->removed && strcmp(M.owners[i]->user->name, name) == 0)
+            return M.owners[i];
+    return NULL;
+}
+
+/* A listener no live owner passes to its worker any more: closed (its
+ * socket file removed). */
+static void close_if_unused(int fd)
+{
+    for (size_t i = 0; i < M.n_owners; i++)
+        for (size_t k = 0; !M.owners[i]->removed && k < M.owners[i]->n_fds; k++)
+            if (M.owners[i]->fds[k] == fd)
+                return;
+    for (size_t i = 0; i < M.n_listeners; i++) {
+        host_listener_t *ls = &M.listeners[i];
+        if (ls->fd != fd)
+            continue;
+        close(ls->fd);
+        if (ls->addr.is_unix && ls->bound_here)
+            unlink(ls->addr.text + 5);
+        sw_log(SW_LOG_INFO, NULL, "SCGI listener %s closed", ls->addr.text);
+        M.listeners[i] = M.listeners[--M.n_listeners];
+        return;
+    }
+}
+
+/* A SIGHUP took owner o out: its worker drains and stops, none follows;
+ * its own listeners close once no owner passes them on. */
+static void remove_owner(owner_t *o)
+{
+    o->removed = 1;
+    o->handover_when_serving = o->handover_waiting = 0;
+    sw_router_owner_serving(M.router, o->index, 0);
+    sw_hostview_remove_owner(o->index);
+    if (o->prev.pid > 0 && !o->prev.told_to_stop) {
+        kill(o->prev.pid, SIGTERM);
+        o->prev.told_to_stop = 1;
+    }
+    if (o->pid > 0) {
+        kill(o->pid, SIGTERM);
+        o->state = W_STOPPING;
+    } else {
+        o->state = W_STOPPED;
+    }
+    sw_log(SW_LOG_INFO, NULL, "SIGHUP: owner %s removed: its worker drains and stops",
+           o->user->name);
+    for (size_t k = 0; k < o->n_fds; k++)
+        close_if_unused(o->fds[k]);
+}
+
+/* A SIGHUP brought a new owner of apps: it gets the same index in
+ * M.owners, the router and the view, its listeners and channels; its
+ * worker is started by the caller. Returns 0, or -1 (logged; the owner is
+ * kept as removed, so the indices stay aligned). */
+static int add_owner(const sw_user_config_t *user)
+{
+    char err[512] = "";
+    size_t n = M.n_owners;
+    owner_t *o = owner_new(M.cfg, user, err, sizeof err);
+    int ok = o != NULL;
+    if (M.n_owners == n) {   /* not even appended: out of memory */
+        sw_log(SW_LOG_ERROR, NULL, "SIGHUP: owner %s not added: %s", user->name, err);
+        return -1;
+    }
+    o = M.owners[n];
+    int router_index = sw_router_add_owner(M.router);
+    int view_index = sw_hostview_add_owner(user);
+    if (router_index != (int)n || view_index != (int)n)
+        ok = 0;   /* out of memory: the indices no longer agree */
+    if (ok && owner_join_router(o, err, sizeof err) < 0)
+        ok = 0;
+    if (!ok) {
+        sw_log(SW_LOG_ERROR, NULL, "SIGHUP: owner %s not added: %s", user->name,
+               err[0] ? err : "out of memory");
+        o->removed = 1;
+        if (view_index == (int)n)
+            sw_hostview_remove_owner(n);
+        return -1;
+    }
+    sw_log(SW_LOG_INFO, NULL, "SIGHUP: owner %s added", user->name);
+    return 0;
+}
+
 /* SIGHUP (DESIGN section 9): the config file again; each owner whose part
  * of it changed gets a new worker by a handover, the others never notice.
  * What the master holds itself (its listeners, the admin port, the logs,
@@ -1074,33 +1179,27 @@ static void reload_config(void)
                "nothing changed", why);
         goto out;
     }
-    int *changed = calloc(M.n_owners + 1, sizeof *changed);
-    const sw_user_config_t **users = calloc(M.n_owners + 1, sizeof *users);
-    const char **names = calloc(M.n_owners + 1, sizeof *names);
     sw_config_t **old = realloc(M.old_cfgs, (M.n_old_cfgs + 1) * sizeof *old);
     if (old)
         M.old_cfgs = old;
-    int fd = old && changed && users && names ? config_memfd(text, strlen(text), why, sizeof why)
-                                              : -1;
-    for (size_t i = 0; fd >= 0 && i < M.n_owners; i++) {
-        const char *name = M.owners[i].user->name;
-        char *was = sw_host_owner_fingerprint(M.text, M.cfg, name);
-        char *now = sw_host_owner_fingerprint(text, next, name);
+    int fd = old ? config_memfd(text, strlen(text), why, sizeof why) : -1;
+    if (fd < 0) {
+        sw_log(SW_LOG_ERROR, NULL, "SIGHUP: %s: nothing changed", old ? why : "out of memory");
+        goto out;
+    }
+    /* Which owners changed, before the swap (the fingerprints compare the
+     * old text with the new). */
+    size_t n_before = M.n_owners;
+    int *changed = calloc(n_before + 1, sizeof *changed);
+    for (size_t i = 0; changed && i < n_before; i++) {
+        owner_t *o = M.owners[i];
+        if (o->removed || !owns_apps(next, o->user->name))
+            continue;
+        char *was = sw_host_owner_fingerprint(M.text, M.cfg, o->user->name);
+        char *now = sw_host_owner_fingerprint(text, next, o->user->name);
         changed[i] = !was || !now || strcmp(was, now) != 0;
         free(was);
         free(now);
-        users[i] = sw_config_user(next, name);
-        names[i] = users[i]->name;
-    }
-    if (fd < 0 || sw_router_set_config(M.router, next, names) < 0 ||
-        sw_hostview_set_config(next, users) < 0) {
-        sw_log(SW_LOG_ERROR, NULL, "SIGHUP: out of memory: nothing changed");
-        if (fd >= 0)
-            close(fd);
-        free(changed);
-        free(users);
-        free(names);
-        goto out;
     }
     M.old_cfgs[M.n_old_cfgs++] = M.cfg;
     M.cfg = next;
@@ -1110,12 +1209,22 @@ static void reload_config(void)
     text = NULL;
     close(M.config_fd);
     M.config_fd = fd;
-    size_t n_changed = 0;
-    for (size_t i = 0; i < M.n_owners; i++) {
-        owner_t *o = &M.owners[i];
-        o->user = users[i];
+
+    size_t n_changed = 0, n_added = 0, n_removed = 0;
+    /* Owners that stay or go. */
+    for (size_t i = 0; i < n_before; i++) {
+        owner_t *o = M.owners[i];
+        if (o->removed)
+            continue;
+        const sw_user_config_t *u = sw_config_user(M.cfg, o->user->name);
+        if (!u || !owns_apps(M.cfg, o->user->name)) {
+            remove_owner(o);
+            n_removed++;
+            continue;
+        }
+        o->user = u;
         owner_apps(o, M.cfg);
-        if (!changed[i])
+        if (changed && !changed[i])
             continue;
         n_changed++;
         /* Its next process reads the new config (the memfd above). */
@@ -1128,11 +1237,34 @@ static void reload_config(void)
             o->streak = 0;
         }
     }
-    sw_log(SW_LOG_INFO, NULL, "SIGHUP: applied: %zu of %zu owners' workers handed over to the "
-           "new config, the others unchanged", n_changed, M.n_owners);
     free(changed);
+    /* New owners: a worker each (their routes come with the new config). */
+    for (size_t u = 0; u < M.cfg->n_users; u++) {
+        const sw_user_config_t *user = &M.cfg->users[u];
+        if (!owns_apps(M.cfg, user->name) || live_owner(user->name))
+            continue;
+        if (add_owner(user) == 0)
+            n_added++;
+    }
+    const sw_user_config_t **users = calloc(M.n_owners + 1, sizeof *users);
+    const char **names = calloc(M.n_owners + 1, sizeof *names);
+    for (size_t i = 0; users && names && i < M.n_owners; i++) {
+        owner_t *o = M.owners[i];
+        users[i] = o->removed ? NULL : o->user;
+        names[i] = o->removed ? NULL : o->user->name;
+    }
+    if (!users || !names || sw_router_set_config(M.router, M.cfg, names) < 0 ||
+        sw_hostview_set_config(M.cfg, users) < 0)
+        sw_log(SW_LOG_ERROR, NULL, "SIGHUP: out of memory: routes or status may show the "
+               "old config until the next SIGHUP");
     free(users);
     free(names);
+    for (size_t i = n_before; i < M.n_owners; i++)
+        if (!M.owners[i]->removed)
+            start_worker(M.owners[i]);
+    sw_log(SW_LOG_INFO, NULL, "SIGHUP: applied: %zu of %zu owners' workers handed over to the "
+           "new config, %zu owners added, %zu removed, the others unchanged", n_changed,
+           n_before - n_removed, n_added, n_removed);
 out:
     sw_errors_free(&errs);
     sw_config_free(next);
@@ -1147,7 +1279,7 @@ static void on_wake(void)
     (void)ignored;
     for (size_t i = 0; i < M.n_owners; i++)
         if (sw_hostview_take_recycle(i))
-            hand_over(&M.owners[i]);
+            hand_over(M.owners[i]);
 }
 
 static void on_signal(void)
@@ -1172,8 +1304,8 @@ static void on_signal(void)
              * one still starting: until it blocks SIGUSR1 the signal
              * would kill it. */
             for (size_t i = 0; i < M.n_owners; i++)
-                if (M.owners[i].state == W_SERVING && M.owners[i].pid > 0)
-                    kill(M.owners[i].pid, SIGUSR1);
+                if (M.owners[i]->state == W_SERVING && M.owners[i]->pid > 0)
+                    kill(M.owners[i]->pid, SIGUSR1);
             break;
         }
         case SIGHUP:
@@ -1195,8 +1327,8 @@ static int next_timeout(double now)
 {
     double next = -1;
     for (size_t i = 0; i < M.n_owners; i++)
-        if (M.owners[i].state == W_BACKOFF && (next < 0 || M.owners[i].restart_at < next))
-            next = M.owners[i].restart_at;
+        if (M.owners[i]->state == W_BACKOFF && (next < 0 || M.owners[i]->restart_at < next))
+            next = M.owners[i]->restart_at;
     if (M.stopping && (next < 0 || M.stop_deadline < next))
         next = M.stop_deadline;
     double routing = M.router ? sw_router_next_deadline(M.router) : -1;
@@ -1212,13 +1344,13 @@ static void on_deadlines(double now)
     if (M.router)
         sw_router_expire(M.router, now);
     for (size_t i = 0; i < M.n_owners; i++) {
-        owner_t *o = &M.owners[i];
+        owner_t *o = M.owners[i];
         if (o->state == W_BACKOFF && o->restart_at <= now)
             start_worker(o);
     }
     if (M.stopping && now >= M.stop_deadline) {
         for (size_t i = 0; i < M.n_owners; i++) {
-            owner_t *o = &M.owners[i];
+            owner_t *o = M.owners[i];
             if (o->pid > 0) {
                 sw_log(SW_LOG_WARN, NULL, "worker %s (pid %ld) did not stop in time: killed",
                        o->user->name, (long)o->pid);
@@ -1234,7 +1366,7 @@ static void on_deadlines(double now)
 static int all_stopped(void)
 {
     for (size_t i = 0; i < M.n_owners; i++)
-        if (M.owners[i].state != W_STOPPED || M.owners[i].prev.pid > 0)
+        if (M.owners[i]->state != W_STOPPED || M.owners[i]->prev.pid > 0)
             return 0;
     return 1;
 }
@@ -1246,7 +1378,7 @@ static void maybe_ready(void)
     if (M.told_ready)
         return;
     for (size_t i = 0; i < M.n_owners; i++)
-        if (M.owners[i].state == W_STARTING)
+        if (M.owners[i]->state == W_STARTING)
             return;
     M.told_ready = 1;
     sw_log(SW_LOG_INFO, NULL, "ready: %zu owners, %zu listeners", M.n_owners, M.n_listeners);
@@ -1292,7 +1424,7 @@ static void cleanup(void)
     sw_router_free(M.router);
     M.router = NULL;
     for (size_t i = 0; i < M.n_owners; i++) {
-        owner_t *o = &M.owners[i];
+        owner_t *o = M.owners[i];
         close_relay(&o->ready);
         close_relay(&o->out);
         close_relay(&o->err);
@@ -1315,6 +1447,7 @@ static void cleanup(void)
         for (size_t k = 0; k < o->n_fds; k++)
             free(o->fd_names[k]);
         free(o->fd_names);
+        free(o);
     }
     free(M.owners);
     sw_hostview_free();
@@ -1405,7 +1538,7 @@ int sw_host_run(sw_config_t *cfg, const char *text, size_t len)
     sw_log(SW_LOG_INFO, NULL, "subwsgi %s, host mode: %zu owners with apps", SW_VERSION,
            M.n_owners);
     for (size_t i = 0; i < M.n_owners; i++)
-        start_worker(&M.owners[i]);
+        start_worker(M.owners[i]);
     maybe_ready();
     serve();
     sw_log(SW_LOG_INFO, NULL, "stopped");
@@ -1416,8 +1549,8 @@ int sw_host_run(sw_config_t *cfg, const char *text, size_t len)
 fail:
     sw_log(SW_LOG_ERROR, NULL, "%s", err);
     for (size_t i = 0; i < M.n_owners; i++)
-        if (M.owners[i].pid > 0)
-            kill(M.owners[i].pid, SIGKILL);
+        if (M.owners[i]->pid > 0)
+            kill(M.owners[i]->pid, SIGKILL);
     cleanup();
     sw_log_close();
     free_configs();

@@ -34,6 +34,7 @@ typedef struct {
     char last_exit[128];       /* "" when it never ended */
     double restart_at;         /* V_DOWN: CLOCK_MONOTONIC of the next start, < 0: none */
     json_t *server;            /* its last report's "server", or NULL */
+    int removed;               /* a SIGHUP took its owner out: not shown */
     /* Recycles: asked (not yet taken by the loop), running (taken), and
      * how many have ended with their last outcome; an admin request waits
      * until ended passes the count it saw when it asked. */
@@ -96,7 +97,7 @@ static aview_t *app_views(const sw_config_t *cfg, const aview_t *old, size_t n_o
     for (size_t i = 0; a && i < cfg->n_apps; i++) {
         const sw_app_config_t *app = &cfg->apps[i];
         for (size_t o = 0; app->owner && o < V.n_w; o++) {
-            if (strcmp(V.w[o].user->name, app->owner) != 0)
+            if (V.w[o].removed || strcmp(V.w[o].user->name, app->owner) != 0)
                 continue;
             json_t *json = NULL;
             for (size_t k = 0; k < n_old; k++)
@@ -156,9 +157,32 @@ int sw_hostview_set_config(const sw_config_t *cfg, const sw_user_config_t *const
     V.n_a = n;
     V.cfg = cfg;
     for (size_t i = 0; i < V.n_w; i++)
-        V.w[i].user = owners[i];
+        if (owners[i])
+            V.w[i].user = owners[i];
     pthread_mutex_unlock(&V.lock);
     return 0;
+}
+
+int sw_hostview_add_owner(const sw_user_config_t *user)
+{
+    pthread_mutex_lock(&V.lock);
+    wview_t *w = realloc(V.w, (V.n_w + 1) * sizeof *w);
+    int index = -1;
+    if (w) {
+        V.w = w;
+        V.w[V.n_w] = (wview_t){.user = user, .state = V_DOWN, .pid = -1, .ctl = -1,
+                               .restart_at = -1};
+        index = (int)V.n_w++;
+    }
+    pthread_mutex_unlock(&V.lock);
+    return index;
+}
+
+void sw_hostview_remove_owner(size_t owner)
+{
+    pthread_mutex_lock(&V.lock);
+    V.w[owner].removed = 1;
+    pthread_mutex_unlock(&V.lock);
 }
 
 void sw_hostview_free(void)
@@ -543,6 +567,8 @@ static json_t *server_json(void *ctx)
     pthread_mutex_lock(&V.lock);
     for (size_t i = 0; i < V.n_w; i++) {
         const wview_t *w = &V.w[i];
+        if (w->removed)
+            continue;
         json_t *tot = json_object_get(w->server, "totals");
         info.total += (unsigned long)json_integer_value(json_object_get(tot, "total"));
         info.active += (unsigned long)json_integer_value(json_object_get(tot, "active"));
@@ -597,30 +623,34 @@ static sw_cmd_result_t recycle(void *ctx, const char *owner, const char *user, d
 {
     (void)ctx;
     msg[0] = '\0';
+    pthread_mutex_lock(&V.lock);   /* a SIGHUP may add owners meanwhile */
     size_t first = 0, last = V.n_w;
     if (owner) {
-        while (first < V.n_w && strcmp(V.w[first].user->name, owner) != 0)
+        while (first < V.n_w && (V.w[first].removed || strcmp(V.w[first].user->name, owner) != 0))
             first++;
         if (first == V.n_w) {
+            pthread_mutex_unlock(&V.lock);
             snprintf(msg, msglen, "no process of owner %s (an owner of no app has none)", owner);
             return SW_CMD_CONFLICT;
         }
         last = first + 1;
     }
-    sw_log(SW_LOG_INFO, NULL, "recycle of %s asked by %s", owner ? owner : "every worker", user);
-    unsigned *target = calloc(V.n_w + 1, sizeof *target);
+    unsigned *target = calloc(last + 1, sizeof *target);
     if (!target) {
+        pthread_mutex_unlock(&V.lock);
         snprintf(msg, msglen, "out of memory");
         return SW_CMD_CONFLICT;
     }
-    pthread_mutex_lock(&V.lock);
     for (size_t i = first; i < last; i++) {
         wview_t *w = &V.w[i];
+        if (w->removed)
+            continue;
         /* One running now started before this request: wait for the next. */
         target[i] = w->recycles_ended + 1 + (w->recycle_running ? 1 : 0);
         w->recycle_asked = 1;
     }
     pthread_mutex_unlock(&V.lock);
+    sw_log(SW_LOG_INFO, NULL, "recycle of %s asked by %s", owner ? owner : "every worker", user);
     uint64_t one = 1;
     ssize_t ignored = write(V.wakefd, &one, sizeof one);
     (void)ignored;
@@ -633,6 +663,8 @@ static sw_cmd_result_t recycle(void *ctx, const char *owner, const char *user, d
     pthread_mutex_lock(&V.lock);
     for (size_t i = first; i < last; i++) {
         wview_t *w = &V.w[i];
+        if (w->removed)
+            continue;
         while (w->recycles_ended < target[i])
             if (pthread_cond_timedwait(&V.answered, &V.lock, &until) == ETIMEDOUT)
                 break;
@@ -666,13 +698,15 @@ static char *metrics(void *ctx)
     fputs("# HELP subwsgi_worker_up Whether the owner's worker process serves.\n"
           "# TYPE subwsgi_worker_up gauge\n", f);
     for (size_t i = 0; i < V.n_w; i++)
-        fprintf(f, "subwsgi_worker_up{owner=\"%s\"} %d\n", V.w[i].user->name,
-                V.w[i].state == V_SERVING);
+        if (!V.w[i].removed)
+            fprintf(f, "subwsgi_worker_up{owner=\"%s\"} %d\n", V.w[i].user->name,
+                    V.w[i].state == V_SERVING);
     fputs("# HELP subwsgi_worker_restarts_total Worker processes started after a death.\n"
           "# TYPE subwsgi_worker_restarts_total counter\n", f);
     for (size_t i = 0; i < V.n_w; i++)
-        fprintf(f, "subwsgi_worker_restarts_total{owner=\"%s\"} %u\n", V.w[i].user->name,
-                V.w[i].restarts);
+        if (!V.w[i].removed)
+            fprintf(f, "subwsgi_worker_restarts_total{owner=\"%s\"} %u\n", V.w[i].user->name,
+                    V.w[i].restarts);
     fputs("# HELP subwsgi_requests_total Responses sent by the app, by status class.\n"
           "# TYPE subwsgi_requests_total counter\n", f);
     static const char *const classes[] = {"2xx", "3xx", "4xx", "5xx"};

@@ -28,10 +28,15 @@ int sw_hostview_init(const sw_config_t *cfg, const sw_user_config_t *const *owne
                      size_t n_owners, int wakefd);
 void sw_hostview_free(void);
 
-/* After a SIGHUP that kept the owners (same order): the new config's apps
- * and users (each owner's [user:NAME] of cfg). Returns 0, or -1 (out of
+/* After a SIGHUP: the new config's apps and users (owners[i]: owner i's
+ * [user:NAME] of cfg; NULL for a removed owner). Returns 0, or -1 (out of
  * memory: the old ones stay). */
 int sw_hostview_set_config(const sw_config_t *cfg, const sw_user_config_t *const *owners);
+
+/* A SIGHUP added an owner (its index, the next one; -1: out of memory) or
+ * took one out (it is no longer shown; its index stays taken). */
+int sw_hostview_add_owner(const sw_user_config_t *user);
+void sw_hostview_remove_owner(size_t owner);
 
 /* A worker of owner was started (ctl: the master's end of its control
  * channel, still the loop's to close; restarts: after deaths so far;

@@ -68,8 +68,8 @@ struct sw_router {
     size_t n_listeners, n_owners;
     rlistener_t *listeners;
     sw_route_table_t *routes;  /* per listener */
-    target_t *targets;         /* per owner */
-    int *channels;             /* [listener * n_owners + owner], -1: none */
+    target_t **targets;        /* per owner; each allocated apart: routes point at them */
+    int *channels;             /* [owner * n_listeners + listener], -1: none */
     int *serving;              /* per owner */
     size_t *waiting_for;       /* per owner: connections waiting */
     hlist_t reading, waiting;
@@ -135,14 +135,14 @@ static int build_routes(sw_router_t *r, const sw_config_t *cfg, const char *cons
         if (app->scgi.n > 0 || !app->owner)
             continue;
         size_t o = 0;
-        while (o < r->n_owners && strcmp(owners[o], app->owner) != 0)
+        while (o < r->n_owners && (!owners[o] || strcmp(owners[o], app->owner) != 0))
             o++;
         if (o == r->n_owners)
             continue;
         for (size_t l = 0; l < r->n_listeners; l++)
             for (size_t m = 0; m < app->n_mounts; m++)
                 if (sw_route_add(&routes[l], app->mounts[m].host, app->mounts[m].prefix,
-                                 (struct sw_app *)(void *)&r->targets[o]) < 0)
+                                 (struct sw_app *)(void *)r->targets[o]) < 0)
                     return -1;
     }
     return 0;
@@ -175,23 +175,16 @@ sw_router_t *sw_router_new(int epfd, const sw_config_t *cfg, const char *const *
     r->epfd = epfd;
     r->cfg = cfg;
     r->n_listeners = nl;
-    r->n_owners = no;
     r->listeners = calloc(nl ? nl : 1, sizeof *r->listeners);
     r->routes = calloc(nl ? nl : 1, sizeof *r->routes);
-    r->targets = calloc(no ? no : 1, sizeof *r->targets);
-    r->channels = calloc(nl * no + 1, sizeof *r->channels);
-    r->serving = calloc(no ? no : 1, sizeof *r->serving);
-    r->waiting_for = calloc(no ? no : 1, sizeof *r->waiting_for);
-    if (!r->listeners || !r->routes || !r->targets || !r->channels || !r->serving ||
-        !r->waiting_for)
+    if (!r->listeners || !r->routes)
         goto nomem;
+    for (size_t o = 0; o < no; o++)
+        if (sw_router_add_owner(r) < 0)
+            goto nomem;
     for (size_t i = 0; i < nl; i++)
         r->listeners[i] = (rlistener_t){.tag = SW_TAG_ROUTER, .is_listener = 1, .fd = -1,
                                         .index = i};
-    for (size_t i = 0; i < nl * no; i++)
-        r->channels[i] = -1;
-    for (size_t o = 0; o < no; o++)
-        r->targets[o].owner = o;
     if (build_routes(r, cfg, owners, r->routes) < 0)
         goto nomem;
     return r;
@@ -199,6 +192,36 @@ nomem:
     snprintf(err, errlen, "out of memory");
     sw_router_free(r);
     return NULL;
+}
+
+int sw_router_add_owner(sw_router_t *r)
+{
+    size_t o = r->n_owners, nl = r->n_listeners;
+    target_t *t = calloc(1, sizeof *t);
+    target_t **targets = realloc(r->targets, (o + 1) * sizeof *targets);
+    if (targets)
+        r->targets = targets;
+    int *channels = realloc(r->channels, ((o + 1) * nl + 1) * sizeof *channels);
+    if (channels)
+        r->channels = channels;
+    int *serving = realloc(r->serving, (o + 1) * sizeof *serving);
+    if (serving)
+        r->serving = serving;
+    size_t *waiting_for = realloc(r->waiting_for, (o + 1) * sizeof *waiting_for);
+    if (waiting_for)
+        r->waiting_for = waiting_for;
+    if (!t || !targets || !channels || !serving || !waiting_for) {
+        free(t);
+        return -1;
+    }
+    t->owner = o;
+    r->targets[o] = t;
+    for (size_t l = 0; l < nl; l++)
+        r->channels[o * nl + l] = -1;
+    r->serving[o] = 0;
+    r->waiting_for[o] = 0;
+    r->n_owners++;
+    return (int)o;
 }
 
 int sw_router_listen(sw_router_t *r, size_t listener, int fd, char *err, size_t errlen)
@@ -215,7 +238,7 @@ int sw_router_listen(sw_router_t *r, size_t listener, int fd, char *err, size_t 
 
 void sw_router_set_channel(sw_router_t *r, size_t listener, size_t owner, int fd)
 {
-    r->channels[listener * r->n_owners + owner] = fd;
+    r->channels[owner * r->n_listeners + listener] = fd;
 }
 
 /* ---- passing on --------------------------------------------------------------- */
@@ -225,7 +248,7 @@ void sw_router_set_channel(sw_router_t *r, size_t listener, size_t owner, int fd
  * failed (c answered and freed). */
 static int pass(sw_router_t *r, hconn_t *c)
 {
-    int ch = r->channels[c->listener * r->n_owners + c->owner];
+    int ch = r->channels[c->owner * r->n_listeners + c->listener];
     union {
         struct cmsghdr h;
         char space[CMSG_SPACE(sizeof(int))];
@@ -490,6 +513,8 @@ void sw_router_free(sw_router_t *r)
         sw_route_free(&r->routes[i]);
     free(r->listeners);
     free(r->routes);
+    for (size_t o = 0; r->targets && o < r->n_owners; o++)
+        free(r->targets[o]);
     free(r->targets);
     free(r->channels);
     free(r->serving);

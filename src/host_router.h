@@ -23,12 +23,19 @@ typedef enum { SW_TAG_RELAY = 1, SW_TAG_ROUTER, SW_TAG_CONTROL, SW_TAG_WAKE } sw
 /* A router for cfg's shared listeners (cfg->scgi), on the master's epoll
  * set. owners[i] is the [user:NAME] of owner i. Returns NULL with a
  * message in err. */
+/* (sw_router_add_owner adds more later.) */
 sw_router_t *sw_router_new(int epfd, const sw_config_t *cfg, const char *const *owners,
                            size_t n_owners, char *err, size_t errlen);
 
-/* After a SIGHUP that kept the listeners and the owners (same order): the
- * new config's routes and limits. cfg must outlive the router (or the
- * next call). Returns 0, or -1 (out of memory: the old ones stay). */
+/* One more owner (a SIGHUP added it): its index (the next one), or -1 when
+ * out of memory. Owners are never taken out: a removed one keeps its
+ * index and gets no routes. */
+int sw_router_add_owner(sw_router_t *r);
+
+/* After a SIGHUP that kept the shared listeners: the new config's routes
+ * and limits; owners[i] is owner i's name, NULL for a removed one. cfg
+ * must outlive the router (or the next call). Returns 0, or -1 (out of
+ * memory: the old ones stay). */
 int sw_router_set_config(sw_router_t *r, const sw_config_t *cfg, const char *const *owners);
 
 /* Starts accepting on listener i (cfg->scgi.items[i]), fd listening. */

@@ -704,3 +704,56 @@ Test(host, sighup_hands_over_the_owners_whose_config_changed_and_no_other)
     load_stop(&la, ta, "alice");
     h_server_stop_clean(e.srv);
 }
+
+/* ini without the sections from "from" up to and including "to". */
+static char *cut(const char *ini, const char *from, const char *to)
+{
+    const char *a = strstr(ini, from), *b = a ? strstr(a, to) : NULL;
+    cr_assert(a && b, "no \"%s\" ... \"%s\" in the config", from, to);
+    return h_fmt("%.*s%s", (int)(a - ini), ini, b + strlen(to));
+}
+
+Test(host, sighup_adds_and_removes_owners_and_the_others_never_notice)
+{
+    env_t e = make_owners();
+    e.admin_port = h_free_port();
+    start(&e, NULL);
+    long a = worker_pid(e.alice_scgi, "/site/whoami");
+    long b = worker_pid(e.bob_scgi, "/whoami");
+    load_t la;
+    pthread_t ta;
+    load_start(&la, &ta, e.alice_scgi, "/site/");
+
+    /* bob's apps leave the config: his worker drains and stops, his own
+     * listener closes, the shared listener no longer routes to him. */
+    char *without_bob = cut(e.ini, "[app:bob-site]", "environ = HOST_APP=bob-blog\n");
+    sighup_with(&e, without_bob, "1 removed");
+    double t0 = h_now();
+    while (kill((pid_t)b, 0) == 0 && h_now() - t0 < 10)
+        h_nap(0.05);
+    cr_expect(kill((pid_t)b, 0) < 0, "bob's worker still runs after his removal");
+    char *r = try_get(e.bob_scgi, "/whoami", 5);
+    cr_expect(strncmp(r, "error", 5) == 0, "bob's removed listener answered: %s", r);
+    r = try_get(e.shared, "/blog/", 30);
+    cr_expect(strncmp(r, "404 ", 4) == 0, "the shared listener still routes to bob: %s", r);
+    json_t *j = NULL;
+    cr_assert_eq(h_admin_call(e.admin_port, ADMIN_TOKEN, "GET", "/v1/server", &j, 30), 200);
+    cr_expect_eq(json_array_size(json_object_get(j, "workers")), 1);
+    json_decref(j);
+
+    /* And back: a new owner gets a worker of his own, running as him. */
+    sighup_with(&e, e.ini, "1 owners added");
+    long b2 = worker_pid(e.bob_scgi, "/whoami");
+    cr_expect_neq(b2, b);
+    long ids[4];
+    proc_ids(b2, "Uid:", ids);
+    cr_expect_eq(ids[1], (long)e.bob_uid);
+    cr_expect_str_eq(try_get(e.shared, "/blog/", 30), "200 hello from bob-blog");
+    cr_assert_eq(h_admin_call(e.admin_port, BOB_TOKEN, "GET", "/v1/apps", &j, 30), 200);
+    cr_expect_str_eq(app_names(j), "bob-site,bob-blog");
+    json_decref(j);
+
+    load_stop(&la, ta, "alice");
+    cr_expect_eq(worker_pid(e.alice_scgi, "/site/whoami"), a, "alice's worker was replaced");
+    h_server_stop_clean(e.srv);
+}
