@@ -184,6 +184,14 @@ function hostModeUnavailable() {
       "owner's worker as one): run make check as root, as CI does";
   if (!fs.existsSync('/usr/sbin/useradd'))
     return "no /usr/sbin/useradd (Debian's passwd package) on this machine";
+  // The workers run as their owners: they must be able to read the CPython
+  // this build embeds (pyenv's under /root cannot be).
+  const ldd = spawnSync('/usr/bin/ldd', [binary], { encoding: 'utf8' });
+  const lib = /libpython\S* => (\S+)/.exec(ldd.stdout || '');
+  if (lib && spawnSync('/usr/sbin/runuser', ['-u', 'nobody', '--', '/usr/bin/test', '-r',
+                                             lib[1]]).status !== 0)
+    return `host mode's workers run as their owners, and this build's CPython (${lib[1]}) ` +
+      'cannot be read by other users (it lives under /root): build against one they can read';
   return null;
 }
 

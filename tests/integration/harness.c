@@ -1413,6 +1413,33 @@ int h_python_version(void)
     return cached;
 }
 
+const char *h_python_unreadable(void)
+{
+    static char *cached;
+    static int done;
+    if (done)
+        return cached;
+    done = 1;
+    char *const ldd[] = {"/usr/bin/ldd", h_binary(), NULL};
+    char *out = NULL;
+    h_run(ldd, 30, &out);
+    const char *lib = out ? strstr(out, "libpython") : NULL;
+    const char *arrow = lib ? strstr(lib, "=> ") : NULL;
+    if (arrow) {
+        size_t len = strcspn(arrow + 3, " (\n");
+        char *path = h_fmt("%.*s", (int)len, arrow + 3);
+        char *const check[] = {"/usr/sbin/runuser", "-u", "nobody", "--", "/usr/bin/test", "-r",
+                               path, NULL};
+        char *ignored = NULL;
+        int st = h_run(check, 30, &ignored);
+        free(ignored);
+        if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+            cached = path;
+    }
+    free(out);
+    return cached;
+}
+
 const char *h_debian_packages(void)
 {
     return h_python_version() == 311 ? "" : "python-path = /usr/lib/python3/dist-packages\n";

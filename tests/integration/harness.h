@@ -140,6 +140,12 @@ char *h_binary(void);
 /* The CPython the binary embeds, as major*100+minor (311, 313...). */
 int h_python_version(void);
 
+/* NULL when a user other than root can read the CPython library the binary
+ * embeds; else its path (registry-owned): a build against a CPython under
+ * /root (pyenv's) cannot run host mode's workers, which run as their
+ * owners. Checked as "nobody" (runuser). */
+const char *h_python_unreadable(void);
+
 /* Config lines that make Debian's Python packages (Flask, Django...,
  * installed for 3.11 in /usr/lib/python3/dist-packages) importable:
  * "" on 3.11, whose sys.path has them, else a python-path line. */
