@@ -498,6 +498,21 @@ int sw_str_equal(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static const char *python_library;
+
+void sw_config_set_python_library(const char *path)
+{
+    python_library = path;
+}
+
+static bool owns_an_app(const sw_config_t *cfg, const char *user)
+{
+    for (size_t a = 0; a < cfg->n_apps; a++)
+        if (cfg->apps[a].owner && strcmp(cfg->apps[a].owner, user) == 0)
+            return true;
+    return false;
+}
+
 size_t sw_config_keep_owner(sw_config_t *cfg, const char *owner)
 {
     size_t k = 0;
@@ -1137,6 +1152,25 @@ static void check_owners(ctx_t *c)
                 report(c, line, label, "scgi", "\"%s\" is the admin address "
                        "(line %d)", addr, c->admin_line);
         }
+    }
+
+    /* The embedded CPython: a worker loads it as its owner, so each
+     * run-as must read it (pyenv's under /root, mode 0700, cannot be). */
+    for (size_t i = 0; host && python_library && geteuid() == 0 && i < cfg->n_users; i++) {
+        const sw_user_config_t *u = &cfg->users[i];
+        char who[320];
+        int rc;
+
+        if (u->run_as == NULL || !owns_an_app(cfg, u->name))
+            continue;
+        rc = cfg_access_as(python_library, R_OK, u->run_as, who, sizeof who);
+        if (rc == 0)
+            continue;
+        snprintf(label, sizeof label, "[user:%s]", u->name);
+        report(c, c->uside[i].seen[k_runas], label, "run-as",
+               "OS user %s cannot read the CPython this subwsgi runs (%s: %s): its worker "
+               "could not start Python; install CPython where that user can read it",
+               who, python_library, strerror(rc > 0 ? rc : -rc));
     }
 
     /* log-dir: APP.log is created there by the worker as run-as (host

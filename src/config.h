@@ -155,6 +155,11 @@ const char *sw_isolation_name(sw_isolation_t iso);
  * (its token hash wiped), frees the rest. Returns the apps kept. */
 size_t sw_config_keep_owner(sw_config_t *cfg, const char *owner);
 
+/* The CPython library this binary embeds (main.c sets it before loading a
+ * config; NULL: not checked). Host mode's --check, as root, then requires
+ * each run-as to be able to read it: a worker runs Python as its owner. */
+void sw_config_set_python_library(const char *path);
+
 /* The user NAME of cfg, or NULL. */
 const sw_user_config_t *sw_config_user(const sw_config_t *cfg, const char *name);
 

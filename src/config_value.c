@@ -294,6 +294,12 @@ out:
 int cfg_dir_writable_as(const char *dir, const char *as, char *who,
                         size_t n)
 {
+    return cfg_access_as(dir, W_OK | X_OK, as, who, n);
+}
+
+int cfg_access_as(const char *dir, int mode, const char *as, char *who,
+                  size_t n)
+{
     struct passwd *pw;
     uid_t uid;
     gid_t gid, *groups = NULL;
@@ -314,7 +320,7 @@ int cfg_dir_writable_as(const char *dir, const char *as, char *who,
                      "%s)", q, cfg_quote(as, qa, sizeof qa));
         else
             snprintf(who, n, "%s", q);
-        return faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0 ? 0 : errno;
+        return faccessat(AT_FDCWD, dir, mode, AT_EACCESS) == 0 ? 0 : errno;
     }
     snprintf(who, n, "%s", cfg_quote(as, q, sizeof q));
     errno = 0;
@@ -348,7 +354,7 @@ int cfg_dir_writable_as(const char *dir, const char *as, char *who,
         if (setgroups((size_t)ngroups, groups) != 0 || setgid(gid) != 0 ||
             setuid(uid) != 0)
             r = -errno;
-        else if (access(dir, W_OK | X_OK) != 0)
+        else if (access(dir, mode) != 0)
             r = errno;
         _exit(write(fds[1], &r, sizeof r) == (ssize_t)sizeof r ? 0 : 1);
     }

@@ -109,6 +109,8 @@ bool cfg_addr_equal(const char *a, const char *b);
  * errno of access() (> 0), or -errno when it cannot be checked; who gets
  * the user checked, quoted. Needs root to check as another user. */
 int cfg_dir_writable_as(const char *dir, const char *as, char *who, size_t n);
+/* The same for access(path, mode): 0, an errno (> 0) or -errno. */
+int cfg_access_as(const char *path, int mode, const char *as, char *who, size_t n);
 char *cfg_mount_text(const sw_mount_t *m);
 bool cfg_is_identifier(const char *s, size_t n);
 bool cfg_is_dotted_name(const char *s);

@@ -6,6 +6,7 @@
  * state kept until Py_EndInterpreter, which runs on the creator's thread). */
 #include "interp.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -192,6 +193,16 @@ void sw_python_fini(void)
         sw_log(SW_LOG_WARN, NULL, "Python finalisation reported an error");
     sw_strv_free(&startup_env);
     sw_strv_free(&preloaded);
+}
+
+const char *sw_python_library(void)
+{
+    /* The file Py_GetVersion was loaded from: libpython (or this binary,
+     * when CPython is linked in statically). */
+    Dl_info info;
+    if (dladdr((void *)Py_GetVersion, &info) && info.dli_fname && info.dli_fname[0] == '/')
+        return info.dli_fname;
+    return NULL;
 }
 
 void sw_python_describe(char *out, size_t len)

@@ -73,6 +73,10 @@ void sw_python_fini(void);
 /* Version line for --version. */
 void sw_python_describe(char *out, size_t len);
 
+/* The path of the CPython library this binary runs (no Python call), or
+ * NULL when it cannot be told. */
+const char *sw_python_library(void);
+
 /* Creates an interpreter of the given mode (OWN_GIL, SHARED_GIL, or MAIN:
  * the main interpreter itself) for generation g of app and imports its
  * code; no workers yet. Loader thread, its main thread state current (and

@@ -165,6 +165,8 @@ int main(int argc, char **argv)
     sw_config_t *cfg = NULL;
     char *text = NULL;
     if (config) {
+        /* Host mode's --check asks whether each run-as can read it. */
+        sw_config_set_python_library(sw_python_library());
         /* Read once: host mode hands these very bytes to its workers. */
         text = sw_config_read(config, &errs);
         if (text)

@@ -761,7 +761,7 @@ Test(examples, hosting, .fini = hosting_fini)
         cr_skip_test("no /usr/sbin/useradd (Debian's passwd package) on this machine");
     if (h_python_unreadable())
         cr_skip_test("host mode's workers run as their owners, and this build's CPython (%s) "
-                     "cannot be read by other users (it lives under /root): build against a "
+                     "cannot be read by other users (pyenv's under /root cannot): build against a "
                      "CPython they can read, such as Debian's, to run this test",
                      h_python_unreadable());
     require_curl();

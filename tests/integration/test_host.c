@@ -75,7 +75,7 @@ static env_t make_owners(void)
         cr_skip_test("no /usr/sbin/useradd (Debian's passwd package) on this machine");
     if (h_python_unreadable())
         cr_skip_test("host mode's workers run as their owners, and this build's CPython (%s) "
-                     "cannot be read by other users (it lives under /root): build against a "
+                     "cannot be read by other users (pyenv's under /root cannot): build against a "
                      "CPython they can read, such as Debian's, to run this test",
                      h_python_unreadable());
     env_t e = {0};
@@ -761,4 +761,35 @@ Test(host, sighup_adds_and_removes_owners_and_the_others_never_notice)
     load_stop(&la, ta, "alice");
     cr_expect_eq(worker_pid(e.alice_scgi, "/site/whoami"), a, "alice's worker was replaced");
     h_server_stop_clean(e.srv);
+}
+
+/* --check, as root, refuses a run-as that cannot read the CPython the
+ * binary runs (its worker could not start Python): with pyenv's CPython
+ * under /root it must say so; with one every user can read, it passes. */
+Test(host, check_refuses_a_run_as_that_cannot_read_the_embedded_python)
+{
+    if (geteuid() != 0)
+        cr_skip_test("--check tries run-as users only as root: run make check as root, as CI does");
+    char *dir = h_tmpdir();
+    char *ini = h_fmt("%s/host.ini", dir);
+    char *text = h_fmt("[server]\nmode = host\n"
+                       "[user:web]\ntoken-sha256 = " ALICE_SHA "\nrun-as = nobody\n"
+                       "scgi = 127.0.0.1:%d\n"
+                       "[app:site]\nwsgi = %s\nowner = web\nmount = /\n",
+                       h_free_port(), h_app("hello.py"));
+    h_write_file(ini, text, strlen(text));
+    char *const argv[] = {h_binary(), "-c", ini, "--check", NULL};
+    char *out = NULL;
+    int st = h_run(argv, 30, &out);
+    const char *unreadable = h_python_unreadable();
+    if (unreadable) {
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "--check: %s\n%s", h_status_text(st),
+                  out);
+        cr_expect(out && strstr(out, "cannot read the CPython") && strstr(out, unreadable),
+                  "--check did not name the unreadable CPython: %s", out);
+    } else {
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "--check: %s\n%s", h_status_text(st),
+                  out);
+    }
+    free(out);
 }
