@@ -191,7 +191,7 @@ function hostModeUnavailable() {
   if (lib && spawnSync('/usr/sbin/runuser', ['-u', 'nobody', '--', '/usr/bin/test', '-r',
                                              lib[1]]).status !== 0)
     return `host mode's workers run as their owners, and this build's CPython (${lib[1]}) ` +
-      'cannot be read by other users (pyenv's under /root cannot): build against one they can read';
+      "cannot be read by other users (pyenv's under /root cannot): build against one they can read";
   return null;
 }
 
