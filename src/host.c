@@ -104,6 +104,7 @@ typedef struct owner {
     char failed_why[1024];     /* the FAILED reason of a start, for a handover */
     int handover_waiting;      /* asked while the last one's old process drained */
     int handover_when_serving; /* a SIGHUP changed its config while it started */
+    int reopen_when_serving;   /* a SIGUSR1 came while it started */
     /* Handovers the worker asked for itself (host_control.h "recycle":
      * a process reload, recycle-rss, SIGUSR2): their ids, answered on the
      * asking (old) worker's channel when the handover ends. */
@@ -515,6 +516,10 @@ static void worker_ready(owner_t *o, const char *text)
         }
         sw_router_owner_serving(M.router, o->index, 1);
         sw_hostview_serving(o->index);
+        if (o->reopen_when_serving) {
+            o->reopen_when_serving = 0;
+            kill(o->pid, SIGUSR1);
+        }
         if (o->handover_when_serving && o->prev.pid <= 0) {
             o->handover_when_serving = 0;
             hand_over(o);
@@ -1303,9 +1308,13 @@ static void on_signal(void)
             /* The workers write their apps' LOG_DIR files (applog.h). Not
              * one still starting: until it blocks SIGUSR1 the signal
              * would kill it. */
-            for (size_t i = 0; i < M.n_owners; i++)
-                if (M.owners[i]->state == W_SERVING && M.owners[i]->pid > 0)
-                    kill(M.owners[i]->pid, SIGUSR1);
+            for (size_t i = 0; i < M.n_owners; i++) {
+                owner_t *o = M.owners[i];
+                if (o->state == W_SERVING && o->pid > 0)
+                    kill(o->pid, SIGUSR1);
+                else if (o->state == W_STARTING)
+                    o->reopen_when_serving = 1;   /* sent once it serves */
+            }
             break;
         }
         case SIGHUP:

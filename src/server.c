@@ -1037,6 +1037,11 @@ int sw_server_run(sw_config_t *cfg, int quick)
     if (cfg->user && drop_privileges(cfg->user, err, sizeof err) < 0)
         goto fail;
     sw_host_worker_after_privileges();
+    /* Apps get this process's user: root, without [server] user, unless it
+     * is a host-mode worker (its master made it the owner's run-as). */
+    if (geteuid() == 0 && !sw_host_is_worker())
+        sw_log(SW_LOG_WARN, NULL, "running as root: every app runs as root too; set "
+               "[server] user (single mode) or use mode = host with a run-as per owner");
 
     if (sw_python_init(cfg, err, sizeof err) < 0)
         goto fail;

@@ -63,6 +63,20 @@ Test(quick, serves_hello)
     h_server_stop_clean(s);
 }
 
+/* Apps run as the server's user: as root, it says so loudly (an operator
+ * who forgot [server] user learns it from the log, not from an incident). */
+Test(quick, running_as_root_is_warned_about)
+{
+    if (geteuid() != 0)
+        cr_skip_test("the warning is for a server running as root; this test runs as uid %u",
+                     (unsigned)geteuid());
+    char *dir = h_tmpdir(), *addr = tcp_addr();
+    h_server_t *s = h_server_quick(dir, h_app("hello.py"), addr, NULL);
+    cr_expect(h_log_wait(s, "running as root: every app runs as root too", 5),
+              "no warning about apps running as root:\n%s", h_log_tail(s));
+    h_server_stop_clean(s);
+}
+
 Test(quick, callable_and_counts)
 {
     char *dir = h_tmpdir(), *addr = tcp_addr();
