@@ -970,6 +970,22 @@ static void reap(void)
 
 /* ---- the loop ------------------------------------------------------------------- */
 
+/* SIGTERM to o's worker (and a handover's previous one): they drain and
+ * exit; none is started after them while stopping or once removed. */
+static void stop_worker(owner_t *o)
+{
+    if (o->prev.pid > 0 && !o->prev.told_to_stop) {
+        kill(o->prev.pid, SIGTERM);
+        o->prev.told_to_stop = 1;
+    }
+    if (o->pid > 0) {
+        kill(o->pid, SIGTERM);
+        o->state = W_STOPPING;
+    } else {
+        o->state = W_STOPPED;
+    }
+}
+
 static void begin_stop(const char *why)
 {
     if (M.stopping)
@@ -982,16 +998,7 @@ static void begin_stop(const char *why)
     sw_handover_notify("STOPPING=1");
     for (size_t i = 0; i < M.n_owners; i++) {
         owner_t *o = M.owners[i];
-        if (o->prev.pid > 0 && !o->prev.told_to_stop) {
-            kill(o->prev.pid, SIGTERM);
-            o->prev.told_to_stop = 1;
-        }
-        if (o->pid > 0) {
-            kill(o->pid, SIGTERM);
-            o->state = W_STOPPING;
-        } else {
-            o->state = W_STOPPED;
-        }
+        stop_worker(o);
     }
 }
 
@@ -1113,16 +1120,7 @@ static void remove_owner(owner_t *o)
     o->handover_when_serving = o->handover_waiting = 0;
     sw_router_owner_serving(M.router, o->index, 0);
     sw_hostview_remove_owner(o->index);
-    if (o->prev.pid > 0 && !o->prev.told_to_stop) {
-        kill(o->prev.pid, SIGTERM);
-        o->prev.told_to_stop = 1;
-    }
-    if (o->pid > 0) {
-        kill(o->pid, SIGTERM);
-        o->state = W_STOPPING;
-    } else {
-        o->state = W_STOPPED;
-    }
+    stop_worker(o);
     sw_log(SW_LOG_INFO, NULL, "SIGHUP: owner %s removed: its worker drains and stops",
            o->user->name);
     for (size_t k = 0; k < o->n_fds; k++)

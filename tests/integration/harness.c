@@ -1440,6 +1440,20 @@ const char *h_python_unreadable(void)
     return cached;
 }
 
+void h_require_host_mode(void)
+{
+    if (geteuid() != 0)
+        cr_skip_test("host mode needs root (the test makes OS users and the master starts each "
+                     "owner's worker as one): run make check as root, as CI does");
+    if (access("/usr/sbin/useradd", X_OK) != 0)
+        cr_skip_test("no /usr/sbin/useradd (Debian's passwd package) on this machine");
+    if (h_python_unreadable())
+        cr_skip_test("host mode's workers run as their owners, and this build's CPython (%s) "
+                     "cannot be read by other users (pyenv's under /root cannot): build against a "
+                     "CPython they can read, such as Debian's, to run this test",
+                     h_python_unreadable());
+}
+
 const char *h_debian_packages(void)
 {
     return h_python_version() == 311 ? "" : "python-path = /usr/lib/python3/dist-packages\n";

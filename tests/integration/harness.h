@@ -146,6 +146,10 @@ int h_python_version(void);
  * owners. Checked as "nobody" (runuser). */
 const char *h_python_unreadable(void);
 
+/* Skips the test, saying why, unless host mode can run here with real OS
+ * users: root, useradd, and a CPython other users can read. */
+void h_require_host_mode(void);
+
 /* Config lines that make Debian's Python packages (Flask, Django...,
  * installed for 3.11 in /usr/lib/python3/dist-packages) importable:
  * "" on 3.11, whose sys.path has them, else a python-path line. */

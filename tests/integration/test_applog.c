@@ -287,16 +287,7 @@ TestSuite(applog_host, .fini = remove_user, .timeout = H_SUITE_TIMEOUT);
 
 Test(applog_host, the_workers_file_belongs_to_the_owner_and_sigusr1_reaches_it)
 {
-    if (geteuid() != 0)
-        cr_skip_test("host mode needs root (it creates an OS user and the master starts the "
-                     "owner's process as that user): run make check as root, as CI does");
-    if (access("/usr/sbin/useradd", X_OK) != 0)
-        cr_skip_test("no /usr/sbin/useradd (Debian's passwd package) on this machine");
-    if (h_python_unreadable())
-        cr_skip_test("host mode's workers run as their owners, and this build's CPython (%s) "
-                     "cannot be read by other users (pyenv's under /root cannot): build against a "
-                     "CPython they can read, such as Debian's, to run this test",
-                     h_python_unreadable());
+    h_require_host_mode();
     snprintf(os_user, sizeof os_user, "swl%ld", (long)getpid());
     char *add[] = {"/usr/sbin/useradd", "--system", "--no-create-home", "--shell",
                    "/usr/sbin/nologin", os_user, NULL}, *out = NULL;

@@ -753,17 +753,7 @@ static int admin_get(int port, const char *token, const char *path, char **body)
  * root: it skips, saying so, without. */
 Test(examples, hosting, .fini = hosting_fini)
 {
-    if (geteuid() != 0)
-        cr_skip_test("examples/hosting is host mode: the master starts each customer's worker "
-                     "as that Unix user and the test makes two (useradd), which needs root: "
-                     "run make check as root, as CI does");
-    if (access("/usr/sbin/useradd", X_OK) != 0)
-        cr_skip_test("no /usr/sbin/useradd (Debian's passwd package) on this machine");
-    if (h_python_unreadable())
-        cr_skip_test("host mode's workers run as their owners, and this build's CPython (%s) "
-                     "cannot be read by other users (pyenv's under /root cannot): build against a "
-                     "CPython they can read, such as Debian's, to run this test",
-                     h_python_unreadable());
+    h_require_host_mode();
     require_curl();
     char *ex = copy_examples();
     char *base = h_tmpdir();

@@ -68,16 +68,7 @@ typedef struct {
  * holds a secret only he can read. Skips without root. */
 static env_t make_owners(void)
 {
-    if (geteuid() != 0)
-        cr_skip_test("host mode needs root (it creates OS users and the master starts each "
-                     "owner's process as that user): run make check as root, as CI does");
-    if (access("/usr/sbin/useradd", X_OK) != 0)
-        cr_skip_test("no /usr/sbin/useradd (Debian's passwd package) on this machine");
-    if (h_python_unreadable())
-        cr_skip_test("host mode's workers run as their owners, and this build's CPython (%s) "
-                     "cannot be read by other users (pyenv's under /root cannot): build against a "
-                     "CPython they can read, such as Debian's, to run this test",
-                     h_python_unreadable());
+    h_require_host_mode();
     env_t e = {0};
     e.dir = h_tmpdir();
     chmod(e.dir, 0755);   /* the workers, running as the owners, read below it */
